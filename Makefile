@@ -1,0 +1,165 @@
+# iommufd-bpf: the kernel series, BPF programs, tools and tests, built and
+# run in a QEMU guest. 'make help' lists the targets.
+#
+# Everything is built under build/. 'make V=1' shows the commands.
+
+BUILD      := build
+FLAVOR     ?= debug
+KOBJ       := $(BUILD)/kernel-$(FLAVOR)
+BZIMAGE    := $(KOBJ)/arch/x86/boot/bzImage
+VMLINUX    := $(KOBJ)/vmlinux
+UAPI       := $(BUILD)/uapi-$(FLAVOR)/include
+TC         := $(BUILD)/toolchain
+BPFTOOL    := $(TC)/bpftool/bpftool
+LIBBPF     := $(TC)/libbpf/libbpf.a
+VMLINUX_H  := $(TC)/vmlinux.h
+SELFTESTS  := $(BUILD)/linux/tools/testing/selftests
+
+CLANG      ?= clang-19
+CC         := gcc
+# Static binaries: the guest is busybox and nothing else.
+CFLAGS     := -g -O2 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
+	      -I$(TC)/include -I$(BUILD)/bpf -Ibpf -Iuserspace
+LDFLAGS    := -static
+LDLIBS     := $(LIBBPF) -lelf -lz -lcap
+BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_x86 \
+	      -I$(TC)/include -I$(TC) -Ibpf
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
+
+BPF_PROGS := iommufd_trace
+BPF_OBJS  := $(BPF_PROGS:%=$(BUILD)/bpf/%.bpf.o)
+BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
+
+TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
+	     userspace/event_format.c
+TOOL      := $(BUILD)/bin/iommufd-bpf
+
+TEST_PROGS := trace_events vtd_edu iommufd_workload
+TEST_BINS  := $(TEST_PROGS:%=$(BUILD)/tests/%)
+UPSTREAM_TESTS := $(BUILD)/tests/upstream/iommufd $(BUILD)/tests/upstream/iommufd_fail_nth
+TEST_SCRIPTS := $(wildcard tests/*.sh)
+
+INITRAMFS := $(BUILD)/vm/initramfs.cpio.gz
+
+.PHONY: all help deps kernel toolchain programs check demo bench checkpatch \
+	clean distclean vm-shell
+
+all: programs
+
+help:
+	@echo "make check        build everything, boot the VM, run every test"
+	@echo "make demo         build everything, boot the VM, trace live iommufd activity"
+	@echo "make bench        benchmarks (JSON in build/bench/results.json)"
+	@echo "make checkpatch   run the kernel's checkpatch.pl over kernel/patches"
+	@echo "make vm-shell     boot the VM with an interactive shell"
+	@echo "make clean        remove build/ products except the kernel tree"
+	@echo "make distclean    remove build/ entirely"
+	@echo "Variables: FLAVOR=debug|bench (kernel build), V=1 (show commands)"
+
+deps:
+	$(Q)tools/install-deps.sh
+
+# The scripts are incremental themselves (kbuild, stamps), so always ask them.
+kernel: deps
+	$(Q)V=$(V) tools/kernel-build.sh $(FLAVOR)
+	$(Q)$(MAKE) -s -C $(BUILD)/linux O=$(abspath $(KOBJ)) \
+		INSTALL_HDR_PATH=$(abspath $(BUILD)/uapi-$(FLAVOR)) headers_install
+
+toolchain: kernel
+	$(Q)V=$(V) tools/bpf-toolchain.sh --vmlinux $(VMLINUX)
+
+# Everything that runs in the guest, once the kernel and toolchain exist.
+programs: toolchain
+	$(Q)$(MAKE) --no-print-directory $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(INITRAMFS)
+
+$(VMLINUX_H) $(LIBBPF) $(BPFTOOL):
+	@echo "error: $@ is missing: run 'make toolchain' (it needs the kernel built)" >&2
+	@false
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(VMLINUX_H)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o $(BPFTOOL)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(TOOL): $(TOOL_SRCS) $(wildcard userspace/*.h) $(BPF_SKELS) $(LIBBPF)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(TOOL_SRCS) $(LDLIBS) -o $@
+
+# Our guest tests use the kselftest harness and the upstream iommufd helpers.
+TEST_CFLAGS := $(CFLAGS) -Wno-sign-compare -Wno-missing-field-initializers \
+	       -isystem $(UAPI) -I$(SELFTESTS) -I$(SELFTESTS)/iommu -Itests
+
+$(BUILD)/tests/trace_events: tests/trace_events.c userspace/event_format.c \
+		$(wildcard tests/*.h) $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/event_format.c $(LDLIBS) -lpthread -o $@
+
+$(BUILD)/tests/iommufd_workload: tests/iommufd_workload.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
+
+$(BUILD)/tests/vtd_edu: tests/vtd_edu.c $(wildcard tests/*.h) $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -o $@
+
+# The upstream selftests, as shipped in the pinned source, against our uapi.
+$(BUILD)/tests/upstream/%: $(SELFTESTS)/iommu/%.c $(SELFTESTS)/iommu/iommufd_utils.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -Wall -O2 -Wno-unused-function -D_GNU_SOURCE -isystem $(UAPI) \
+		-I$(SELFTESTS)/iommu $(LDFLAGS) $< -lpthread -o $@
+
+GUEST_SCRIPTS := $(wildcard tools/guest/*.sh)
+
+$(INITRAMFS): $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(TEST_SCRIPTS) $(GUEST_SCRIPTS) \
+		tools/vm-initramfs.sh tools/guest/init
+	$(call msg,CPIO,$@)
+	$(Q)rm -rf $(BUILD)/vm/stage && mkdir -p $(BUILD)/vm/stage/bin \
+		$(BUILD)/vm/stage/tests $(BUILD)/vm/stage/tools
+	$(Q)cp $(TOOL) $(BUILD)/vm/stage/bin/
+	$(Q)cp $(GUEST_SCRIPTS) $(BUILD)/vm/stage/tools/
+	$(Q)cp -r $(BUILD)/tests/. $(BUILD)/vm/stage/tests/
+	$(Q)cp $(TEST_SCRIPTS) $(BUILD)/vm/stage/tests/
+	$(Q)tools/vm-initramfs.sh $@ $(BUILD)/vm/stage
+
+check: programs
+	$(Q)tools/run-tests.sh
+
+demo: programs
+	$(Q)tools/demo.sh
+
+bench: programs
+	$(Q)tools/bench.sh
+
+vm-shell: programs
+	$(Q)tools/vm-run.sh --interactive
+
+checkpatch:
+	$(Q)test -d $(BUILD)/linux || tools/kernel-build.sh --unpack-only
+	@# New files under drivers/iommu/iommufd/ are covered by the IOMMUFD
+	@# entry of MAINTAINERS already: ignore checkpatch's generic reminder.
+	$(Q)rc=0; for p in kernel/patches/[0-9][0-9][0-9][0-9]-*.patch; do \
+		case $$p in */0000-*) continue;; esac; \
+		$(BUILD)/linux/scripts/checkpatch.pl -q --ignore FILE_PATH_CHANGES $$p || rc=1; \
+	done; \
+	if [ $$rc = 0 ]; then echo "checkpatch: clean"; else echo "checkpatch: problems above"; fi; exit $$rc
+
+clean:
+	rm -rf $(BUILD)/bin $(BUILD)/bpf $(BUILD)/tests $(BUILD)/vm $(BUILD)/bench
+
+distclean:
+	rm -rf $(BUILD)

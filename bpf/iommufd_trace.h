@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Records shared by iommufd_trace.bpf.c and its userspace consumers.
+ * Fixed-width types only: the same layout is compiled for BPF and x86_64.
+ */
+#ifndef IOMMUFD_BPF_TRACE_H
+#define IOMMUFD_BPF_TRACE_H
+
+/* One per iommufd:* trace event; the value is also the bit in the event mask */
+enum iommufd_event_type {
+	IOMMUFD_EV_IOAS_MAP = 1,
+	IOMMUFD_EV_IOAS_UNMAP,
+	IOMMUFD_EV_IOAS_COPY,
+	IOMMUFD_EV_DEVICE_ATTACH,
+	IOMMUFD_EV_DEVICE_DETACH,
+	IOMMUFD_EV_DEVICE_REPLACE,
+	IOMMUFD_EV_IOTLB_FLUSH,
+	IOMMUFD_EV_HWPT_INVALIDATE,
+	IOMMUFD_EV_DIRTY_TRACKING,
+	IOMMUFD_EV_DIRTY_READ,
+	IOMMUFD_EV_FAULT_REPORT,
+	IOMMUFD_EV_FAULT_RESPOND,
+	IOMMUFD_EV_FAULT_AUTO_RESPOND,
+	IOMMUFD_EV_PINNED_UPDATE,
+	IOMMUFD_EV_MAX,
+};
+
+#define IOMMUFD_EV_MASK_ALL (((1u << IOMMUFD_EV_MAX) - 1) & ~1u)
+
+/* Counters, indexed per CPU in the 'counters' map */
+enum iommufd_counter {
+	IOMMUFD_CNT_PRODUCED,	/* events the hooks saw */
+	IOMMUFD_CNT_FILTERED,	/* dropped on purpose by a filter */
+	IOMMUFD_CNT_DROPPED,	/* ring buffer full: lost */
+	IOMMUFD_CNT_MAX,
+};
+
+#define IOMMUFD_COMM_LEN 16
+
+/*
+ * One record per event. Every field has one meaning; a field an event does
+ * not carry is 0. The whole record is zeroed before it is filled, padding
+ * included, so nothing from the kernel stack reaches userspace.
+ */
+struct iommufd_event {
+	__u64 seq;		/* 1, 2, ...: over records that passed filters */
+	__u64 ts_ns;		/* bpf_ktime_get_ns() at the hook */
+	__u32 type;		/* enum iommufd_event_type */
+	__s32 ret;		/* operation result (0 or -errno) */
+	__s32 owner_tgid;	/* tgid that opened the iommufd context */
+	__s32 tgid;		/* current task's tgid when the event fired */
+	char comm[IOMMUFD_COMM_LEN];	/* current task's comm */
+
+	__u32 ioas_id;		/* IOAS (destination IOAS for a copy) */
+	__u32 hwpt_id;		/* HWPT (the new one for a replace) */
+	__u32 dev_id;		/* iommufd device object id */
+	__u32 pasid;		/* PASID, IOMMU_NO_PASID (0) for the RID */
+	__u32 fault_id;		/* fault object id */
+	__u32 old_hwpt_id;	/* replace: HWPT left */
+	__u32 src_ioas_id;	/* copy: source IOAS */
+	__u32 flags;		/* map flags, fault flags, dirty flags, enable */
+	__u32 code;		/* fault response code, flush / auto-response reason,
+				 * invalidation data type, pinned account mode */
+	__u32 perm;		/* fault: IOMMU_FAULT_PERM_* */
+	__u32 grpid;		/* fault: page request group id */
+	__u32 count;		/* faults in a group, groups auto-answered,
+				 * invalidation entries asked for */
+	__u64 iova;		/* IOVA (source IOVA for a copy), fault address */
+	__u64 length;		/* bytes asked for; pages for pinned updates */
+	__u64 done;		/* bytes (un)mapped, entries invalidated,
+				 * dirty pages reported, pinned total after */
+	__u64 dst_iova;		/* copy: destination IOVA */
+	__u64 page_size;	/* dirty read: bitmap page size */
+	__u64 duration_ns;	/* dirty read: kernel time; fault answer:
+				 * time since report (0 if report unseen) */
+};
+
+#endif /* IOMMUFD_BPF_TRACE_H */

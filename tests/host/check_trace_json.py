@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Check the JSON trace the guest captured (tests/tool_cli.sh) with a real
+JSON parser: every line an object with every field and the right types,
+dense sequence numbers, a closing summary whose counts add up, and exactly
+the workload's events.
+
+    check_trace_json.py GUEST_OUTPUT
+"""
+import json
+import re
+import sys
+
+FIELDS = {
+    "seq": int, "ts_ns": int, "event": str, "ret": int, "owner_tgid": int,
+    "tgid": int, "comm": str, "ioas_id": int, "hwpt_id": int, "dev_id": int,
+    "pasid": int, "fault_id": int, "old_hwpt_id": int, "src_ioas_id": int,
+    "flags": int, "code": int, "perm": int, "grpid": int, "count": int,
+    "iova": int, "length": int, "done": int, "dst_iova": int,
+    "page_size": int, "duration_ns": int,
+}
+EVENTS = {"ioas_map", "ioas_unmap", "ioas_copy", "device_attach",
+          "device_detach", "device_replace", "iotlb_flush", "hwpt_invalidate",
+          "dirty_tracking", "dirty_read", "fault_report", "fault_respond",
+          "fault_auto_respond", "pinned_update"}
+
+
+def artifact(text, name):
+    m = re.search(r"=== BEGIN ARTIFACT %s ===\n(.*?)=== END ARTIFACT %s ===" %
+                  (re.escape(name), re.escape(name)), text, re.S)
+    if not m:
+        raise SystemExit("check_trace_json: no artifact %s" % name)
+    return m.group(1)
+
+
+def main():
+    text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+    # The guest's serial output may carry CR before LF
+    text = text.replace("\r\n", "\n")
+    lines = [l for l in artifact(text, "trace.json").split("\n") if l]
+    wl = re.search(r"pid=(\d+) ioas=(\d+) dev=(\d+) hwpt=(\d+)",
+                   artifact(text, "workload.out"))
+    if not wl:
+        raise SystemExit("check_trace_json: workload printed no ids")
+    pid, ioas, dev = int(wl.group(1)), int(wl.group(2)), int(wl.group(3))
+
+    errors = []
+    records = [json.loads(l) for l in lines]   # raises on any invalid line
+    summary = records.pop()
+    if summary.get("event") != "summary":
+        errors.append("last line is not the summary: %r" % summary)
+    last = 0
+    for r in records:
+        for k, t in FIELDS.items():
+            if not isinstance(r.get(k), t):
+                errors.append("seq %s: field %s missing or not %s" %
+                              (r.get("seq"), k, t.__name__))
+        if set(r) != set(FIELDS):
+            errors.append("seq %s: unexpected keys %s" %
+                          (r.get("seq"), sorted(set(r) - set(FIELDS))))
+        if r["event"] not in EVENTS:
+            errors.append("seq %s: unknown event %s" % (r["seq"], r["event"]))
+        if r["seq"] != last + 1:
+            errors.append("sequence gap before seq %s" % r["seq"])
+        last = r["seq"]
+    if summary.get("delivered") != len(records):
+        errors.append("summary delivered %s, lines %d" %
+                      (summary.get("delivered"), len(records)))
+    if summary.get("produced") != (summary.get("delivered", 0) +
+                                   summary.get("dropped", 0) +
+                                   summary.get("filtered", 0)):
+        errors.append("summary does not add up: %r" % summary)
+
+    mine = [r for r in records if r["owner_tgid"] == pid]
+    def n(ev, **kw):
+        return sum(1 for r in mine if r["event"] == ev and
+                   all(r[k] == v for k, v in kw.items()))
+    want = {
+        "ioas_map": (3, dict(ioas_id=ioas, length=8192, done=8192, ret=0)),
+        "ioas_unmap": (3, dict(ioas_id=ioas, length=8192, done=8192, ret=0)),
+        "iotlb_flush": (3, dict(ioas_id=ioas, length=8192, code=0)),
+        "fault_report": (2, dict(dev_id=dev, pasid=1, perm=1, count=1)),
+        "fault_respond": (2, dict(dev_id=dev, code=0)),
+    }
+    for ev, (count, kw) in want.items():
+        got = n(ev, **kw)
+        if got != count:
+            errors.append("%s %r: %d records, want %d" % (ev, kw, got, count))
+    pinned = sum(r["length"] if r["flags"] else -r["length"]
+                 for r in mine if r["event"] == "pinned_update")
+    if pinned != 0:
+        errors.append("pinned pages charged and released differ by %d" % pinned)
+
+    if errors:
+        print("not ok host: JSON trace (%d records)" % len(records))
+        for e in errors:
+            print("# " + e)
+        return 1
+    print("ok host: JSON trace parses, %d records, summary adds up, workload's %d events match"
+          % (len(records), len(mine)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

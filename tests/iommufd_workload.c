@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iommufd-workload: drive known iommufd activity through the selftest mock,
+ * for the tracer's tests and the demo.
+ *
+ *   iommufd-workload [-n ITER] [-p PAGES] [--device] [--faults N] [--sleep MS]
+ *
+ * Opens /dev/iommu, allocates an IOAS and, with --device, a mock device
+ * attached to it (so maps pin pages and unmaps flush the IOTLB). Each
+ * iteration maps PAGES pages at a fixed IOVA and unmaps them. --faults N
+ * moves the device to an IOPF-capable HWPT and answers N page faults through
+ * the fault queue. Prints one line "pid=P ioas=I dev=D hwpt=H" first, then
+ * "done maps=M unmaps=U faults=F" at the end.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/iommufd.h>
+
+#include "iommufd_test.h"
+
+#define IOVA_BASE (1UL << 24)	/* MOCK_APERTURE_START */
+
+static int fd;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "iommufd-workload: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void test_cmd(struct iommu_test_cmd *cmd, const char *what)
+{
+	cmd->size = sizeof(*cmd);
+	if (ioctl(fd, IOMMU_TEST_CMD, cmd))
+		die(what);
+}
+
+static uint32_t hwpt_alloc(uint32_t dev, uint32_t pt, uint32_t flags,
+			   uint32_t fault_id, uint32_t type, void *data,
+			   uint32_t len)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd), .flags = flags, .dev_id = dev, .pt_id = pt,
+		.data_type = type, .data_len = len, .data_uptr = (uintptr_t)data,
+		.fault_id = fault_id,
+	};
+
+	if (ioctl(fd, IOMMU_HWPT_ALLOC, &cmd))
+		die("IOMMU_HWPT_ALLOC");
+	return cmd.out_hwpt_id;
+}
+
+/* Move the device to an IOPF-capable HWPT and answer n faults */
+static unsigned int run_faults(uint32_t stdev, uint32_t dev, uint32_t ioas,
+			       unsigned int n)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_fault_alloc falloc = { .size = sizeof(falloc) };
+	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+	uint32_t parent, iopf;
+	unsigned int i;
+
+	if (ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &falloc))
+		die("IOMMU_FAULT_QUEUE_ALLOC");
+	parent = hwpt_alloc(dev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0,
+			    IOMMU_HWPT_DATA_NONE, NULL, 0);
+	iopf = hwpt_alloc(dev, parent, IOMMU_HWPT_FAULT_ID_VALID,
+			  falloc.out_fault_id, IOMMU_HWPT_DATA_SELFTEST, &data,
+			  sizeof(data));
+	cmd.id = stdev;
+	cmd.mock_domain_replace.pt_id = iopf;
+	test_cmd(&cmd, "replace to the IOPF HWPT");
+
+	for (i = 0; i < n; i++) {
+		struct iommu_test_cmd trig = {
+			.op = IOMMU_TEST_OP_TRIGGER_IOPF,
+			.trigger_iopf = {
+				.dev_id = dev, .pasid = 0x1, .grpid = i & 0x1ff,
+				.perm = IOMMU_PGFAULT_PERM_READ,
+				.addr = IOVA_BASE + (uint64_t)i * 4096,
+			},
+		};
+		struct iommu_hwpt_page_response resp = {
+			.code = IOMMUFD_PAGE_RESP_SUCCESS,
+		};
+		struct iommu_hwpt_pgfault pf;
+
+		test_cmd(&trig, "IOMMU_TEST_OP_TRIGGER_IOPF");
+		if (read(falloc.out_fault_fd, &pf, sizeof(pf)) != sizeof(pf))
+			die("read fault");
+		resp.cookie = pf.cookie;
+		if (write(falloc.out_fault_fd, &resp, sizeof(resp)) != sizeof(resp))
+			die("write response");
+	}
+	/* Back to the parent, then drop the fault queue */
+	cmd.mock_domain_replace.pt_id = parent;
+	test_cmd(&cmd, "replace back");
+	close(falloc.out_fault_fd);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "pages", required_argument, NULL, 'p' },
+		{ "device", no_argument, NULL, 'D' },
+		{ "faults", required_argument, NULL, 'f' },
+		{ "sleep", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	unsigned long iters = 1, pages = 1, faults = 0, sleep_ms = 0, i;
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_test_cmd mock = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	uint32_t stdev = 0, dev = 0, hwpt = 0;
+	bool device = false;
+	unsigned int nfaults = 0;
+	size_t len;
+	void *buf;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "n:p:Df:s:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': iters = strtoul(optarg, NULL, 0); break;
+		case 'p': pages = strtoul(optarg, NULL, 0); break;
+		case 'D': device = true; break;
+		case 'f': faults = strtoul(optarg, NULL, 0); break;
+		case 's': sleep_ms = strtoul(optarg, NULL, 0); break;
+		case 'h':
+			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--sleep MS]\n",
+			       argv[0]);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (!iters || !pages || pages > 4096 || (faults && !device)) {
+		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, and --device for --faults\n");
+		return 2;
+	}
+
+	len = pages * 4096;
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (buf == MAP_FAILED)
+		die("mmap");
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		die("/dev/iommu");
+	if (ioctl(fd, IOMMU_IOAS_ALLOC, &alloc))
+		die("IOMMU_IOAS_ALLOC");
+	if (device) {
+		mock.id = alloc.out_ioas_id;
+		test_cmd(&mock, "IOMMU_TEST_OP_MOCK_DOMAIN");
+		stdev = mock.mock_domain.out_stdev_id;
+		hwpt = mock.mock_domain.out_hwpt_id;
+		dev = mock.mock_domain.out_idev_id;
+	}
+	printf("pid=%d ioas=%u dev=%u hwpt=%u\n", getpid(), alloc.out_ioas_id,
+	       dev, hwpt);
+	fflush(stdout);
+
+	for (i = 0; i < iters; i++) {
+		struct iommu_ioas_map map = {
+			.size = sizeof(map),
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+				 IOMMU_IOAS_MAP_READABLE |
+				 IOMMU_IOAS_MAP_WRITEABLE,
+			.ioas_id = alloc.out_ioas_id,
+			.user_va = (uintptr_t)buf, .length = len,
+			.iova = IOVA_BASE,
+		};
+		struct iommu_ioas_unmap unmap = {
+			.size = sizeof(unmap), .ioas_id = alloc.out_ioas_id,
+			.iova = IOVA_BASE, .length = len,
+		};
+
+		if (ioctl(fd, IOMMU_IOAS_MAP, &map))
+			die("IOMMU_IOAS_MAP");
+		if (ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
+			die("IOMMU_IOAS_UNMAP");
+		if (sleep_ms)
+			usleep(sleep_ms * 1000);
+	}
+	if (faults)
+		nfaults = run_faults(stdev, dev, alloc.out_ioas_id, faults);
+	printf("done maps=%lu unmaps=%lu faults=%u\n", iters, iters, nfaults);
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,101 @@
+#!/bin/sh
+# The iommufd-bpf tool as a user meets it, in the guest: usage errors, help,
+# and a live JSON trace of a known workload. Prints TAP and a kselftest-style
+# "# Totals:" line. The JSON trace is also printed between ARTIFACT markers
+# so the host can check it with a real JSON parser.
+tool=${TOOL:-/opt/iommufd-bpf/bin/iommufd-bpf}
+workload=${WORKLOAD:-/opt/iommufd-bpf/tests/iommufd_workload}
+tmp=$(mktemp -d)
+pass=0 fail=0 n=0
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; for l in "$@"; do echo "# $l"; done; }
+
+# expect_exit STATUS NAME PATTERN -- CMD...: status and a stderr message
+expect_exit() {
+	want=$1 name=$2 pattern=$3; shift 4
+	"$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
+	if [ "$rc" != "$want" ]; then
+		not_ok "$name" "exit $rc, want $want" "$(head -3 "$tmp/err")"
+	elif [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/err" "$tmp/out"; then
+		not_ok "$name" "no '$pattern' in the output" "$(head -3 "$tmp/err")"
+	else
+		ok "$name"
+	fi
+}
+
+echo "TAP version 13"
+expect_exit 2 "no command is a usage error" "Usage:" -- "$tool"
+expect_exit 2 "unknown command is named" "unknown command 'bogus'" -- "$tool" bogus
+expect_exit 0 "--help lists the commands" "trace" -- "$tool" --help
+expect_exit 0 "trace --help teaches with examples" "EXAMPLES" -- "$tool" trace --help
+expect_exit 0 "trace --help lists the events" "fault_report" -- "$tool" trace --help
+expect_exit 2 "unknown option" "unrecognized option" -- "$tool" trace --bogus
+expect_exit 2 "unknown event is named" "unknown event 'nosuch'" -- "$tool" trace -e ioas_map,nosuch
+expect_exit 2 "bad duration" "invalid duration '0s'" -- "$tool" trace -d 0s
+expect_exit 2 "duration without a known unit" "invalid duration '5parsecs'" -- "$tool" trace -d 5parsecs
+expect_exit 2 "bad pid" "invalid PID 'abc'" -- "$tool" trace -p abc
+expect_exit 2 "bad ring buffer size" "invalid ring buffer size" -- "$tool" trace --ringbuf-kib 3
+expect_exit 2 "stray argument" "unexpected argument" -- "$tool" trace extra
+
+# Without CAP_BPF/CAP_PERFMON: exit 1 naming the cause. busybox has no
+# capsh; an unprivileged uid drops every capability.
+if command -v setuidgid >/dev/null 2>&1 || busybox --list | grep -qx setuidgid; then
+	expect_exit 1 "unprivileged trace names the missing capabilities" "CAP_BPF" -- \
+		busybox setuidgid nobody "$tool" trace -d 1s
+fi
+
+# A live trace: JSON lines of a known workload, then SIGINT.
+"$tool" trace --json >"$tmp/trace.json" 2>"$tmp/trace.err" &
+tracer=$!
+i=0
+while ! grep -q "Tracing" "$tmp/trace.err" 2>/dev/null && [ $i -lt 300 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+"$workload" --device -n 3 -p 2 --faults 2 >"$tmp/workload.out" 2>&1
+wl_rc=$?
+kill -INT "$tracer"
+wait "$tracer"; tr_rc=$?
+if [ "$wl_rc" != 0 ]; then
+	not_ok "workload ran" "$(cat "$tmp/workload.out")"
+else
+	ok "workload ran"
+fi
+if [ "$tr_rc" = 0 ]; then ok "trace exits 0 on SIGINT"; else not_ok "trace exits 0 on SIGINT" "exit $tr_rc" "$(cat "$tmp/trace.err")"; fi
+
+pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\1/p' "$tmp/workload.out")
+ioas=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\2/p' "$tmp/workload.out")
+# The workload's own records: 3 maps and 3 unmaps of 2 pages on its IOAS,
+# 2 fault reports and 2 answers.
+count() { grep "\"owner_tgid\":$pid," "$tmp/trace.json" | grep -c "$1"; }
+for want in "3 \"event\":\"ioas_map\",.*\"ioas_id\":$ioas,.*\"length\":8192,\"done\":8192" \
+	    "3 \"event\":\"ioas_unmap\",.*\"ioas_id\":$ioas,.*\"length\":8192,\"done\":8192" \
+	    "3 \"event\":\"iotlb_flush\",.*\"ioas_id\":$ioas,.*\"length\":8192" \
+	    "2 \"event\":\"fault_report\",.*\"pasid\":1," \
+	    "2 \"event\":\"fault_respond\",.*\"code\":0,"; do
+	num=${want%% *} pat=${want#* }
+	got=$(count "$pat")
+	if [ "$got" = "$num" ]; then ok "json: $num x $pat"; else not_ok "json: $num x $pat" "got $got"; fi
+done
+if grep -q '^{"event":"summary",.*"dropped":0,' "$tmp/trace.json" &&
+   grep -q '"seq_gaps":0}' "$tmp/trace.json"; then
+	ok "json: summary line, nothing dropped"
+else
+	not_ok "json: summary line, nothing dropped" "$(tail -1 "$tmp/trace.json")"
+fi
+if grep -q "produced, .* delivered, 0 dropped" "$tmp/trace.err"; then
+	ok "stderr: produced/delivered/dropped counts"
+else
+	not_ok "stderr: produced/delivered/dropped counts" "$(tail -2 "$tmp/trace.err")"
+fi
+echo "=== BEGIN ARTIFACT trace.json ==="
+cat "$tmp/trace.json"
+echo "=== END ARTIFACT trace.json ==="
+echo "=== BEGIN ARTIFACT workload.out ==="
+cat "$tmp/workload.out"
+echo "=== END ARTIFACT workload.out ==="
+
+echo "1..$n"
+echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
+rm -rf "$tmp"
+[ "$fail" = 0 ]

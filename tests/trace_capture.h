@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Load the production iommufd_trace BPF program in a test and collect what
+ * it delivers, so tests check the events a user of the tool would see.
+ */
+#ifndef IOMMUFD_BPF_TRACE_CAPTURE_H
+#define IOMMUFD_BPF_TRACE_CAPTURE_H
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+
+#include "iommufd_trace.h"
+#include "iommufd_trace.skel.h"
+
+#define CAPTURE_MAX 512
+
+struct trace_capture {
+	struct iommufd_trace_bpf *skel;
+	struct ring_buffer *rb;
+	struct iommufd_event ev[CAPTURE_MAX];
+	unsigned int n;
+	unsigned int overflow;
+};
+
+static int capture_cb(void *ctx, void *data, size_t size)
+{
+	struct trace_capture *cap = ctx;
+
+	if (size != sizeof(struct iommufd_event))
+		return -EINVAL;
+	if (cap->n == CAPTURE_MAX) {
+		cap->overflow++;
+		return 0;
+	}
+	memcpy(&cap->ev[cap->n++], data, size);
+	return 0;
+}
+
+/*
+ * Load and attach with the given filters (0 = any, mask 0 = all events).
+ * Returns 0 or -errno.
+ */
+static int _capture_start(struct trace_capture *cap, __s32 owner_tgid,
+			  __u32 ioas_id, __u32 dev_id, __u32 mask)
+{
+	int err;
+
+	memset(cap, 0, sizeof(*cap));
+	cap->skel = iommufd_trace_bpf__open();
+	if (!cap->skel)
+		return -errno;
+	cap->skel->rodata->filter_owner_tgid = owner_tgid;
+	cap->skel->rodata->filter_ioas_id = ioas_id;
+	cap->skel->rodata->filter_dev_id = dev_id;
+	if (mask)
+		cap->skel->rodata->event_mask = mask;
+	err = iommufd_trace_bpf__load(cap->skel);
+	if (!err)
+		err = iommufd_trace_bpf__attach(cap->skel);
+	if (!err) {
+		cap->rb = ring_buffer__new(bpf_map__fd(cap->skel->maps.events),
+					   capture_cb, cap, NULL);
+		if (!cap->rb)
+			err = -errno;
+	}
+	if (err) {
+		iommufd_trace_bpf__destroy(cap->skel);
+		cap->skel = NULL;
+	}
+	return err;
+}
+
+static void capture_stop(struct trace_capture *cap)
+{
+	ring_buffer__free(cap->rb);
+	iommufd_trace_bpf__destroy(cap->skel);
+	cap->rb = NULL;
+	cap->skel = NULL;
+}
+
+/* Collect everything delivered so far (events are submitted synchronously) */
+static unsigned int capture_collect(struct trace_capture *cap)
+{
+	ring_buffer__consume(cap->rb);
+	return cap->n;
+}
+
+/* Forget what was collected */
+static void capture_reset(struct trace_capture *cap)
+{
+	capture_collect(cap);
+	cap->n = 0;
+}
+
+static __u64 capture_counter(struct trace_capture *cap, __u32 which)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	__u64 vals[256] = {}, sum = 0;
+
+	if (ncpu <= 0 || ncpu > 256 ||
+	    bpf_map_lookup_elem(bpf_map__fd(cap->skel->maps.counters), &which,
+				vals))
+		return ~0ull;
+	for (i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+#endif

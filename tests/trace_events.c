@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iommufd trace events, checked through the production BPF program.
+ *
+ * Each test drives one kind of operation through the iommufd selftest mock
+ * and checks that the program delivers exactly the expected records, in
+ * order, field by field, and nothing else. The capture is filtered on this
+ * process as owner, so other iommufd users in the guest cannot disturb it.
+ */
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "iommufd_utils.h"
+#include "trace_capture.h"
+
+#define NPAGES 4
+
+static const char *const type_names[IOMMUFD_EV_MAX] = {
+	[IOMMUFD_EV_IOAS_MAP] = "ioas_map",
+	[IOMMUFD_EV_IOAS_UNMAP] = "ioas_unmap",
+	[IOMMUFD_EV_IOAS_COPY] = "ioas_copy",
+	[IOMMUFD_EV_DEVICE_ATTACH] = "device_attach",
+	[IOMMUFD_EV_DEVICE_DETACH] = "device_detach",
+	[IOMMUFD_EV_DEVICE_REPLACE] = "device_replace",
+	[IOMMUFD_EV_IOTLB_FLUSH] = "iotlb_flush",
+	[IOMMUFD_EV_HWPT_INVALIDATE] = "hwpt_invalidate",
+	[IOMMUFD_EV_DIRTY_TRACKING] = "dirty_tracking",
+	[IOMMUFD_EV_DIRTY_READ] = "dirty_read",
+	[IOMMUFD_EV_FAULT_REPORT] = "fault_report",
+	[IOMMUFD_EV_FAULT_RESPOND] = "fault_respond",
+	[IOMMUFD_EV_FAULT_AUTO_RESPOND] = "fault_auto_respond",
+	[IOMMUFD_EV_PINNED_UPDATE] = "pinned_update",
+};
+
+/* Kernel values the records carry (iommufd_private.h, io_pagetable.h) */
+enum { IOTLB_UNMAP, IOTLB_UNFILL, IOTLB_UNWIND };
+enum { AUTO_RESP_DETACH, AUTO_RESP_DESTROY };
+enum { ACCOUNT_NONE, ACCOUNT_USER, ACCOUNT_MM };
+#define MAP_FLAGS_FIXED_RW (IOMMU_IOAS_MAP_FIXED_IOVA | \
+			    IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
+
+/*
+ * Collect and check that exactly the listed types arrived, in order, then
+ * check what every record must carry. Returns the first record.
+ */
+#define expect_events(...)                                                    \
+	({                                                                    \
+		const __u32 _want[] = { __VA_ARGS__ };                        \
+		_expect_events(_metadata, &self->cap, _want,                  \
+			       sizeof(_want) / sizeof(_want[0]));             \
+	})
+
+static struct iommufd_event *_expect_events(struct __test_metadata *_metadata,
+					    struct trace_capture *cap,
+					    const __u32 *want, unsigned int n)
+{
+	unsigned int i;
+
+	capture_collect(cap);
+	for (i = 0; i < cap->n; i++)
+		TH_LOG("got %u: %s", i, type_names[cap->ev[i].type % IOMMUFD_EV_MAX]);
+	ASSERT_EQ(0, cap->overflow);
+	ASSERT_EQ(n, cap->n);
+	for (i = 0; i < n; i++) {
+		const struct iommufd_event *e = &cap->ev[i];
+
+		ASSERT_EQ(want[i], e->type)
+			TH_LOG("record %u is %s, want %s", i,
+			       type_names[e->type % IOMMUFD_EV_MAX],
+			       type_names[want[i]]);
+		/* Attributed to this process, which owns the context */
+		ASSERT_EQ(getpid(), e->owner_tgid);
+		ASSERT_EQ(getpid(), e->tgid);
+		ASSERT_EQ(0, strncmp(e->comm, "trace_events", sizeof(e->comm)));
+		ASSERT_NE(0, e->ts_ns);
+		ASSERT_NE(0, e->seq);
+		if (i)
+			ASSERT_EQ(cap->ev[i - 1].seq + 1, e->seq);
+	}
+	cap->n = 0;
+	return n ? &cap->ev[0] : NULL;
+}
+
+FIXTURE(trace)
+{
+	int fd;
+	uint32_t ioas_id;
+	struct trace_capture cap;
+};
+
+FIXTURE_SETUP(trace)
+{
+	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
+	BUFFER_SIZE = NPAGES * PAGE_SIZE;
+	buffer = mmap(NULL, BUFFER_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buffer);
+	memset(buffer, 0x5a, BUFFER_SIZE);
+
+	ASSERT_EQ(0, _capture_start(&self->cap, getpid(), 0, 0, 0));
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_NE(-1, self->fd);
+	test_ioctl_ioas_alloc(&self->ioas_id);
+	capture_reset(&self->cap);
+}
+
+FIXTURE_TEARDOWN(trace)
+{
+	teardown_iommufd(self->fd, _metadata);
+	capture_stop(&self->cap);
+	munmap(buffer, BUFFER_SIZE);
+}
+
+/* Without a domain nothing is pinned: one record per ioctl */
+TEST_F(trace, map_unmap_without_domain)
+{
+	struct iommufd_event *e;
+
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, MOCK_APERTURE_START);
+	e = expect_events(IOMMUFD_EV_IOAS_MAP);
+	ASSERT_EQ(self->ioas_id, e->ioas_id);
+	ASSERT_EQ(MOCK_APERTURE_START, e->iova);
+	ASSERT_EQ(BUFFER_SIZE, e->length);
+	ASSERT_EQ(BUFFER_SIZE, e->done);
+	ASSERT_EQ(MAP_FLAGS_FIXED_RW, e->flags);
+	ASSERT_EQ(0, e->ret);
+	ASSERT_EQ(0, e->hwpt_id);
+	ASSERT_EQ(0, e->dev_id);
+
+	test_ioctl_ioas_unmap(MOCK_APERTURE_START, BUFFER_SIZE);
+	e = expect_events(IOMMUFD_EV_IOAS_UNMAP);
+	ASSERT_EQ(self->ioas_id, e->ioas_id);
+	ASSERT_EQ(MOCK_APERTURE_START, e->iova);
+	ASSERT_EQ(BUFFER_SIZE, e->length);
+	ASSERT_EQ(BUFFER_SIZE, e->done);
+	ASSERT_EQ(0, e->ret);
+
+	/* A failed unmap is reported with its errno and nothing done */
+	test_err_ioctl_ioas_unmap(ENOENT, MOCK_APERTURE_START, BUFFER_SIZE);
+	e = expect_events(IOMMUFD_EV_IOAS_UNMAP);
+	ASSERT_EQ(-ENOENT, e->ret);
+	ASSERT_EQ(0, e->done);
+}
+
+/* An automatically allocated IOVA is reported, not the one asked for */
+TEST_F(trace, map_auto_iova)
+{
+	struct iommufd_event *e;
+	__u64 iova;
+
+	test_ioctl_ioas_map(buffer, BUFFER_SIZE, &iova);
+	e = expect_events(IOMMUFD_EV_IOAS_MAP);
+	ASSERT_EQ(iova, e->iova);
+	ASSERT_EQ(IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE,
+		  e->flags);
+}
+
+/* With a domain, map pins (and charges) and unmap flushes then unpins */
+TEST_F(trace, map_unmap_with_domain)
+{
+	uint32_t stdev_id, hwpt_id, device_id;
+	struct iommufd_event *e;
+
+	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, &device_id);
+	capture_reset(&self->cap);
+
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, MOCK_APERTURE_START);
+	e = expect_events(IOMMUFD_EV_PINNED_UPDATE, IOMMUFD_EV_IOAS_MAP);
+	ASSERT_EQ(NPAGES, e[0].length);
+	ASSERT_EQ(1, e[0].flags);	/* charged */
+	ASSERT_EQ(NPAGES, e[0].done);	/* npinned after */
+	ASSERT_EQ(ACCOUNT_USER, e[0].code);
+	ASSERT_EQ(0, e[0].ret);
+	ASSERT_EQ(BUFFER_SIZE, e[1].done);
+
+	test_ioctl_ioas_unmap(MOCK_APERTURE_START, BUFFER_SIZE);
+	e = expect_events(IOMMUFD_EV_IOTLB_FLUSH, IOMMUFD_EV_PINNED_UPDATE,
+			  IOMMUFD_EV_IOAS_UNMAP);
+	ASSERT_EQ(self->ioas_id, e[0].ioas_id);
+	ASSERT_EQ(MOCK_APERTURE_START, e[0].iova);
+	ASSERT_EQ(BUFFER_SIZE, e[0].length);
+	ASSERT_EQ(IOTLB_UNMAP, e[0].code);
+	ASSERT_EQ(NPAGES, e[1].length);
+	ASSERT_EQ(0, e[1].flags);	/* released */
+	ASSERT_EQ(0, e[1].done);
+	ASSERT_EQ(BUFFER_SIZE, e[2].done);
+}
+
+TEST_F(trace, copy)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = MAP_FLAGS_FIXED_RW,
+		.src_iova = MOCK_APERTURE_START,
+		.dst_iova = MOCK_APERTURE_START + 16 * PAGE_SIZE,
+		.length = BUFFER_SIZE,
+	};
+	struct iommufd_event *e;
+	uint32_t ioas2;
+
+	test_ioctl_ioas_alloc(&ioas2);
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, MOCK_APERTURE_START);
+	capture_reset(&self->cap);
+
+	copy.src_ioas_id = self->ioas_id;
+	copy.dst_ioas_id = ioas2;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_COPY, &copy));
+	e = expect_events(IOMMUFD_EV_IOAS_COPY);
+	ASSERT_EQ(self->ioas_id, e->src_ioas_id);
+	ASSERT_EQ(ioas2, e->ioas_id);
+	ASSERT_EQ(copy.src_iova, e->iova);
+	ASSERT_EQ(copy.dst_iova, e->dst_iova);
+	ASSERT_EQ(BUFFER_SIZE, e->length);
+	ASSERT_EQ(BUFFER_SIZE, e->done);
+	ASSERT_EQ(MAP_FLAGS_FIXED_RW, e->flags);
+	ASSERT_EQ(0, e->ret);
+
+	/* The same range again overlaps: EEXIST, reported */
+	EXPECT_ERRNO(EEXIST, ioctl(self->fd, IOMMU_IOAS_COPY, &copy));
+	e = expect_events(IOMMUFD_EV_IOAS_COPY);
+	ASSERT_EQ(-EEXIST, e->ret);
+	ASSERT_EQ(0, e->done);
+}
+
+TEST_F(trace, attach_detach)
+{
+	uint32_t stdev_id, hwpt_id, device_id;
+	struct iommufd_event *e;
+
+	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, &device_id);
+	e = expect_events(IOMMUFD_EV_DEVICE_ATTACH);
+	ASSERT_EQ(device_id, e->dev_id);
+	ASSERT_EQ(hwpt_id, e->hwpt_id);
+	ASSERT_EQ(self->ioas_id, e->ioas_id);
+	ASSERT_EQ(0, e->pasid);		/* IOMMU_NO_PASID: the whole device */
+	ASSERT_EQ(0, e->old_hwpt_id);
+	ASSERT_EQ(0, e->ret);
+
+	test_ioctl_destroy(stdev_id);
+	e = expect_events(IOMMUFD_EV_DEVICE_DETACH);
+	ASSERT_EQ(device_id, e->dev_id);
+	ASSERT_EQ(hwpt_id, e->hwpt_id);
+	ASSERT_EQ(self->ioas_id, e->ioas_id);
+	ASSERT_EQ(0, e->ret);
+}
+
+/* Attaching fills the new domain; detaching its last user unfills it */
+TEST_F(trace, attach_fill_detach_unfill)
+{
+	uint32_t stdev_id, hwpt_id, device_id;
+	struct iommufd_event *e;
+
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, MOCK_APERTURE_START);
+	capture_reset(&self->cap);
+
+	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, &device_id);
+	e = expect_events(IOMMUFD_EV_DEVICE_ATTACH, IOMMUFD_EV_PINNED_UPDATE);
+	ASSERT_EQ(NPAGES, e[1].length);
+	ASSERT_EQ(1, e[1].flags);
+
+	test_ioctl_destroy(stdev_id);
+	e = expect_events(IOMMUFD_EV_DEVICE_DETACH, IOMMUFD_EV_IOTLB_FLUSH,
+			  IOMMUFD_EV_PINNED_UPDATE);
+	ASSERT_EQ(IOTLB_UNFILL, e[1].code);
+	ASSERT_EQ(MOCK_APERTURE_START, e[1].iova);
+	ASSERT_EQ(BUFFER_SIZE, e[1].length);
+	ASSERT_EQ(self->ioas_id, e[1].ioas_id);
+	ASSERT_EQ(NPAGES, e[2].length);
+	ASSERT_EQ(0, e[2].flags);
+}
+
+TEST_F(trace, replace)
+{
+	uint32_t stdev_id, hwpt_id, device_id, hwpt2;
+	struct iommufd_event *e;
+
+	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, &device_id);
+	test_cmd_hwpt_alloc(device_id, self->ioas_id, 0, &hwpt2);
+	capture_reset(&self->cap);
+
+	test_cmd_mock_domain_replace(stdev_id, hwpt2);
+	e = expect_events(IOMMUFD_EV_DEVICE_REPLACE);
+	ASSERT_EQ(device_id, e->dev_id);
+	ASSERT_EQ(hwpt_id, e->old_hwpt_id);
+	ASSERT_EQ(hwpt2, e->hwpt_id);
+	ASSERT_EQ(self->ioas_id, e->ioas_id);
+	ASSERT_EQ(0, e->ret);
+
+	/* Replacing with the current HWPT is a no-op, still reported */
+	test_cmd_mock_domain_replace(stdev_id, hwpt2);
+	e = expect_events(IOMMUFD_EV_DEVICE_REPLACE);
+	ASSERT_EQ(hwpt2, e->old_hwpt_id);
+	ASSERT_EQ(hwpt2, e->hwpt_id);
+
+	/* An id that is no HWPT fails before any attach work: no event */
+	test_err_mock_domain_replace(ENOENT, stdev_id, 99999);
+	expect_events();
+}
+
+/* A PASID-capable mock device reports its width; attach is at the RID */
+TEST_F(trace, pasid_capable_device)
+{
+	uint32_t stdev_id, hwpt_id, device_id;
+	struct iommufd_event *e;
+	uint8_t max_pasid = 0;
+
+	test_cmd_mock_domain_flags(self->ioas_id, MOCK_FLAGS_DEVICE_PASID,
+				   &stdev_id, &hwpt_id, &device_id);
+	e = expect_events(IOMMUFD_EV_DEVICE_ATTACH);
+	ASSERT_EQ(device_id, e->dev_id);
+	ASSERT_EQ(0, e->pasid);
+	test_cmd_get_hw_info_pasid(device_id, &max_pasid);
+	ASSERT_EQ(MOCK_PASID_WIDTH, max_pasid);
+}
+
+TEST_F(trace, hwpt_invalidate)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_invalidate_selftest inv = {
+		.flags = IOMMU_TEST_INVALIDATE_FLAG_ALL,
+	};
+	uint32_t stdev_id, hwpt_id, device_id, parent, nested, num;
+	struct iommufd_event *e;
+
+	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, &device_id);
+	test_cmd_hwpt_alloc(device_id, self->ioas_id,
+			    IOMMU_HWPT_ALLOC_NEST_PARENT, &parent);
+	test_cmd_hwpt_alloc_nested(device_id, parent, 0, &nested,
+				   IOMMU_HWPT_DATA_SELFTEST, &data,
+				   sizeof(data));
+	capture_reset(&self->cap);
+
+	num = 1;
+	test_cmd_hwpt_invalidate(nested, &inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				 sizeof(inv), &num);
+	e = expect_events(IOMMUFD_EV_HWPT_INVALIDATE);
+	ASSERT_EQ(nested, e->hwpt_id);
+	ASSERT_EQ(self->ioas_id, e->ioas_id);	/* the parent's IOAS */
+	ASSERT_EQ(IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, e->code);
+	ASSERT_EQ(1, e->count);
+	ASSERT_EQ(1, e->done);
+	ASSERT_EQ(0, e->ret);
+
+	num = 1;
+	test_err_hwpt_invalidate(EINVAL, nested, &inv,
+				 IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID,
+				 sizeof(inv), &num);
+	e = expect_events(IOMMUFD_EV_HWPT_INVALIDATE);
+	ASSERT_EQ(IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID, e->code);
+	ASSERT_EQ(-EINVAL, e->ret);
+	ASSERT_EQ(0, e->done);
+}
+
+TEST_F(trace, dirty_tracking_and_read)
+{
+	uint32_t stdev_id, hwpt_id, device_id, hwpt;
+	__u64 in[1] = { 0x5 }, out[1] = { 0 }, nr = 0;	/* pages 0 and 2 */
+	struct iommufd_event *e;
+
+	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, &device_id);
+	test_cmd_hwpt_alloc(device_id, self->ioas_id,
+			    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &hwpt);
+	test_cmd_mock_domain_replace(stdev_id, hwpt);
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, MOCK_APERTURE_START);
+	capture_reset(&self->cap);
+
+	test_cmd_set_dirty_tracking(hwpt, true);
+	e = expect_events(IOMMUFD_EV_DIRTY_TRACKING);
+	ASSERT_EQ(hwpt, e->hwpt_id);
+	ASSERT_EQ(self->ioas_id, e->ioas_id);
+	ASSERT_EQ(1, e->flags);
+	ASSERT_EQ(0, e->ret);
+
+	test_cmd_mock_domain_set_dirty(self->fd, hwpt, BUFFER_SIZE,
+				       MOCK_APERTURE_START, PAGE_SIZE, in, &nr);
+	ASSERT_EQ(2, nr);
+	test_cmd_get_dirty_bitmap(self->fd, hwpt, BUFFER_SIZE,
+				  MOCK_APERTURE_START, PAGE_SIZE, out, 0);
+	ASSERT_EQ(0x5, out[0]);
+	e = expect_events(IOMMUFD_EV_DIRTY_READ);
+	ASSERT_EQ(hwpt, e->hwpt_id);
+	ASSERT_EQ(MOCK_APERTURE_START, e->iova);
+	ASSERT_EQ(BUFFER_SIZE, e->length);
+	ASSERT_EQ(PAGE_SIZE, e->page_size);
+	ASSERT_EQ(0, e->flags);
+	ASSERT_EQ(2, e->done);		/* pages reported dirty */
+	ASSERT_EQ(0, e->ret);
+
+	/* Read again: the bits were cleared, nothing dirty */
+	out[0] = 0;
+	test_cmd_get_dirty_bitmap(self->fd, hwpt, BUFFER_SIZE,
+				  MOCK_APERTURE_START, PAGE_SIZE, out, 0);
+	ASSERT_EQ(0, out[0]);
+	e = expect_events(IOMMUFD_EV_DIRTY_READ);
+	ASSERT_EQ(0, e->done);
+
+	test_cmd_set_dirty_tracking(hwpt, false);
+	e = expect_events(IOMMUFD_EV_DIRTY_TRACKING);
+	ASSERT_EQ(0, e->flags);
+}
+
+/* Build a device on an IOPF-capable nested HWPT; returns its fault fd */
+static void iopf_setup(struct __test_metadata *_metadata, int fd,
+		       uint32_t ioas_id, uint32_t *stdev_id,
+		       uint32_t *device_id, uint32_t *parent,
+		       uint32_t *iopf_hwpt, uint32_t *fault_id, int *fault_fd)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	uint32_t hwpt_id, ffd;
+
+	ASSERT_EQ(0, _test_cmd_mock_domain(fd, ioas_id, stdev_id, &hwpt_id,
+					   device_id));
+	ASSERT_EQ(0, _test_cmd_hwpt_alloc(fd, *device_id, ioas_id, 0,
+					  IOMMU_HWPT_ALLOC_NEST_PARENT, parent,
+					  IOMMU_HWPT_DATA_NONE, NULL, 0));
+	ASSERT_EQ(0, _test_ioctl_fault_alloc(fd, fault_id, &ffd));
+	ASSERT_EQ(0, _test_cmd_hwpt_alloc(fd, *device_id, *parent, *fault_id,
+					  IOMMU_HWPT_FAULT_ID_VALID, iopf_hwpt,
+					  IOMMU_HWPT_DATA_SELFTEST, &data,
+					  sizeof(data)));
+	ASSERT_EQ(0, _test_cmd_mock_domain_replace(fd, *stdev_id, *iopf_hwpt,
+						   NULL));
+	*fault_fd = ffd;
+}
+
+static int trigger_iopf(int fd, uint32_t device_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_TRIGGER_IOPF,
+		.trigger_iopf = {
+			.dev_id = device_id,
+			.pasid = 0x1,
+			.grpid = 0x2,
+			.perm = IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE,
+			.addr = 0xdeadb000,
+		},
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+TEST_F(trace, fault_report_and_respond)
+{
+	uint32_t stdev_id, device_id, parent, iopf_hwpt, fault_id;
+	struct iommu_hwpt_page_response resp = {
+		.code = IOMMUFD_PAGE_RESP_SUCCESS,
+	};
+	struct iommu_hwpt_pgfault pf;
+	struct iommufd_event *e;
+	int fault_fd;
+
+	iopf_setup(_metadata, self->fd, self->ioas_id, &stdev_id, &device_id,
+		   &parent, &iopf_hwpt, &fault_id, &fault_fd);
+	capture_reset(&self->cap);
+
+	ASSERT_EQ(0, trigger_iopf(self->fd, device_id));
+	e = expect_events(IOMMUFD_EV_FAULT_REPORT);
+	ASSERT_EQ(fault_id, e->fault_id);
+	ASSERT_EQ(iopf_hwpt, e->hwpt_id);
+	ASSERT_EQ(device_id, e->dev_id);
+	ASSERT_EQ(self->ioas_id, e->ioas_id);
+	ASSERT_EQ(0x1, e->pasid);
+	ASSERT_EQ(0x2, e->grpid);
+	ASSERT_EQ(IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE, e->perm);
+	ASSERT_EQ(0xdeadb000, e->iova);
+	ASSERT_EQ(1, e->count);
+	ASSERT_EQ(IOMMU_PGFAULT_FLAGS_PASID_VALID |
+		  IOMMU_PGFAULT_FLAGS_LAST_PAGE, e->flags);
+
+	ASSERT_EQ(sizeof(pf), read(fault_fd, &pf, sizeof(pf)));
+	resp.cookie = pf.cookie;
+	ASSERT_EQ(sizeof(resp), write(fault_fd, &resp, sizeof(resp)));
+	e = expect_events(IOMMUFD_EV_FAULT_RESPOND);
+	ASSERT_EQ(fault_id, e->fault_id);
+	ASSERT_EQ(device_id, e->dev_id);
+	ASSERT_EQ(0x1, e->pasid);
+	ASSERT_EQ(0x2, e->grpid);
+	ASSERT_EQ(0xdeadb000, e->iova);
+	ASSERT_EQ(IOMMUFD_PAGE_RESP_SUCCESS, e->code);
+	ASSERT_NE(0, e->duration_ns);	/* paired with its report */
+
+	/* A response to a cookie nobody holds fails: no event */
+	EXPECT_ERRNO(EINVAL, write(fault_fd, &resp, sizeof(resp)));
+	expect_events();
+	close(fault_fd);
+}
+
+/* Faults still pending when the device leaves the HWPT are answered */
+TEST_F(trace, fault_auto_respond_on_replace)
+{
+	uint32_t stdev_id, device_id, parent, iopf_hwpt, fault_id;
+	struct iommu_hwpt_pgfault pf;
+	struct iommufd_event *e;
+	int fault_fd;
+
+	iopf_setup(_metadata, self->fd, self->ioas_id, &stdev_id, &device_id,
+		   &parent, &iopf_hwpt, &fault_id, &fault_fd);
+	/* One group read by userspace, one still queued */
+	ASSERT_EQ(0, trigger_iopf(self->fd, device_id));
+	ASSERT_EQ(sizeof(pf), read(fault_fd, &pf, sizeof(pf)));
+	ASSERT_EQ(0, trigger_iopf(self->fd, device_id));
+	capture_reset(&self->cap);
+
+	test_cmd_mock_domain_replace(stdev_id, parent);
+	e = expect_events(IOMMUFD_EV_FAULT_AUTO_RESPOND,
+			  IOMMUFD_EV_DEVICE_REPLACE);
+	ASSERT_EQ(fault_id, e[0].fault_id);
+	ASSERT_EQ(device_id, e[0].dev_id);
+	ASSERT_EQ(2, e[0].count);
+	ASSERT_EQ(AUTO_RESP_DETACH, e[0].code);
+	ASSERT_EQ(iopf_hwpt, e[1].old_hwpt_id);
+	ASSERT_EQ(parent, e[1].hwpt_id);
+	close(fault_fd);
+}
+
+/* Another process's context is filtered out by owner, and accounted */
+TEST(filter_by_owner)
+{
+	struct trace_capture cap;
+	int status;
+	pid_t child;
+
+	ASSERT_EQ(0, _capture_start(&cap, getpid(), 0, 0, 0));
+	child = fork();
+	ASSERT_NE(-1, child);
+	if (!child) {
+		size_t len = 4096;
+		void *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+		struct iommu_ioas_map map = {
+			.size = sizeof(map),
+			.flags = MAP_FLAGS_FIXED_RW,
+			.user_va = (uintptr_t)buf,
+			.length = len,
+			.iova = MOCK_APERTURE_START,
+		};
+		int fd = open("/dev/iommu", O_RDWR);
+
+		if (fd < 0 || ioctl(fd, IOMMU_IOAS_ALLOC, &alloc))
+			_exit(1);
+		map.ioas_id = alloc.out_ioas_id;
+		_exit(ioctl(fd, IOMMU_IOAS_MAP, &map) ? 1 : 0);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	capture_collect(&cap);
+	ASSERT_EQ(0, cap.n);
+	ASSERT_EQ(1, capture_counter(&cap, IOMMUFD_CNT_PRODUCED));
+	ASSERT_EQ(1, capture_counter(&cap, IOMMUFD_CNT_FILTERED));
+	ASSERT_EQ(0, capture_counter(&cap, IOMMUFD_CNT_DROPPED));
+	capture_stop(&cap);
+}
+
+/* The event mask selects types; everything is still counted */
+TEST(filter_by_event_mask)
+{
+	struct trace_capture cap;
+	uint32_t ioas_id;
+	int fd;
+
+	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
+	BUFFER_SIZE = PAGE_SIZE;
+	buffer = mmap(NULL, BUFFER_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buffer);
+	ASSERT_EQ(0, _capture_start(&cap, getpid(), 0, 0,
+				    1u << IOMMUFD_EV_IOAS_UNMAP));
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_NE(-1, fd);
+	ASSERT_EQ(0, _test_ioctl_ioas_alloc(fd, &ioas_id));
+	ASSERT_EQ(0, _test_ioctl_ioas_map(fd, ioas_id, buffer, BUFFER_SIZE,
+					  &(__u64){ MOCK_APERTURE_START },
+					  MAP_FLAGS_FIXED_RW));
+	ASSERT_EQ(0, _test_ioctl_ioas_unmap(fd, ioas_id, MOCK_APERTURE_START,
+					    BUFFER_SIZE, NULL));
+	capture_collect(&cap);
+	ASSERT_EQ(1, cap.n);
+	ASSERT_EQ(IOMMUFD_EV_IOAS_UNMAP, cap.ev[0].type);
+	ASSERT_EQ(1, cap.ev[0].seq);
+	ASSERT_EQ(2, capture_counter(&cap, IOMMUFD_CNT_PRODUCED));
+	ASSERT_EQ(1, capture_counter(&cap, IOMMUFD_CNT_FILTERED));
+	close(fd);
+	capture_stop(&cap);
+	munmap(buffer, BUFFER_SIZE);
+}
+
+TEST_HARNESS_MAIN

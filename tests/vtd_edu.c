@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A real device through iommufd: QEMU's edu PCI device behind the emulated
+ * VT-d, bound to vfio-pci and used through its vfio cdev. The device DMAs a
+ * buffer in and back out through IOVAs we map; the data must arrive intact,
+ * and the map, attach, IOTLB flush and unmap events must be those of this
+ * device and this process. Run in the 'vtd' VM profile.
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <linux/vfio.h>
+#include <linux/iommufd.h>
+
+#include "kselftest_harness.h"
+#include "trace_capture.h"
+
+/* QEMU hw/misc/edu.c register map (BAR0) */
+#define EDU_IDENT	0x00
+#define EDU_DMA_SRC	0x80
+#define EDU_DMA_DST	0x88
+#define EDU_DMA_COUNT	0x90
+#define EDU_DMA_CMD	0x98
+#define EDU_CMD_START	0x1
+#define EDU_CMD_TO_RAM	0x2	/* direction: device buffer -> RAM */
+#define EDU_BUF_ADDR	0x40000	/* the device's internal 4 KiB buffer */
+/* edu masks DMA addresses to 28 bits: keep IOVAs below 256 MiB */
+#define IOVA_IN		0x100000
+#define IOVA_OUT	0x200000
+
+FIXTURE(edu)
+{
+	int iommufd, dev;
+	uint32_t devid, ioas_id, hwpt_id;
+	uint64_t bar0;
+	void *in, *out;
+	size_t len;
+	struct trace_capture cap;
+};
+
+static uint64_t region_offset(struct __test_metadata *_metadata, int dev,
+			      uint32_t index)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info), .index = index };
+
+	ASSERT_EQ(0, ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &info));
+	return info.offset;
+}
+
+static void edu_write64(struct __test_metadata *_metadata, FIXTURE_DATA(edu) *self,
+			uint32_t reg, uint64_t val)
+{
+	ASSERT_EQ(sizeof(val), pwrite(self->dev, &val, sizeof(val),
+				      self->bar0 + reg));
+}
+
+static uint64_t edu_read64(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(edu) *self, uint32_t reg)
+{
+	uint64_t val = 0;
+
+	ASSERT_EQ(sizeof(val), pread(self->dev, &val, sizeof(val),
+				     self->bar0 + reg));
+	return val;
+}
+
+/* Start one DMA and wait for the device to finish it (edu uses a timer) */
+static void edu_dma(struct __test_metadata *_metadata, FIXTURE_DATA(edu) *self,
+		    uint64_t src, uint64_t dst, uint64_t cmd)
+{
+	int i;
+
+	edu_write64(_metadata, self, EDU_DMA_SRC, src);
+	edu_write64(_metadata, self, EDU_DMA_DST, dst);
+	edu_write64(_metadata, self, EDU_DMA_COUNT, self->len);
+	edu_write64(_metadata, self, EDU_DMA_CMD, cmd | EDU_CMD_START);
+	for (i = 0; i < 500; i++) {
+		if (!(edu_read64(_metadata, self, EDU_DMA_CMD) & EDU_CMD_START))
+			return;
+		usleep(10000);
+	}
+	ASSERT_TRUE(0) TH_LOG("edu DMA did not complete in 5 s");
+}
+
+static void map_fixed(struct __test_metadata *_metadata, FIXTURE_DATA(edu) *self,
+		      void *buf, uint64_t iova)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = self->ioas_id,
+		.user_va = (uintptr_t)buf,
+		.length = self->len,
+		.iova = iova,
+	};
+
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_MAP, &map));
+}
+
+FIXTURE_SETUP(edu)
+{
+	const char *path = getenv("EDU_VFIO_CDEV") ?: "/dev/vfio/devices/vfio0";
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	uint64_t cfg;
+	uint16_t cmd;
+
+	self->len = 4096;
+	self->in = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->out = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->in);
+	ASSERT_NE(MAP_FAILED, self->out);
+
+	ASSERT_EQ(0, _capture_start(&self->cap, getpid(), 0, 0, 0));
+	self->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->iommufd);
+	self->dev = open(path, O_RDWR);
+	ASSERT_LE(0, self->dev) TH_LOG("%s: %s (is the edu device bound to vfio-pci?)",
+				       path, strerror(errno));
+
+	bind.iommufd = self->iommufd;
+	ASSERT_EQ(0, ioctl(self->dev, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	self->devid = bind.out_devid;
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	self->ioas_id = alloc.out_ioas_id;
+	attach.pt_id = self->ioas_id;
+	ASSERT_EQ(0, ioctl(self->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+	self->hwpt_id = attach.pt_id;
+
+	/* Let the device master the bus, then find its registers */
+	cfg = region_offset(_metadata, self->dev, VFIO_PCI_CONFIG_REGION_INDEX);
+	ASSERT_EQ(2, pread(self->dev, &cmd, 2, cfg + 4));
+	cmd |= 0x4;	/* PCI_COMMAND_MASTER */
+	ASSERT_EQ(2, pwrite(self->dev, &cmd, 2, cfg + 4));
+	self->bar0 = region_offset(_metadata, self->dev, VFIO_PCI_BAR0_REGION_INDEX);
+}
+
+FIXTURE_TEARDOWN(edu)
+{
+	close(self->dev);
+	close(self->iommufd);
+	capture_stop(&self->cap);
+}
+
+TEST_F(edu, dma_round_trip_and_events)
+{
+	struct iommu_ioas_unmap unmap = { .size = sizeof(unmap) };
+	struct iommufd_event *e;
+	uint32_t ident = 0;
+	unsigned int i, flush = 0, unmaps = 0;
+	size_t off;
+
+	ASSERT_EQ(4, pread(self->dev, &ident, 4, self->bar0 + EDU_IDENT));
+	ASSERT_EQ(0x010000ed, ident & 0xff0000ff) TH_LOG("not an edu device: 0x%x", ident);
+
+	/* The attach of this device to an automatic HWPT of our IOAS */
+	capture_collect(&self->cap);
+	for (i = 0, e = NULL; i < self->cap.n; i++)
+		if (self->cap.ev[i].type == IOMMUFD_EV_DEVICE_ATTACH)
+			e = &self->cap.ev[i];
+	ASSERT_NE(NULL, e);
+	ASSERT_EQ(self->devid, e->dev_id);
+	ASSERT_EQ(self->hwpt_id, e->hwpt_id);
+	ASSERT_EQ(self->ioas_id, e->ioas_id);
+	ASSERT_EQ(getpid(), e->owner_tgid);
+	ASSERT_EQ(0, e->ret);
+	self->cap.n = 0;
+
+	for (off = 0; off < self->len; off++)
+		((uint8_t *)self->in)[off] = off * 7 + 3;
+	memset(self->out, 0, self->len);
+	map_fixed(_metadata, self, self->in, IOVA_IN);
+	map_fixed(_metadata, self, self->out, IOVA_OUT);
+
+	/* RAM -> device through IOVA_IN, device -> RAM through IOVA_OUT */
+	edu_dma(_metadata, self, IOVA_IN, EDU_BUF_ADDR, 0);
+	edu_dma(_metadata, self, EDU_BUF_ADDR, IOVA_OUT, EDU_CMD_TO_RAM);
+	ASSERT_EQ(0, memcmp(self->in, self->out, self->len));
+
+	unmap.ioas_id = self->ioas_id;
+	unmap.iova = 0;
+	unmap.length = UINT64_MAX;
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_UNMAP, &unmap));
+	ASSERT_EQ(2 * self->len, unmap.length);
+
+	/* Two maps (each pinning a page), then per area a flush and an unpin */
+	capture_collect(&self->cap);
+	for (i = 0; i < self->cap.n; i++) {
+		e = &self->cap.ev[i];
+		ASSERT_EQ(getpid(), e->owner_tgid);
+		switch (e->type) {
+		case IOMMUFD_EV_IOAS_MAP:
+			ASSERT_EQ(self->ioas_id, e->ioas_id);
+			ASSERT_TRUE(e->iova == IOVA_IN || e->iova == IOVA_OUT);
+			ASSERT_EQ(self->len, e->done);
+			break;
+		case IOMMUFD_EV_IOTLB_FLUSH:
+			ASSERT_EQ(self->ioas_id, e->ioas_id);
+			ASSERT_TRUE(e->iova == IOVA_IN || e->iova == IOVA_OUT);
+			ASSERT_EQ(self->len, e->length);
+			ASSERT_EQ(0, e->code);	/* unmap */
+			flush++;
+			break;
+		case IOMMUFD_EV_IOAS_UNMAP:
+			ASSERT_EQ(2 * self->len, e->done);
+			unmaps++;
+			break;
+		case IOMMUFD_EV_PINNED_UPDATE:
+			ASSERT_EQ(1, e->length);
+			break;
+		default:
+			ASSERT_TRUE(0) TH_LOG("unexpected event type %u", e->type);
+		}
+	}
+	ASSERT_EQ(2, flush);
+	ASSERT_EQ(1, unmaps);
+	ASSERT_EQ(2 + 2 + 2 + 1, self->cap.n);
+}
+
+TEST_HARNESS_MAIN

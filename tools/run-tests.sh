@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The test command: boot the VM once per profile, run the suites inside,
+# check the artefacts on the host, and print one final line
+#   N passed, N failed[, N skipped]
+# Exits non-zero on any failure, including a kernel problem in a guest log.
+#
+#   tools/run-tests.sh [--profile mock|vtd] [SUITE...]
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+logs=$top/build/test-logs
+mkdir -p "$logs"
+profiles=(mock vtd)
+suites=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--profile) profiles=("$2"); shift 2 ;;
+	-h|--help)
+		sed -n '2,8p' "$0"; exit 0 ;;
+	*) suites+=("$1"); shift ;;
+	esac
+done
+
+pass=0 fail=0 skip=0
+add() { pass=$((pass + $1)); fail=$((fail + $2)); skip=$((skip + $3)); }
+start=$(date +%s)
+
+for profile in "${profiles[@]}"; do
+	out=$logs/$profile.out
+	echo "== VM profile '$profile' ==" >&2
+	"$top/tools/vm-run.sh" --profile "$profile" --quiet --timeout 2400 \
+		--log "$logs/$profile.console.log" -- \
+		sh tests/guest-run.sh "$profile" "${suites[@]}" | tee "$out"
+	rc=${PIPESTATUS[0]}
+	while read -r _ name p f s _; do
+		add "${p#pass=}" "${f#fail=}" "${s#skip=}"
+	done < <(grep '^RESULT ' "$out")
+	grep -q '^RESULT ' "$out" || { echo "run-tests: profile $profile reported no suite" >&2; add 0 1 0; }
+	# The guest kernel log is a test of its own: clean or not.
+	case $rc in
+	0|1) add 1 0 0; echo "ok: $profile guest kernel log clean" ;;
+	3) add 0 1 0; echo "FAILED: $profile guest kernel log has problems (see $logs/$profile.console.log)" ;;
+	*) add 0 1 0; echo "FAILED: $profile VM run ended with status $rc" ;;
+	esac
+
+	# Host-side checks of what the guest produced
+	if [ "$profile" = mock ] && grep -q '=== BEGIN ARTIFACT trace.json' "$out"; then
+		python3 "$top/tests/host/check_trace_json.py" "$out" && add 1 0 0 || add 0 1 0
+	fi
+done
+
+grep -h '^upstream ' "$logs"/*.out 2>/dev/null | sort -u
+echo "test time: $(( $(date +%s) - start ))s" >&2
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" = 0 ]

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/capability.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "common.h"
+
+bool verbose;
+
+void warnx_(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("iommufd-bpf: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	/* Without -v, keep libbpf's warnings: they explain load failures */
+	if (level == LIBBPF_INFO && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void setup_libbpf_logging(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+int check_kernel_support(void)
+{
+	struct btf *btf;
+	int id;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		warnx_("no kernel BTF at /sys/kernel/btf/vmlinux (%s): the kernel needs CONFIG_DEBUG_INFO_BTF=y",
+		       strerror(errno));
+		return -1;
+	}
+	btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		warnx_("cannot read the kernel's BTF: %s", strerror(errno));
+		return -1;
+	}
+	/* Each TRACE_EVENT leaves a btf_trace_<name> typedef for tp_btf */
+	id = btf__find_by_name_kind(btf, "btf_trace_iommufd_ioas_map",
+				    BTF_KIND_TYPEDEF);
+	btf__free(btf);
+	if (id < 0) {
+		warnx_("this kernel lacks the iommufd trace events (iommufd:*): it needs CONFIG_IOMMUFD=y and the iommufd-bpf kernel series");
+		return -1;
+	}
+	return 0;
+}
+
+int check_bpf_privileges(void)
+{
+	cap_flag_value_t bpf = CAP_CLEAR, perfmon = CAP_CLEAR;
+	cap_t caps = cap_get_proc();
+
+	if (!caps) {
+		warnx_("cannot read capabilities: %s", strerror(errno));
+		return -1;
+	}
+	cap_get_flag(caps, CAP_BPF, CAP_EFFECTIVE, &bpf);
+	cap_get_flag(caps, CAP_PERFMON, CAP_EFFECTIVE, &perfmon);
+	cap_free(caps);
+	if (bpf != CAP_SET || perfmon != CAP_SET) {
+		warnx_("permission denied: loading tracing programs needs CAP_BPF and CAP_PERFMON (run as root)");
+		return -1;
+	}
+	return 0;
+}
+
+int drop_all_capabilities(void)
+{
+	cap_t none = cap_init();
+	int err;
+
+	if (!none)
+		return -1;
+	err = cap_set_proc(none);
+	cap_free(none);
+	if (err)
+		warnx_("cannot drop capabilities: %s", strerror(errno));
+	return err ? -1 : 0;
+}
+
+int parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ns;
+	} units[] = {
+		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 },
+		{ "s", 1000000000ull }, { "", 1000000000ull },
+		{ "m", 60000000000ull }, { "h", 3600000000000ull },
+	};
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || v == 0)
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		if (v > UINT64_MAX / units[i].ns)
+			return -1;
+		*ns = v * units[i].ns;
+		return 0;
+	}
+	return -1;
+}
+
+int parse_u32(const char *s, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > UINT32_MAX)
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Helpers every iommufd-bpf subcommand shares: logging, checks, privileges. */
+#ifndef IOMMUFD_BPF_COMMON_H
+#define IOMMUFD_BPF_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit statuses of every subcommand */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+extern bool verbose;
+
+/* Print "iommufd-bpf: <message>" to stderr */
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* libbpf's print callback: debug output only with -v */
+void setup_libbpf_logging(void);
+
+/*
+ * Check that this kernel can run our programs: BTF present and the iommufd
+ * trace events compiled in. Returns 0, or -1 after saying which is missing.
+ */
+int check_kernel_support(void);
+
+/* Check CAP_BPF + CAP_PERFMON in the effective set; -1 with a message if not */
+int check_bpf_privileges(void);
+
+/* Drop every capability once programs are attached; -1 on failure */
+int drop_all_capabilities(void);
+
+/*
+ * Parse a duration with a unit: "250ms", "10s", "2m", "1h"; a bare number is
+ * seconds. Returns 0 and sets *ns, or -1 on a malformed or zero value.
+ */
+int parse_duration(const char *s, uint64_t *ns);
+
+/* Parse an unsigned 32-bit id; -1 if not a number or out of range */
+int parse_u32(const char *s, uint32_t *out);
+
+#endif

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
+#include <string.h>
+
+#include "event_format.h"
+
+static const char *const names[IOMMUFD_EV_MAX] = {
+	[IOMMUFD_EV_IOAS_MAP] = "ioas_map",
+	[IOMMUFD_EV_IOAS_UNMAP] = "ioas_unmap",
+	[IOMMUFD_EV_IOAS_COPY] = "ioas_copy",
+	[IOMMUFD_EV_DEVICE_ATTACH] = "device_attach",
+	[IOMMUFD_EV_DEVICE_DETACH] = "device_detach",
+	[IOMMUFD_EV_DEVICE_REPLACE] = "device_replace",
+	[IOMMUFD_EV_IOTLB_FLUSH] = "iotlb_flush",
+	[IOMMUFD_EV_HWPT_INVALIDATE] = "hwpt_invalidate",
+	[IOMMUFD_EV_DIRTY_TRACKING] = "dirty_tracking",
+	[IOMMUFD_EV_DIRTY_READ] = "dirty_read",
+	[IOMMUFD_EV_FAULT_REPORT] = "fault_report",
+	[IOMMUFD_EV_FAULT_RESPOND] = "fault_respond",
+	[IOMMUFD_EV_FAULT_AUTO_RESPOND] = "fault_auto_respond",
+	[IOMMUFD_EV_PINNED_UPDATE] = "pinned_update",
+};
+
+/* Values of the kernel enums the records carry in 'code' */
+static const char *iotlb_reason(uint32_t r)
+{
+	static const char *const s[] = { "unmap", "unfill", "unwind" };
+
+	return r < 3 ? s[r] : "?";
+}
+
+static const char *auto_resp_reason(uint32_t r)
+{
+	return r == 0 ? "detach" : r == 1 ? "destroy" : "?";
+}
+
+static const char *page_resp_code(uint32_t c)
+{
+	return c == 0 ? "success" : c == 1 ? "invalid" : c == 2 ? "failure" : "?";
+}
+
+const char *event_type_name(uint32_t type)
+{
+	return type < IOMMUFD_EV_MAX ? names[type] : NULL;
+}
+
+const char *event_names_help(void)
+{
+	static char buf[512];
+	size_t off = 0;
+	int t;
+
+	if (buf[0])
+		return buf;
+	for (t = 1; t < IOMMUFD_EV_MAX; t++)
+		off += snprintf(buf + off, sizeof(buf) - off, "%s%s",
+				t > 1 ? "," : "", names[t]);
+	return buf;
+}
+
+int parse_event_list(const char *list, uint32_t *mask, const char **bad)
+{
+	static char copy[512];
+	char *tok, *save = NULL;
+	uint32_t m = 0;
+	int t;
+
+	if (!list || !*list || strlen(list) >= sizeof(copy)) {
+		*bad = list ? list : "";
+		return -1;
+	}
+	strcpy(copy, list);
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "all")) {
+			m |= IOMMUFD_EV_MASK_ALL;
+			continue;
+		}
+		for (t = 1; t < IOMMUFD_EV_MAX; t++)
+			if (!strcmp(tok, names[t]))
+				break;
+		if (t == IOMMUFD_EV_MAX) {
+			*bad = tok;
+			return -1;
+		}
+		m |= 1u << t;
+	}
+	if (!m) {
+		*bad = list;
+		return -1;
+	}
+	*mask = m;
+	return 0;
+}
+
+/* Fields that matter for each event; the common ones come first */
+void print_event_text(FILE *out, const struct iommufd_event *e)
+{
+	fprintf(out, "%-8llu %-18s owner=%d tgid=%d comm=%.16s",
+		(unsigned long long)e->seq, event_type_name(e->type) ?: "?",
+		e->owner_tgid, e->tgid, e->comm);
+	switch (e->type) {
+	case IOMMUFD_EV_IOAS_MAP:
+	case IOMMUFD_EV_IOAS_UNMAP:
+		fprintf(out, " ioas=%u iova=0x%llx length=0x%llx done=0x%llx flags=0x%x",
+			e->ioas_id, (unsigned long long)e->iova,
+			(unsigned long long)e->length,
+			(unsigned long long)e->done, e->flags);
+		break;
+	case IOMMUFD_EV_IOAS_COPY:
+		fprintf(out, " src_ioas=%u src_iova=0x%llx dst_ioas=%u dst_iova=0x%llx length=0x%llx flags=0x%x",
+			e->src_ioas_id, (unsigned long long)e->iova, e->ioas_id,
+			(unsigned long long)e->dst_iova,
+			(unsigned long long)e->length, e->flags);
+		break;
+	case IOMMUFD_EV_DEVICE_ATTACH:
+	case IOMMUFD_EV_DEVICE_DETACH:
+		fprintf(out, " dev=%u hwpt=%u ioas=%u pasid=0x%x", e->dev_id,
+			e->hwpt_id, e->ioas_id, e->pasid);
+		break;
+	case IOMMUFD_EV_DEVICE_REPLACE:
+		fprintf(out, " dev=%u hwpt=%u->%u ioas=%u pasid=0x%x",
+			e->dev_id, e->old_hwpt_id, e->hwpt_id, e->ioas_id,
+			e->pasid);
+		break;
+	case IOMMUFD_EV_IOTLB_FLUSH:
+		fprintf(out, " ioas=%u iova=0x%llx length=0x%llx reason=%s",
+			e->ioas_id, (unsigned long long)e->iova,
+			(unsigned long long)e->length, iotlb_reason(e->code));
+		break;
+	case IOMMUFD_EV_HWPT_INVALIDATE:
+		fprintf(out, " hwpt=%u type=0x%x entries=%u done=%llu",
+			e->hwpt_id, e->code, e->count,
+			(unsigned long long)e->done);
+		break;
+	case IOMMUFD_EV_DIRTY_TRACKING:
+		fprintf(out, " hwpt=%u ioas=%u %s", e->hwpt_id, e->ioas_id,
+			e->flags ? "on" : "off");
+		break;
+	case IOMMUFD_EV_DIRTY_READ:
+		fprintf(out, " hwpt=%u ioas=%u iova=0x%llx length=0x%llx page_size=0x%llx flags=0x%x dirty=%llu duration_ns=%llu",
+			e->hwpt_id, e->ioas_id, (unsigned long long)e->iova,
+			(unsigned long long)e->length,
+			(unsigned long long)e->page_size, e->flags,
+			(unsigned long long)e->done,
+			(unsigned long long)e->duration_ns);
+		break;
+	case IOMMUFD_EV_FAULT_REPORT:
+		fprintf(out, " fault=%u hwpt=%u dev=%u pasid=0x%x addr=0x%llx perm=0x%x grpid=%u count=%u flags=0x%x",
+			e->fault_id, e->hwpt_id, e->dev_id, e->pasid,
+			(unsigned long long)e->iova, e->perm, e->grpid,
+			e->count, e->flags);
+		break;
+	case IOMMUFD_EV_FAULT_RESPOND:
+		fprintf(out, " fault=%u dev=%u pasid=0x%x addr=0x%llx grpid=%u code=%s waited_ns=%llu",
+			e->fault_id, e->dev_id, e->pasid,
+			(unsigned long long)e->iova, e->grpid,
+			page_resp_code(e->code),
+			(unsigned long long)e->duration_ns);
+		break;
+	case IOMMUFD_EV_FAULT_AUTO_RESPOND:
+		fprintf(out, " fault=%u dev=%u count=%u reason=%s", e->fault_id,
+			e->dev_id, e->count, auto_resp_reason(e->code));
+		break;
+	case IOMMUFD_EV_PINNED_UPDATE:
+		fprintf(out, " %c%llu pages npinned=%llu account_mode=%u",
+			e->flags ? '+' : '-', (unsigned long long)e->length,
+			(unsigned long long)e->done, e->code);
+		break;
+	}
+	fprintf(out, " ret=%d\n", e->ret);
+}
+
+/* comm is the only string: escape what JSON requires */
+static void print_json_string(FILE *out, const char *s, size_t max)
+{
+	size_t i;
+
+	fputc('"', out);
+	for (i = 0; i < max && s[i]; i++) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+/* Every field, always, so consumers need no per-type schema */
+void print_event_json(FILE *out, const struct iommufd_event *e)
+{
+	fprintf(out, "{\"seq\":%llu,\"ts_ns\":%llu,\"event\":\"%s\",\"ret\":%d,\"owner_tgid\":%d,\"tgid\":%d,\"comm\":",
+		(unsigned long long)e->seq, (unsigned long long)e->ts_ns,
+		event_type_name(e->type) ?: "unknown", e->ret, e->owner_tgid,
+		e->tgid);
+	print_json_string(out, e->comm, sizeof(e->comm));
+	fprintf(out, ",\"ioas_id\":%u,\"hwpt_id\":%u,\"dev_id\":%u,\"pasid\":%u,\"fault_id\":%u,\"old_hwpt_id\":%u,\"src_ioas_id\":%u,\"flags\":%u,\"code\":%u,\"perm\":%u,\"grpid\":%u,\"count\":%u",
+		e->ioas_id, e->hwpt_id, e->dev_id, e->pasid, e->fault_id,
+		e->old_hwpt_id, e->src_ioas_id, e->flags, e->code, e->perm,
+		e->grpid, e->count);
+	fprintf(out, ",\"iova\":%llu,\"length\":%llu,\"done\":%llu,\"dst_iova\":%llu,\"page_size\":%llu,\"duration_ns\":%llu}\n",
+		(unsigned long long)e->iova, (unsigned long long)e->length,
+		(unsigned long long)e->done, (unsigned long long)e->dst_iova,
+		(unsigned long long)e->page_size,
+		(unsigned long long)e->duration_ns);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Names, parsing and printing of iommufd_event records (text and JSON). */
+#ifndef IOMMUFD_BPF_EVENT_FORMAT_H
+#define IOMMUFD_BPF_EVENT_FORMAT_H
+
+#include <stdio.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "iommufd_trace.h"
+
+/* "ioas_map", ... for an enum iommufd_event_type; NULL if out of range */
+const char *event_type_name(uint32_t type);
+
+/*
+ * Parse a comma-separated list of event names ("ioas_map,fault_report") or
+ * "all" into a mask of (1 << type). Returns 0, or -1 and sets *bad to the
+ * first unknown name (pointing into a static copy).
+ */
+int parse_event_list(const char *list, uint32_t *mask, const char **bad);
+
+/* Comma-separated names of every event, for --help */
+const char *event_names_help(void);
+
+/* One line, no trailing newline handling needed: both print '\n' */
+void print_event_text(FILE *out, const struct iommufd_event *e);
+void print_event_json(FILE *out, const struct iommufd_event *e);
+
+#endif

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Entry points of the iommufd-bpf subcommands: argv[0] is the subcommand. */
+#ifndef IOMMUFD_BPF_SUBCOMMANDS_H
+#define IOMMUFD_BPF_SUBCOMMANDS_H
+
+int cmd_trace(int argc, char **argv);
+
+#endif
