@@ -48,7 +48,7 @@ TEST_SCRIPTS := $(wildcard tests/*.sh)
 INITRAMFS := $(BUILD)/vm/initramfs.cpio.gz
 
 .PHONY: all help deps kernel toolchain programs check demo bench checkpatch \
-	clean distclean vm-shell
+	clean distclean
 
 all: programs
 
@@ -57,7 +57,6 @@ help:
 	@echo "make demo         build everything, boot the VM, trace live iommufd activity"
 	@echo "make bench        benchmarks (JSON in build/bench/results.json)"
 	@echo "make checkpatch   run the kernel's checkpatch.pl over kernel/patches"
-	@echo "make vm-shell     boot the VM with an interactive shell"
 	@echo "make clean        remove build/ products except the kernel tree"
 	@echo "make distclean    remove build/ entirely"
 	@echo "Variables: FLAVOR=debug|bench (kernel build), V=1 (show commands)"
@@ -77,6 +76,9 @@ toolchain: kernel
 # Everything that runs in the guest, once the kernel and toolchain exist.
 programs: toolchain
 	$(Q)$(MAKE) --no-print-directory $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(INITRAMFS)
+
+# Keep BPF objects: they are intermediate for the skeletons, not temporary.
+.SECONDARY: $(BPF_OBJS)
 
 $(VMLINUX_H) $(LIBBPF) $(BPFTOOL):
 	@echo "error: $@ is missing: run 'make toolchain' (it needs the kernel built)" >&2
@@ -98,7 +100,8 @@ $(TOOL): $(TOOL_SRCS) $(wildcard userspace/*.h) $(BPF_SKELS) $(LIBBPF)
 
 # Our guest tests use the kselftest harness and the upstream iommufd helpers.
 TEST_CFLAGS := $(CFLAGS) -Wno-sign-compare -Wno-missing-field-initializers \
-	       -isystem $(UAPI) -I$(SELFTESTS) -I$(SELFTESTS)/iommu -Itests
+	       -Wno-unused-function -isystem $(UAPI) -I$(SELFTESTS) \
+	       -I$(SELFTESTS)/iommu -I$(BUILD)/linux/drivers/iommu/iommufd -Itests
 
 $(BUILD)/tests/trace_events: tests/trace_events.c userspace/event_format.c \
 		$(wildcard tests/*.h) $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
@@ -144,9 +147,6 @@ demo: programs
 
 bench: programs
 	$(Q)tools/bench.sh
-
-vm-shell: programs
-	$(Q)tools/vm-run.sh --interactive
 
 checkpatch:
 	$(Q)test -d $(BUILD)/linux || tools/kernel-build.sh --unpack-only

@@ -10,7 +10,16 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "iommufd_trace.h"
+
+/*
+ * container_of() for kernel objects: the verifier will not let a pointer to
+ * one struct grow into its container, so cast through bpf_rdonly_cast(),
+ * which gives a read-only view of the container at the CO-RE offset.
+ */
+#define kernel_container_of(ptr, type, member)				\
+	bpf_core_cast((void *)(ptr) - bpf_core_field_offset(type, member), type)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -100,10 +109,12 @@ static __always_inline __u32 hwpt_ioas_id(struct iommufd_hw_pagetable *hwpt)
 		return 0;
 	switch (hwpt->obj.type) {
 	case IOMMUFD_OBJ_HWPT_PAGING:
-		paging = container_of(hwpt, struct iommufd_hwpt_paging, common);
+		paging = kernel_container_of(hwpt, struct iommufd_hwpt_paging,
+					     common);
 		return paging->ioas->obj.id;
 	case IOMMUFD_OBJ_HWPT_NESTED:
-		nested = container_of(hwpt, struct iommufd_hwpt_nested, common);
+		nested = kernel_container_of(hwpt, struct iommufd_hwpt_nested,
+					     common);
 		return nested->parent->ioas->obj.id;
 	default:
 		return 0;
@@ -216,7 +227,7 @@ int BPF_PROG(on_iotlb_flush, struct iopt_area *area,
 	     struct iommu_domain *domain, unsigned int reason)
 {
 	struct iommufd_ioas *ioas =
-		container_of(area->iopt, struct iommufd_ioas, iopt);
+		kernel_container_of(area->iopt, struct iommufd_ioas, iopt);
 	struct iommufd_event *e;
 
 	e = event_begin(IOMMUFD_EV_IOTLB_FLUSH, ctx_owner(ioas->ictx),
@@ -323,8 +334,8 @@ int BPF_PROG(on_fault_respond, struct iommufd_fault *fault,
 {
 	struct iommu_fault_page_request *prm = &group->last_fault.fault.prm;
 	struct iommufd_attach_handle *handle =
-		container_of(group->attach_handle, struct iommufd_attach_handle,
-			     handle);
+		kernel_container_of(group->attach_handle,
+				    struct iommufd_attach_handle, handle);
 	__u64 key = (__u64)group, waited = 0, *reported;
 	struct iommufd_event *e;
 

@@ -7,6 +7,7 @@
  * device and this process. Run in the 'vtd' VM profile.
  */
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/vfio.h>
 #include <linux/iommufd.h>
