@@ -37,10 +37,10 @@ run_suite() { # NAME
 	totals=$(grep '^# Totals:' "$out" | tail -1)
 	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$out" | tail -1)
 	if [ -n "$totals" ]; then
-		p=$(echo "$totals" | sed 's/.*pass:\([0-9]*\).*/\1/')
-		f=$(echo "$totals" | sed 's/.*fail:\([0-9]*\).*/\1/')
-		s=$(echo "$totals" | sed 's/.*skip:\([0-9]*\).*/\1/')
-		e=$(echo "$totals" | sed 's/.*error:\([0-9]*\).*/\1/')
+		p=$(echo "$totals" | sed 's/.* pass:\([0-9]*\).*/\1/')
+		f=$(echo "$totals" | sed 's/.* fail:\([0-9]*\).*/\1/')
+		s=$(echo "$totals" | sed 's/.* skip:\([0-9]*\).*/\1/')
+		e=$(echo "$totals" | sed 's/.* error:\([0-9]*\).*/\1/')
 		f=$((f + e))
 	else
 		p=$(grep -c '^ok ' "$out")
