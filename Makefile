@@ -40,7 +40,7 @@ TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
 	     userspace/event_format.c
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
-TEST_PROGS := trace_events vtd_edu iommufd_workload
+TEST_PROGS := trace_events vtd_edu iommufd_workload run_unprivileged
 TEST_BINS  := $(TEST_PROGS:%=$(BUILD)/tests/%)
 UPSTREAM_TESTS := $(BUILD)/tests/upstream/iommufd $(BUILD)/tests/upstream/iommufd_fail_nth
 TEST_SCRIPTS := $(wildcard tests/*.sh)
@@ -108,6 +108,11 @@ $(BUILD)/tests/trace_events: tests/trace_events.c userspace/event_format.c \
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/event_format.c $(LDLIBS) -lpthread -o $@
+
+$(BUILD)/tests/run_unprivileged: tests/run_unprivileged.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
 $(BUILD)/tests/iommufd_workload: tests/iommufd_workload.c
 	$(call msg,CC,$@)

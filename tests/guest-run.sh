@@ -13,7 +13,7 @@ shift
 cd /opt/iommufd-bpf || exit 1
 
 case $profile in
-mock) default="trace_events tool_cli upstream/iommufd upstream/iommufd_fail_nth" ;;
+mock) default="trace_events tool_cli ftrace_events upstream/iommufd upstream/iommufd_fail_nth" ;;
 vtd) default="vtd_edu" ;;
 *) echo "guest-run: unknown profile '$profile'" >&2; exit 2 ;;
 esac
@@ -22,10 +22,12 @@ status=0
 
 run_suite() { # NAME
 	name=$1 out=/tmp/suite.out
-	case $name in
-	*.sh|tool_cli) cmd="sh tests/${name%.sh}.sh" ;;
-	*) cmd="tests/$name" ;;
-	esac
+	# A suite is a shell script tests/NAME.sh or a binary tests/NAME
+	if [ -f "tests/$name.sh" ]; then
+		cmd="sh tests/$name.sh"
+	else
+		cmd="tests/$name"
+	fi
 	echo "=== suite $name ==="
 	start=$(cut -d' ' -f1 /proc/uptime)
 	# A hung suite must not hang the run: the host's VM timeout is the

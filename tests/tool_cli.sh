@@ -38,12 +38,10 @@ expect_exit 2 "bad pid" "invalid PID 'abc'" -- "$tool" trace -p abc
 expect_exit 2 "bad ring buffer size" "invalid ring buffer size" -- "$tool" trace --ringbuf-kib 3
 expect_exit 2 "stray argument" "unexpected argument" -- "$tool" trace extra
 
-# Without CAP_BPF/CAP_PERFMON: exit 1 naming the cause. busybox has no
-# capsh; an unprivileged uid drops every capability.
-if command -v setuidgid >/dev/null 2>&1 || busybox --list | grep -qx setuidgid; then
-	expect_exit 1 "unprivileged trace names the missing capabilities" "CAP_BPF" -- \
-		busybox setuidgid nobody "$tool" trace -d 1s
-fi
+# Without CAP_BPF/CAP_PERFMON: exit 1 naming the cause.
+expect_exit 1 "unprivileged trace names the missing capabilities" \
+	"needs CAP_BPF and CAP_PERFMON" -- \
+	/opt/iommufd-bpf/tests/run_unprivileged "$tool" trace -d 1s
 
 # A live trace: JSON lines of a known workload, then SIGINT.
 "$tool" trace --json >"$tmp/trace.json" 2>"$tmp/trace.err" &

@@ -1,0 +1,55 @@
+#!/bin/sh
+# The iommufd trace events as ftrace and perf users see them: present in
+# tracefs, and their text records carry the ids and the owner's tgid.
+# Prints TAP and a kselftest-style "# Totals:" line.
+workload=${WORKLOAD:-/opt/iommufd-bpf/tests/iommufd_workload}
+T=/sys/kernel/tracing
+pass=0 fail=0 n=0
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; for l in "$@"; do echo "# $l"; done; }
+
+echo "TAP version 13"
+for ev in ioas_map ioas_unmap ioas_copy device_attach device_detach \
+	  device_replace iotlb_flush hwpt_invalidate dirty_tracking dirty_read \
+	  fault_report fault_respond fault_auto_respond pinned_update; do
+	if [ -d "$T/events/iommufd/iommufd_$ev" ]; then
+		ok "tracefs has iommufd:iommufd_$ev"
+	else
+		not_ok "tracefs has iommufd:iommufd_$ev"
+	fi
+done
+# Every event we define is one of those 14: nothing unlisted, nothing missing
+count=$(ls -d "$T"/events/iommufd/iommufd_* | wc -l)
+[ "$count" = 14 ] && ok "exactly 14 iommufd events" || not_ok "exactly 14 iommufd events" "found $count"
+
+echo 0 > "$T/tracing_on"
+echo > "$T/trace"
+echo 1 > "$T/events/iommufd/enable"
+echo 1 > "$T/tracing_on"
+"$workload" --device -n 1 -p 1 > /tmp/wl.out
+echo 0 > "$T/tracing_on"
+echo 0 > "$T/events/iommufd/enable"
+cat "$T/trace" > /tmp/ftrace.txt
+pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\) dev=\([0-9]*\) hwpt=\([0-9]*\).*/\1/p' /tmp/wl.out)
+ioas=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\2/p' /tmp/wl.out)
+dev=$(sed -n 's/.* dev=\([0-9]*\) .*/\1/p' /tmp/wl.out)
+hwpt=$(sed -n 's/.* hwpt=\([0-9]*\)$/\1/p' /tmp/wl.out)
+
+expect_line() { # NAME PATTERN
+	if grep -q -- "$2" /tmp/ftrace.txt; then ok "$1"; else not_ok "$1" "no line matches: $2"; fi
+}
+expect_line "attach record" "iommufd_device_attach: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas pasid=0x0 ret=0"
+expect_line "map record" "iommufd_ioas_map: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x7 ret=0"
+expect_line "pinned record" "iommufd_pinned_update: tgid=$pid +1 pages npinned=1 account_mode=0 ret=0"
+expect_line "flush record names its reason" "iommufd_iotlb_flush: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 reason=unmap"
+expect_line "unmap record" "iommufd_ioas_unmap: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x0 ret=0"
+expect_line "detach at close" "iommufd_device_detach: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas pasid=0x0 ret=0"
+if grep -q "reason=%s" "$T/events/iommufd/iommufd_iotlb_flush/format" &&
+   grep -q '{ 0, "unmap" }' "$T/events/iommufd/iommufd_iotlb_flush/format"; then
+	ok "format: symbolic reasons resolved for userspace parsers"
+else
+	not_ok "format: symbolic reasons resolved for userspace parsers" "$(grep 'print fmt' "$T/events/iommufd/iommufd_iotlb_flush/format")"
+fi
+echo "1..$n"
+echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
+[ "$fail" = 0 ]
