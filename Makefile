@@ -40,7 +40,8 @@ TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
 	     userspace/event_format.c
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
-TEST_PROGS := trace_events vtd_edu iommufd_workload run_unprivileged
+TEST_PROGS := trace_events vtd_edu iommufd_workload run_unprivileged \
+	      bench_trace_overhead
 TEST_BINS  := $(TEST_PROGS:%=$(BUILD)/tests/%)
 UPSTREAM_TESTS := $(BUILD)/tests/upstream/iommufd $(BUILD)/tests/upstream/iommufd_fail_nth
 TEST_SCRIPTS := $(wildcard tests/*.sh)
@@ -119,6 +120,12 @@ $(BUILD)/tests/iommufd_workload: tests/iommufd_workload.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
 
+$(BUILD)/tests/bench_trace_overhead: tests/bench/trace_overhead.c \
+		$(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -lpthread -o $@
+
 $(BUILD)/tests/vtd_edu: tests/vtd_edu.c $(wildcard tests/*.h) $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -150,8 +157,10 @@ check: programs
 demo: programs
 	$(Q)tools/demo.sh
 
-bench: programs
-	$(Q)tools/bench.sh
+# Benchmarks boot a kernel without debug options (FLAVOR=bench).
+bench:
+	$(Q)$(MAKE) --no-print-directory FLAVOR=bench programs
+	$(Q)FLAVOR=bench tools/bench.sh
 
 checkpatch:
 	$(Q)test -d $(BUILD)/linux || tools/kernel-build.sh --unpack-only

@@ -29,6 +29,8 @@ Options:
   --mem SIZE           guest RAM (default 2G)
   --cmdline-extra STR  appended to the kernel command line
   --env NAME=VALUE     export in the guest before COMMAND (repeatable)
+  --icount             deterministic guest time (-icount, single-threaded
+                       TCG): for benchmarks measured as ratios
   -q, --quiet          do not echo the kernel console to stderr
   --scan-only LOG      only scan LOG for kernel problems (exit 0 or 3)
   -h, --help           this text
@@ -89,6 +91,7 @@ timeout=600
 log=$top/build/vm/console.log
 mem=2G
 cmdline_extra=
+icount=
 quiet=0
 envs=()
 scan_only=
@@ -103,6 +106,7 @@ while [ $# -gt 0 ]; do
 	--log) need_arg "$@"; log=$2; shift 2 ;;
 	--mem) need_arg "$@"; mem=$2; shift 2 ;;
 	--cmdline-extra) need_arg "$@"; cmdline_extra=$2; shift 2 ;;
+	--icount) icount=1; shift ;;
 	--env) need_arg "$@"; envs+=("$2"); shift 2 ;;
 	--scan-only) need_arg "$@"; scan_only=$2; shift 2 ;;
 	-q | --quiet) quiet=1; shift ;;
@@ -200,7 +204,11 @@ fi
 : > "$log"
 : > "$outlog"
 # shellcheck disable=SC2054 # commas are QEMU's
-qemu=(qemu-system-x86_64 -machine "$machine" -accel tcg,thread=multi -smp 2 -m "$mem"
+# --icount ties guest time to executed instructions (single-threaded TCG):
+# ratios measured side by side then repeat within a few percent.
+accel=(-accel tcg,thread=multi)
+[ -z "$icount" ] || accel=(-accel tcg,thread=single -icount shift=0,align=off,sleep=off)
+qemu=(qemu-system-x86_64 -machine "$machine" "${accel[@]}" -smp 2 -m "$mem"
 	-nographic -monitor none -no-reboot
 	-kernel "$kernel" -initrd "$work/initrd" -append "$append"
 	-chardev "file,id=ttyS0,path=$log,append=on" -serial chardev:ttyS0

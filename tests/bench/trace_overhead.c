@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bench_trace_overhead: what tracing costs an IOAS map + unmap.
+ *
+ * A mock device is attached, so every map pins and fills the domain and
+ * every unmap flushes and unpins: the real path. Variants run side by side
+ * in interleaved blocks (A B A B ...): "off" with nothing attached, "trace"
+ * with the iommufd_trace programs attached and a thread draining the ring
+ * buffer as the tool does. Each block times BLOCK_OPS map+unmap pairs;
+ * the figure is the median block, the ratio is median(trace)/median(off).
+ *
+ * Prints one JSON object (flat, named figures) on stdout.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+#include <linux/iommufd.h>
+
+#include "iommufd_test.h"
+#include "iommufd_trace.h"
+#include "iommufd_trace.skel.h"
+
+#define IOVA (1UL << 24)
+
+static int fd;
+static uint32_t ioas_id;
+static atomic_int stop_drain;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static uint64_t delivered;
+
+static int count_event(void *ctx, void *data, size_t size)
+{
+	delivered++;
+	return 0;
+}
+
+static void *drain(void *arg)
+{
+	struct ring_buffer *rb = arg;
+
+	while (!atomic_load(&stop_drain))
+		ring_buffer__poll(rb, 10);
+	ring_buffer__consume(rb);
+	return NULL;
+}
+
+/* ns per map+unmap pair over one block */
+static double block(void *buf, size_t len, unsigned int ops)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map), .ioas_id = ioas_id,
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.user_va = (uintptr_t)buf, .length = len, .iova = IOVA,
+	};
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap), .ioas_id = ioas_id, .iova = IOVA,
+		.length = len,
+	};
+	uint64_t t0 = now_ns();
+	unsigned int i;
+
+	for (i = 0; i < ops; i++) {
+		if (ioctl(fd, IOMMU_IOAS_MAP, &map))
+			die("IOMMU_IOAS_MAP");
+		if (ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
+			die("IOMMU_IOAS_UNMAP");
+	}
+	return (double)(now_ns() - t0) / ops;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Spread: (p90 - p10) / median, in percent */
+static double spread(double *v, unsigned int n)
+{
+	double m = median(v, n);
+
+	return 100.0 * (v[n * 9 / 10] - v[n / 10]) / m;
+}
+
+static void run(const char *name, size_t len, unsigned int blocks,
+		unsigned int ops, struct iommufd_trace_bpf *skel, int first)
+{
+	double off[blocks], on[blocks];
+	unsigned int b;
+	void *buf;
+
+	/* 2 MiB-aligned so a 2 MiB map can use one large IOPTE where it may */
+	buf = mmap(NULL, len + (2u << 20), PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (buf == MAP_FAILED)
+		die("mmap");
+	buf = (void *)(((uintptr_t)buf + (2u << 20) - 1) & ~((2ul << 20) - 1));
+
+	block(buf, len, ops);	/* warm up */
+	for (b = 0; b < blocks; b++) {
+		if (iommufd_trace_bpf__attach(skel))
+			die("attach");
+		on[b] = block(buf, len, ops);
+		iommufd_trace_bpf__detach(skel);
+		off[b] = block(buf, len, ops);
+	}
+	printf("%s\"trace.map_unmap_%s_off_ns\":%.0f,\"trace.map_unmap_%s_trace_ns\":%.0f,"
+	       "\"trace.map_unmap_%s_off_spread_pct\":%.1f,\"trace.map_unmap_%s_trace_spread_pct\":%.1f,",
+	       first ? "" : "", name, median(off, blocks), name,
+	       median(on, blocks), name, spread(off, blocks), name,
+	       spread(on, blocks));
+	printf("\"trace.map_unmap_%s_ratio\":%.4f,", name,
+	       median(on, blocks) / median(off, blocks));
+}
+
+int main(int argc, char **argv)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+	unsigned int blocks = argc > 1 ? atoi(argv[1]) : 21;
+	unsigned int ops = argc > 2 ? atoi(argv[2]) : 400;
+	struct iommufd_trace_bpf *skel;
+	struct ring_buffer *rb;
+	uint64_t produced = 0, dropped = 0, filtered = 0;
+	pthread_t th;
+	uint32_t c;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0 || ioctl(fd, IOMMU_IOAS_ALLOC, &alloc))
+		die("/dev/iommu");
+	ioas_id = alloc.out_ioas_id;
+	mock.id = ioas_id;
+	if (ioctl(fd, IOMMU_TEST_CMD, &mock))
+		die("IOMMU_TEST_OP_MOCK_DOMAIN");
+
+	skel = iommufd_trace_bpf__open_and_load();
+	if (!skel)
+		die("load iommufd_trace");
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), count_event,
+			      NULL, NULL);
+	if (!rb || pthread_create(&th, NULL, drain, rb))
+		die("ring buffer");
+
+	printf("{\"trace.blocks\":%u,\"trace.ops_per_block\":%u,", blocks, ops);
+	run("4k", 4096, blocks, ops, skel, 1);
+	run("2m", 2u << 20, blocks, ops / 4 ?: 1, skel, 0);
+
+	atomic_store(&stop_drain, 1);
+	pthread_join(th, NULL);
+	for (c = 0; c < IOMMUFD_CNT_MAX; c++) {
+		int ncpu = libbpf_num_possible_cpus(), i;
+		uint64_t vals[256] = {}, sum = 0;
+
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &c, vals);
+		for (i = 0; i < ncpu && i < 256; i++)
+			sum += vals[i];
+		if (c == IOMMUFD_CNT_PRODUCED)
+			produced = sum;
+		else if (c == IOMMUFD_CNT_DROPPED)
+			dropped = sum;
+		else
+			filtered = sum;
+	}
+	printf("\"trace.events_produced\":%llu,\"trace.events_delivered\":%llu,"
+	       "\"trace.events_dropped\":%llu,\"trace.unaccounted_events\":%lld}\n",
+	       (unsigned long long)produced, (unsigned long long)delivered,
+	       (unsigned long long)dropped,
+	       (long long)(produced - delivered - dropped - filtered));
+	return 0;
+}
