@@ -76,7 +76,7 @@ toolchain: kernel
 
 # Everything that runs in the guest, once the kernel and toolchain exist.
 programs: toolchain
-	$(Q)$(MAKE) --no-print-directory $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(INITRAMFS)
+	$(Q)$(MAKE) -s --no-print-directory $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(INITRAMFS)
 
 # Keep BPF objects: they are intermediate for the skeletons, not temporary.
 .SECONDARY: $(BPF_OBJS)

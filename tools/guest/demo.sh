@@ -29,11 +29,12 @@ mock)
 	stop_tracer
 
 	step "The same as JSON lines, only map and fault events of that process"
-	tests/iommufd_workload --device -n 2 -p 1 --faults 1 --sleep 300 >/tmp/wl.out &
+	# The workload waits for a go so the tracer can filter on its pid
+	mkfifo /tmp/go
+	sh -c 'read go < /tmp/go; exec tests/iommufd_workload --device -n 2 -p 1 --faults 1' >/tmp/wl.out &
 	wl=$!
-	sleep 0.1
-	pid=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' /tmp/wl.out)
-	start_tracer --json -p "$pid" -e ioas_map,fault_report,fault_respond
+	start_tracer --json -p "$wl" -e ioas_map,fault_report,fault_respond
+	echo go > /tmp/go
 	wait "$wl"
 	sleep 0.2
 	stop_tracer
