@@ -146,6 +146,8 @@ $(INITRAMFS): $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(TEST_SCRIPTS) $(GUEST_SCR
 	$(Q)rm -rf $(BUILD)/vm/stage && mkdir -p $(BUILD)/vm/stage/bin \
 		$(BUILD)/vm/stage/tests $(BUILD)/vm/stage/tools
 	$(Q)cp $(TOOL) $(BUILD)/vm/stage/bin/
+	@# perf is dynamic: vm-initramfs.sh brings its libraries along
+	$(Q)cp /usr/bin/perf $(BUILD)/vm/stage/bin/
 	$(Q)cp $(GUEST_SCRIPTS) $(BUILD)/vm/stage/tools/
 	$(Q)cp -r $(BUILD)/tests/. $(BUILD)/vm/stage/tests/
 	$(Q)cp $(TEST_SCRIPTS) $(BUILD)/vm/stage/tests/

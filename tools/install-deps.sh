@@ -16,6 +16,7 @@ packages=(
 	libcap-dev zlib1g-dev pkg-config  # libbpf/bpftool and the loaders (libcap drops privileges)
 	qemu-system-x86             # the guest: q35 + emulated VT-d + edu device
 	busybox-static              # the guest's userspace
+	linux-perf                  # perf in the guest: the events as perf users see them
 	curl                        # talks to the tools' HTTP endpoints in tests
 )
 

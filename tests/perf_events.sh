@@ -1,0 +1,31 @@
+#!/bin/sh
+# perf sees the iommufd trace events: 'perf list' names them and
+# 'perf record -e iommufd:*' captures a workload's records with their ids.
+# Prints TAP and a kselftest-style "# Totals:" line.
+workload=${WORKLOAD:-/opt/iommufd-bpf/tests/iommufd_workload}
+pass=0 fail=0 n=0
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; for l in "$@"; do echo "# $l"; done; }
+
+echo "TAP version 13"
+listed=$(perf list 'iommufd:*' 2>/dev/null | grep -c 'iommufd:iommufd_.*Tracepoint event')
+[ "$listed" = 14 ] && ok "perf list shows the 14 iommufd events" ||
+	not_ok "perf list shows the 14 iommufd events" "listed $listed"
+
+perf record -q -e 'iommufd:*' -o /tmp/perf.data -- \
+	"$workload" --device -n 2 -p 1 > /tmp/wl.out 2>/tmp/perf.err
+rc=$?
+[ "$rc" = 0 ] && ok "perf record -e 'iommufd:*' runs the workload" ||
+	not_ok "perf record -e 'iommufd:*' runs the workload" "exit $rc" "$(tail -3 /tmp/perf.err)"
+perf script -i /tmp/perf.data > /tmp/perf.txt 2>/tmp/perf.err
+pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\1/p' /tmp/wl.out)
+ioas=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\2/p' /tmp/wl.out)
+maps=$(grep -c "iommufd:iommufd_ioas_map: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x7 ret=0" /tmp/perf.txt)
+[ "$maps" = 2 ] && ok "perf script shows both maps with their ids" ||
+	not_ok "perf script shows both maps with their ids" "found $maps" "$(head -5 /tmp/perf.txt)"
+flushes=$(grep -c "iommufd:iommufd_iotlb_flush: tgid=$pid ioas=$ioas .*reason=unmap" /tmp/perf.txt)
+[ "$flushes" = 2 ] && ok "perf script shows both IOTLB flushes" ||
+	not_ok "perf script shows both IOTLB flushes" "found $flushes"
+echo "1..$n"
+echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
+[ "$fail" = 0 ]
