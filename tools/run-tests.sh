@@ -25,6 +25,13 @@ pass=0 fail=0 skip=0
 add() { pass=$((pass + $1)); fail=$((fail + $2)); skip=$((skip + $3)); }
 start=$(date +%s)
 
+# The kernel series itself: checkpatch clean
+if make -s -C "$top" checkpatch > "$logs/checkpatch.out" 2>&1; then
+	add 1 0 0; echo "ok: checkpatch clean on kernel/patches"
+else
+	add 0 1 0; echo "FAILED: checkpatch on kernel/patches (see $logs/checkpatch.out)"
+fi
+
 for profile in "${profiles[@]}"; do
 	out=$logs/$profile.out
 	echo "== VM profile '$profile' ==" >&2
