@@ -13,25 +13,9 @@
 
 #include "iommufd_utils.h"
 #include "trace_capture.h"
+#include "event_format.h"
 
 #define NPAGES 4
-
-static const char *const type_names[IOMMUFD_EV_MAX] = {
-	[IOMMUFD_EV_IOAS_MAP] = "ioas_map",
-	[IOMMUFD_EV_IOAS_UNMAP] = "ioas_unmap",
-	[IOMMUFD_EV_IOAS_COPY] = "ioas_copy",
-	[IOMMUFD_EV_DEVICE_ATTACH] = "device_attach",
-	[IOMMUFD_EV_DEVICE_DETACH] = "device_detach",
-	[IOMMUFD_EV_DEVICE_REPLACE] = "device_replace",
-	[IOMMUFD_EV_IOTLB_FLUSH] = "iotlb_flush",
-	[IOMMUFD_EV_HWPT_INVALIDATE] = "hwpt_invalidate",
-	[IOMMUFD_EV_DIRTY_TRACKING] = "dirty_tracking",
-	[IOMMUFD_EV_DIRTY_READ] = "dirty_read",
-	[IOMMUFD_EV_FAULT_REPORT] = "fault_report",
-	[IOMMUFD_EV_FAULT_RESPOND] = "fault_respond",
-	[IOMMUFD_EV_FAULT_AUTO_RESPOND] = "fault_auto_respond",
-	[IOMMUFD_EV_PINNED_UPDATE] = "pinned_update",
-};
 
 /* Kernel values the records carry (iommufd_private.h, io_pagetable.h) */
 enum { IOTLB_UNMAP, IOTLB_UNFILL, IOTLB_UNWIND };
@@ -59,7 +43,7 @@ static struct iommufd_event *_expect_events(struct __test_metadata *_metadata,
 
 	capture_collect(cap);
 	for (i = 0; i < cap->n; i++)
-		TH_LOG("got %u: %s", i, type_names[cap->ev[i].type % IOMMUFD_EV_MAX]);
+		TH_LOG("got %u: %s", i, event_type_name(cap->ev[i].type));
 	ASSERT_EQ(0, cap->overflow);
 	ASSERT_EQ(n, cap->n);
 	for (i = 0; i < n; i++) {
@@ -67,8 +51,8 @@ static struct iommufd_event *_expect_events(struct __test_metadata *_metadata,
 
 		ASSERT_EQ(want[i], e->type)
 			TH_LOG("record %u is %s, want %s", i,
-			       type_names[e->type % IOMMUFD_EV_MAX],
-			       type_names[want[i]]);
+			       event_type_name(e->type),
+			       event_type_name(want[i]));
 		/* Attributed to this process, which owns the context */
 		ASSERT_EQ(getpid(), e->owner_tgid);
 		ASSERT_EQ(getpid(), e->tgid);
