@@ -54,6 +54,7 @@ INITRAMFS := $(BUILD)/vm/initramfs.cpio.gz
 all: programs
 
 help:
+	@echo "make programs     build kernel, toolchain, tool, tests and initramfs"
 	@echo "make check        build everything, boot the VM, run every test"
 	@echo "make demo         build everything, boot the VM, trace live iommufd activity"
 	@echo "make bench        benchmarks (JSON in build/bench/results.json)"
