@@ -683,4 +683,53 @@ TEST(filter_by_event_mask)
 	munmap(buffer, BUFFER_SIZE);
 }
 
+/* IOAS and device filters keep only the events that carry that id */
+TEST(filter_by_ioas_and_device)
+{
+	struct trace_capture cap;
+	uint32_t ioas1, ioas2, stdev1, hwpt1, dev1, stdev2, hwpt2, dev2;
+	unsigned int i;
+	int fd;
+
+	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
+	BUFFER_SIZE = PAGE_SIZE;
+	buffer = mmap(NULL, BUFFER_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buffer);
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_NE(-1, fd);
+	ASSERT_EQ(0, _test_ioctl_ioas_alloc(fd, &ioas1));
+	ASSERT_EQ(0, _test_ioctl_ioas_alloc(fd, &ioas2));
+
+	/* By IOAS: maps on both, only the second's come through */
+	ASSERT_EQ(0, _capture_start(&cap, getpid(), ioas2, 0, 0));
+	ASSERT_EQ(0, _test_ioctl_ioas_map(fd, ioas1, buffer, BUFFER_SIZE,
+					  &(__u64){ MOCK_APERTURE_START },
+					  MAP_FLAGS_FIXED_RW));
+	ASSERT_EQ(0, _test_ioctl_ioas_map(fd, ioas2, buffer, BUFFER_SIZE,
+					  &(__u64){ MOCK_APERTURE_START },
+					  MAP_FLAGS_FIXED_RW));
+	capture_collect(&cap);
+	ASSERT_EQ(1, cap.n);
+	ASSERT_EQ(IOMMUFD_EV_IOAS_MAP, cap.ev[0].type);
+	ASSERT_EQ(ioas2, cap.ev[0].ioas_id);
+	ASSERT_EQ(1, capture_counter(&cap, IOMMUFD_CNT_FILTERED));
+	capture_stop(&cap);
+
+	/* By device: two devices attach, only the second's come through */
+	ASSERT_EQ(0, _test_cmd_mock_domain(fd, ioas1, &stdev1, &hwpt1, &dev1));
+	ASSERT_EQ(0, _capture_start(&cap, getpid(), 0, dev1 + 3, 0));
+	ASSERT_EQ(0, _test_cmd_mock_domain(fd, ioas1, &stdev2, &hwpt2, &dev2));
+	capture_collect(&cap);
+	/* ids are allocated in order: this device was not known in advance */
+	ASSERT_EQ(dev1 + 3, dev2);
+	for (i = 0; i < cap.n; i++)
+		ASSERT_EQ(dev2, cap.ev[i].dev_id);
+	ASSERT_EQ(1, cap.n);
+	ASSERT_EQ(IOMMUFD_EV_DEVICE_ATTACH, cap.ev[0].type);
+	capture_stop(&cap);
+	close(fd);
+	munmap(buffer, BUFFER_SIZE);
+}
+
 TEST_HARNESS_MAIN
