@@ -86,6 +86,48 @@ if grep -q "produced, .* delivered, 0 dropped" "$tmp/trace.err"; then
 else
 	not_ok "stderr: produced/delivered/dropped counts" "$(tail -2 "$tmp/trace.err")"
 fi
+# A consumer that falls behind: the tracer writes into a pipe nobody reads
+# while a burst fills its 4 KiB ring buffer. Records are lost, but every
+# loss is counted and shows as a sequence gap.
+mkfifo "$tmp/slow"
+exec 3<>"$tmp/slow"         # keep the pipe open without blocking...
+exec 4<"$tmp/slow"          # ...to get a reader that reads nothing yet
+exec 3>&-
+"$tool" trace --json --ringbuf-kib 4 >"$tmp/slow" 2>"$tmp/slow.err" &
+slow=$!
+i=0
+while ! grep -q "Tracing" "$tmp/slow.err" 2>/dev/null && [ $i -lt 300 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+"$workload" --device -n 300 -p 1 >/dev/null 2>&1
+cat <&4 >"$tmp/slow.json" &
+reader=$!
+exec 4<&-
+kill -INT "$slow"
+wait "$slow"; slow_rc=$?
+wait "$reader"
+sum=$(grep '^{"event":"summary"' "$tmp/slow.json")
+num() { echo "$sum" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+produced=$(num produced) delivered=$(num delivered) dropped=$(num dropped)
+filtered=$(num filtered) gaps=$(num seq_gaps)
+lines=$(grep -c '"seq":' "$tmp/slow.json")
+if [ "$slow_rc" = 0 ] && [ -n "$dropped" ] && [ "$dropped" -gt 0 ]; then
+	ok "overflow: records dropped when the consumer stalls ($dropped)"
+else
+	not_ok "overflow: records dropped when the consumer stalls" "exit $slow_rc" "$sum"
+fi
+if [ -n "$produced" ] && [ "$produced" = $((delivered + dropped + filtered)) ] &&
+   [ "$delivered" = "$lines" ]; then
+	ok "overflow: produced = delivered + dropped + filtered"
+else
+	not_ok "overflow: produced = delivered + dropped + filtered" "$sum" "lines $lines"
+fi
+if [ -n "$gaps" ] && [ "$gaps" = "$dropped" ]; then
+	ok "overflow: sequence gaps equal the drops"
+else
+	not_ok "overflow: sequence gaps equal the drops" "$sum"
+fi
+
 echo "=== BEGIN ARTIFACT trace.json ==="
 cat "$tmp/trace.json"
 echo "=== END ARTIFACT trace.json ==="

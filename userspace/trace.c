@@ -290,6 +290,9 @@ int cmd_trace(int argc, char **argv)
 		warnx_("cannot read the event counters: %s", strerror(-err));
 		goto out;
 	}
+	/* Records lost after the last one delivered leave no gap in the stream */
+	if (!opts.max_events && skel->bss->next_seq > st.last_seq)
+		st.gaps += skel->bss->next_seq - st.last_seq;
 	if (opts.json)
 		printf("{\"event\":\"summary\",\"produced\":%llu,\"delivered\":%llu,\"dropped\":%llu,\"filtered\":%llu,\"seq_gaps\":%llu}\n",
 		       (unsigned long long)cnt[IOMMUFD_CNT_PRODUCED],
@@ -306,9 +309,10 @@ int cmd_trace(int argc, char **argv)
 		(unsigned long long)st.gaps);
 	/* With --count the tail may stay undelivered on purpose */
 	if (!opts.max_events &&
-	    cnt[IOMMUFD_CNT_PRODUCED] != st.delivered +
-		    cnt[IOMMUFD_CNT_DROPPED] + cnt[IOMMUFD_CNT_FILTERED]) {
-		warnx_("accounting mismatch: produced != delivered + dropped + filtered");
+	    (cnt[IOMMUFD_CNT_PRODUCED] != st.delivered +
+		     cnt[IOMMUFD_CNT_DROPPED] + cnt[IOMMUFD_CNT_FILTERED] ||
+	     st.gaps != cnt[IOMMUFD_CNT_DROPPED])) {
+		warnx_("accounting mismatch: produced != delivered + dropped + filtered, or sequence gaps != dropped");
 		err = -EPROTO;
 	}
 out:
