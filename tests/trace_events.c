@@ -66,6 +66,17 @@ static struct iommufd_event *_expect_events(struct __test_metadata *_metadata,
 	return n ? &cap->ev[0] : NULL;
 }
 
+/* The buffer iommufd_utils.h's helpers map: npages of shared memory */
+static void alloc_buffer(struct __test_metadata *_metadata, unsigned int npages)
+{
+	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
+	BUFFER_SIZE = npages * PAGE_SIZE;
+	buffer = mmap(NULL, BUFFER_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buffer);
+	memset(buffer, 0x5a, BUFFER_SIZE);
+}
+
 FIXTURE(trace)
 {
 	int fd;
@@ -75,12 +86,7 @@ FIXTURE(trace)
 
 FIXTURE_SETUP(trace)
 {
-	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
-	BUFFER_SIZE = NPAGES * PAGE_SIZE;
-	buffer = mmap(NULL, BUFFER_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, buffer);
-	memset(buffer, 0x5a, BUFFER_SIZE);
+	alloc_buffer(_metadata, NPAGES);
 
 	ASSERT_EQ(0, _capture_start(&self->cap, getpid(), 0, 0, 0));
 	self->fd = open("/dev/iommu", O_RDWR);
@@ -657,11 +663,7 @@ TEST(filter_by_event_mask)
 	uint32_t ioas_id;
 	int fd;
 
-	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
-	BUFFER_SIZE = PAGE_SIZE;
-	buffer = mmap(NULL, BUFFER_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, buffer);
+	alloc_buffer(_metadata, 1);
 	ASSERT_EQ(0, _capture_start(&cap, getpid(), 0, 0,
 				    1u << IOMMUFD_EV_IOAS_UNMAP));
 	fd = open("/dev/iommu", O_RDWR);
@@ -691,11 +693,7 @@ TEST(filter_by_ioas_and_device)
 	unsigned int i;
 	int fd;
 
-	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
-	BUFFER_SIZE = PAGE_SIZE;
-	buffer = mmap(NULL, BUFFER_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, buffer);
+	alloc_buffer(_metadata, 1);
 	fd = open("/dev/iommu", O_RDWR);
 	ASSERT_NE(-1, fd);
 	ASSERT_EQ(0, _test_ioctl_ioas_alloc(fd, &ioas1));
