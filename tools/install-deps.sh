@@ -17,7 +17,6 @@ packages=(
 	qemu-system-x86             # the guest: q35 + emulated VT-d + edu device
 	busybox-static              # the guest's userspace
 	linux-perf                  # perf in the guest: the events as perf users see them
-	curl                        # talks to the tools' HTTP endpoints in tests
 )
 
 missing=()
