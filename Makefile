@@ -6,7 +6,6 @@
 BUILD      := build
 FLAVOR     ?= debug
 KOBJ       := $(BUILD)/kernel-$(FLAVOR)
-BZIMAGE    := $(KOBJ)/arch/x86/boot/bzImage
 VMLINUX    := $(KOBJ)/vmlinux
 UAPI       := $(BUILD)/uapi-$(FLAVOR)/include
 TC         := $(BUILD)/toolchain
@@ -106,6 +105,7 @@ TEST_CFLAGS := $(CFLAGS) -Wno-sign-compare -Wno-missing-field-initializers \
 	       -I$(SELFTESTS)/iommu -I$(BUILD)/linux/drivers/iommu/iommufd -Itests
 
 $(BUILD)/tests/trace_events: tests/trace_events.c userspace/event_format.c \
+		userspace/trace_counters.h \
 		$(wildcard tests/*.h) $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -122,7 +122,7 @@ $(BUILD)/tests/iommufd_workload: tests/iommufd_workload.c
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
 
 $(BUILD)/tests/bench_trace_overhead: tests/bench/trace_overhead.c \
-		$(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
+		userspace/trace_counters.h $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -lpthread -o $@

@@ -16,6 +16,7 @@
 
 #include "iommufd_trace.h"
 #include "iommufd_trace.skel.h"
+#include "trace_counters.h"
 
 #define CAPTURE_MAX 512
 
@@ -97,18 +98,15 @@ static void capture_reset(struct trace_capture *cap)
 	cap->n = 0;
 }
 
+/* One of the BPF side's counters, or ~0 if it cannot be read */
 static __u64 capture_counter(struct trace_capture *cap, __u32 which)
 {
-	int ncpu = libbpf_num_possible_cpus(), i;
-	__u64 vals[256] = {}, sum = 0;
+	__u64 cnt[IOMMUFD_CNT_MAX];
 
-	if (ncpu <= 0 || ncpu > 256 ||
-	    bpf_map_lookup_elem(bpf_map__fd(cap->skel->maps.counters), &which,
-				vals))
+	if (iommufd_trace_read_counters(bpf_map__fd(cap->skel->maps.counters),
+					cnt))
 		return ~0ull;
-	for (i = 0; i < ncpu; i++)
-		sum += vals[i];
-	return sum;
+	return cnt[which];
 }
 
 #endif

@@ -21,7 +21,7 @@ int parse_event_list(const char *list, uint32_t *mask, const char **bad);
 /* Comma-separated names of every event, for --help */
 const char *event_names_help(void);
 
-/* One line, no trailing newline handling needed: both print '\n' */
+/* Print one event as one line (text or a JSON object), newline included */
 void print_event_text(FILE *out, const struct iommufd_event *e);
 void print_event_json(FILE *out, const struct iommufd_event *e);
 

@@ -20,6 +20,7 @@
 #include "common.h"
 #include "event_format.h"
 #include "iommufd_trace.skel.h"
+#include "trace_counters.h"
 #include "subcommands.h"
 
 static struct trace_opts {
@@ -168,32 +169,6 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int read_counters(struct iommufd_trace_bpf *skel, uint64_t out[IOMMUFD_CNT_MAX])
-{
-	int ncpu = libbpf_num_possible_cpus(), fd, i, c;
-	uint64_t *vals;
-
-	if (ncpu < 0)
-		return ncpu;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	fd = bpf_map__fd(skel->maps.counters);
-	for (c = 0; c < IOMMUFD_CNT_MAX; c++) {
-		uint32_t key = c;
-
-		out[c] = 0;
-		if (bpf_map_lookup_elem(fd, &key, vals)) {
-			free(vals);
-			return -errno;
-		}
-		for (i = 0; i < ncpu; i++)
-			out[c] += vals[i];
-	}
-	free(vals);
-	return 0;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -210,7 +185,8 @@ int cmd_trace(int argc, char **argv)
 	};
 	struct iommufd_trace_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
-	uint64_t cnt[IOMMUFD_CNT_MAX], deadline = 0;
+	__u64 cnt[IOMMUFD_CNT_MAX];
+	uint64_t deadline = 0;
 	int err;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
@@ -285,7 +261,8 @@ int cmd_trace(int argc, char **argv)
 	iommufd_trace_bpf__detach(skel);
 	if (!opts.max_events || st.delivered < opts.max_events)
 		ring_buffer__consume(rb);
-	err = read_counters(skel, cnt);
+	err = iommufd_trace_read_counters(bpf_map__fd(skel->maps.counters),
+					  cnt);
 	if (err) {
 		warnx_("cannot read the event counters: %s", strerror(-err));
 		goto out;

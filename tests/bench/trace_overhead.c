@@ -27,6 +27,7 @@
 #include "iommufd_test.h"
 #include "iommufd_trace.h"
 #include "iommufd_trace.skel.h"
+#include "trace_counters.h"
 
 #define IOVA (1UL << 24)
 
@@ -153,9 +154,8 @@ int main(int argc, char **argv)
 	unsigned int ops = argc > 2 ? atoi(argv[2]) : 400;
 	struct iommufd_trace_bpf *skel;
 	struct ring_buffer *rb;
-	uint64_t produced = 0, dropped = 0, filtered = 0;
+	__u64 cnt[IOMMUFD_CNT_MAX];
 	pthread_t th;
-	uint32_t c;
 
 	fd = open("/dev/iommu", O_RDWR);
 	if (fd < 0 || ioctl(fd, IOMMU_IOAS_ALLOC, &alloc))
@@ -179,24 +179,14 @@ int main(int argc, char **argv)
 
 	atomic_store(&stop_drain, 1);
 	pthread_join(th, NULL);
-	for (c = 0; c < IOMMUFD_CNT_MAX; c++) {
-		int ncpu = libbpf_num_possible_cpus(), i;
-		uint64_t vals[256] = {}, sum = 0;
-
-		bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &c, vals);
-		for (i = 0; i < ncpu && i < 256; i++)
-			sum += vals[i];
-		if (c == IOMMUFD_CNT_PRODUCED)
-			produced = sum;
-		else if (c == IOMMUFD_CNT_DROPPED)
-			dropped = sum;
-		else
-			filtered = sum;
-	}
+	if (iommufd_trace_read_counters(bpf_map__fd(skel->maps.counters), cnt))
+		die("read counters");
 	printf("\"trace.events_produced\":%llu,\"trace.events_delivered\":%llu,"
 	       "\"trace.events_dropped\":%llu,\"trace.unaccounted_events\":%lld}\n",
-	       (unsigned long long)produced, (unsigned long long)delivered,
-	       (unsigned long long)dropped,
-	       (long long)(produced - delivered - dropped - filtered));
+	       (unsigned long long)cnt[IOMMUFD_CNT_PRODUCED],
+	       (unsigned long long)delivered,
+	       (unsigned long long)cnt[IOMMUFD_CNT_DROPPED],
+	       (long long)(cnt[IOMMUFD_CNT_PRODUCED] - delivered -
+			   cnt[IOMMUFD_CNT_DROPPED] - cnt[IOMMUFD_CNT_FILTERED]));
 	return 0;
 }
