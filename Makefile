@@ -31,12 +31,14 @@ Q := @
 endif
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
 
-BPF_PROGS := iommufd_trace
+BPF_PROGS := iommufd_trace iommufd_dirty
 BPF_OBJS  := $(BPF_PROGS:%=$(BUILD)/bpf/%.bpf.o)
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
 
 TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
-	     userspace/event_format.c
+	     userspace/event_format.c userspace/dirty.c userspace/dirty_model.c \
+	     userspace/dirty_forecast.c userspace/forecast.c \
+	     userspace/mock_device.c
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
 TEST_PROGS := trace_events vtd_edu iommufd_workload run_unprivileged \
@@ -97,7 +99,9 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o $(BPFTOOL)
 $(TOOL): $(TOOL_SRCS) $(wildcard userspace/*.h) $(BPF_SKELS) $(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(TOOL_SRCS) $(LDLIBS) -o $@
+	@# The mock demo speaks the selftest ioctls of this kernel's iommufd
+	$(Q)$(CC) $(CFLAGS) -isystem $(UAPI) -I$(BUILD)/linux/drivers/iommu/iommufd \
+		$(LDFLAGS) $(TOOL_SRCS) $(LDLIBS) -lpthread -lm -o $@
 
 # Our guest tests use the kselftest harness and the upstream iommufd helpers.
 TEST_CFLAGS := $(CFLAGS) -Wno-sign-compare -Wno-missing-field-initializers \

@@ -144,3 +144,98 @@ int parse_u32(const char *s, uint32_t *out)
 	*out = v;
 	return 0;
 }
+
+/* Binary multipliers for sizes: K, Ki, KiB, KB are all 1024 */
+static int size_unit(const char *u, uint64_t *mult)
+{
+	static const char prefixes[] = "KMGT";
+	const char *p;
+
+	if (!*u || !strcmp(u, "B")) {
+		*mult = 1;
+		return 0;
+	}
+	p = strchr(prefixes, *u);
+	if (!p || !*p)
+		return -1;
+	*mult = 1ull << (10 * (p - prefixes + 1));
+	u++;
+	if (!*u || !strcmp(u, "i") || !strcmp(u, "iB") || !strcmp(u, "B"))
+		return 0;
+	return -1;
+}
+
+/* A non-negative decimal number, possibly fractional, and where it ends */
+static int parse_number(const char *s, double *v, char **end)
+{
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	*v = strtod(s, end);
+	if (errno || *end == s || *v != *v || *v > 1e30)
+		return -1;
+	/* strtod takes "inf", "nan" and hex: only plain decimals here */
+	if (strpbrk(s, "xXnN") && strpbrk(s, "xXnN") < *end)
+		return -1;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *bytes)
+{
+	uint64_t mult;
+	double v;
+	char *end;
+
+	if (parse_number(s, &v, &end) || size_unit(end, &mult))
+		return -1;
+	v *= mult;
+	if (v < 1 || v >= 18446744073709551615.0)
+		return -1;
+	*bytes = (uint64_t)v;
+	return 0;
+}
+
+int parse_rate(const char *s, double *bytes_per_s)
+{
+	static const char prefixes[] = "kKMGT";
+	char unit[16];
+	uint64_t mult;
+	double v;
+	char *end;
+	size_t n;
+
+	if (parse_number(s, &v, &end))
+		return -1;
+	n = strlen(end);
+	if (n >= sizeof(unit))
+		return -1;
+	memcpy(unit, end, n + 1);
+	/* "/s" is optional: every rate is per second */
+	if (n >= 2 && !strcmp(unit + n - 2, "/s"))
+		unit[n - 2] = 0;
+	n = strlen(unit);
+	/* Link speeds in bits, decimal as networks count them: 10Gbit */
+	if (n >= 3 && !strcmp(unit + n - 3, "bit")) {
+		const char *p = NULL;
+
+		unit[n - 3] = 0;
+		if (unit[0]) {
+			p = strchr(prefixes, unit[0]);
+			if (!p || unit[1])
+				return -1;
+		}
+		mult = 1;
+		if (p) {
+			int e = p == prefixes ? 1 : (int)(p - prefixes);
+
+			while (e--)
+				mult *= 1000;
+		}
+		*bytes_per_s = v * mult / 8;
+		return 0;
+	}
+	if (size_unit(unit, &mult))
+		return -1;
+	*bytes_per_s = v * mult;
+	return 0;
+}

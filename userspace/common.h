@@ -38,4 +38,18 @@ int parse_duration(const char *s, uint64_t *ns);
 /* Parse an unsigned 32-bit id; -1 if not a number or out of range */
 int parse_u32(const char *s, uint32_t *out);
 
+/*
+ * Parse a size: a number with an optional binary unit, "4096", "4K",
+ * "2MiB", "1.5G" (K, M, G, T are powers of 1024, with or without "iB"/"B").
+ * Returns 0 and sets *bytes, or -1 on a malformed or zero value.
+ */
+int parse_size(const char *s, uint64_t *bytes);
+
+/*
+ * Parse a rate per second: a size ("64MiB/s", "1G"; "/s" optional) or a
+ * link speed in decimal bits ("10Gbit/s", "25Gbit", "100Mbit"). Zero is
+ * allowed. Returns 0 and sets *bytes_per_s, or -1 when malformed.
+ */
+int parse_rate(const char *s, double *bytes_per_s);
+
 #endif

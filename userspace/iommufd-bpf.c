@@ -13,6 +13,8 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "trace", cmd_trace, "stream iommufd events (text or JSON lines)" },
+	{ "dirty", cmd_dirty, "dirty rate, hot regions and pre-copy forecast of dirty-tracking HWPTs" },
+	{ "forecast", cmd_forecast, "pre-copy convergence for a given dirty rate and link" },
 };
 
 static void usage(FILE *out)

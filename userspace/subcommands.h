@@ -4,5 +4,7 @@
 #define IOMMUFD_BPF_SUBCOMMANDS_H
 
 int cmd_trace(int argc, char **argv);
+int cmd_dirty(int argc, char **argv);
+int cmd_forecast(int argc, char **argv);
 
 #endif

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * iommufd_dirty: aggregate dirty-bitmap harvests in the kernel.
+ *
+ * IOMMU_HWPT_GET_DIRTY_BITMAP emits iommufd_dirty_read_begin, then one
+ * iommufd_dirty_range per run of dirty IOVA the IOMMU driver reports, then
+ * iommufd_dirty_read, all in the calling task. The begin event stores the
+ * HWPT in task storage, so each run is counted into its HWPT's 2 MiB (by
+ * default) regions; the end event adds the harvest to the HWPT's totals
+ * and its duration histogram, and sends one record per harvest.
+ *
+ * Runs arrive in IOVA order, so the current region's count is kept in task
+ * storage and added to the region map once per region, not once per run.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "iommufd_dirty.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set between open and load; 0 means "any" */
+const volatile __s32 filter_owner_tgid;
+const volatile __u32 filter_hwpt_id;
+const volatile __u32 region_shift = IOMMUFD_DIRTY_REGION_SHIFT;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} harvests SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IOMMUFD_DIRTY_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct iommufd_dirty_hwpt_key);
+	__type(value, struct iommufd_dirty_hwpt_stats);
+} hwpts SEC(".maps");
+
+/* 65536 regions: 128 GiB of IOVA at 2 MiB */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct iommufd_dirty_region_key);
+	__type(value, __u64);
+} regions SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IOMMUFD_DIRTY_HIST_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} harvest_ns_hist SEC(".maps");
+
+/* The harvest the task is in, between begin and end */
+struct harvest_state {
+	__s32 owner_tgid;
+	__u32 hwpt_id;
+	__u32 active;
+	__u32 filtered;
+	__u64 region;		/* region being counted ... */
+	__u64 region_bits;	/* ... and its bits not yet in 'regions' */
+	__u64 range_bits;
+	__u64 ranges;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct harvest_state);
+} harvest_state SEC(".maps");
+
+__u64 next_seq;
+
+static __always_inline void count(__u32 which, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &which);
+
+	if (v)
+		*v += n;
+}
+
+static void region_add(__s32 owner_tgid, __u32 hwpt_id, __u64 region,
+		       __u64 bits)
+{
+	struct iommufd_dirty_region_key key = {
+		.owner_tgid = owner_tgid,
+		.hwpt_id = hwpt_id,
+		.region = region,
+	};
+	__u64 *v;
+
+	v = bpf_map_lookup_elem(&regions, &key);
+	if (!v) {
+		/* Another CPU may insert the same key first: then add to it */
+		if (!bpf_map_update_elem(&regions, &key, &bits, BPF_NOEXIST))
+			return;
+		v = bpf_map_lookup_elem(&regions, &key);
+		if (!v) {
+			count(IOMMUFD_DIRTY_CNT_REGION_LOST, bits);
+			return;
+		}
+	}
+	__sync_fetch_and_add(v, bits);
+}
+
+static void region_flush(struct harvest_state *st)
+{
+	if (!st->region_bits)
+		return;
+	region_add(st->owner_tgid, st->hwpt_id, st->region, st->region_bits);
+	st->region_bits = 0;
+}
+
+SEC("tp_btf/iommufd_dirty_read_begin")
+int BPF_PROG(dirty_begin, struct iommufd_ctx *ictx,
+	     struct iommufd_hwpt_paging *hwpt_paging, u64 iova, u64 length,
+	     u64 page_size, u32 flags)
+{
+	struct harvest_state *st;
+	__s32 owner = ictx ? ictx->owner_tgid : 0;
+	__u32 hwpt_id = hwpt_paging->common.obj.id;
+
+	st = bpf_task_storage_get(&harvest_state, bpf_get_current_task_btf(),
+				  NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st)
+		return 0;
+	__builtin_memset(st, 0, sizeof(*st));
+	st->owner_tgid = owner;
+	st->hwpt_id = hwpt_id;
+	st->active = 1;
+	st->filtered = (filter_owner_tgid && owner != filter_owner_tgid) ||
+		       (filter_hwpt_id && hwpt_id != filter_hwpt_id);
+	return 0;
+}
+
+struct span_ctx {
+	__s32 owner_tgid;
+	__u32 hwpt_id;
+	__u64 first_region;
+	__u64 bits_per_region;
+};
+
+/* A run covering whole regions: add each full region (bpf_loop callback) */
+static long add_full_region(__u64 i, struct span_ctx *c)
+{
+	region_add(c->owner_tgid, c->hwpt_id, c->first_region + i,
+		   c->bits_per_region);
+	return 0;
+}
+
+SEC("tp_btf/iommufd_dirty_range")
+int BPF_PROG(dirty_range, unsigned long iova, unsigned long length,
+	     unsigned long pgshift)
+{
+	struct harvest_state *st;
+	__u64 first, last, rshift, r_first, r_last, bits;
+	struct span_ctx span;
+
+	/* Runs outside an iommufd harvest (VFIO device reports) are not ours */
+	st = bpf_task_storage_get(&harvest_state, bpf_get_current_task_btf(),
+				  NULL, 0);
+	if (!st || !st->active || st->filtered || !length || pgshift > 63)
+		return 0;
+
+	first = iova >> pgshift;
+	last = (iova + length - 1) >> pgshift;
+	bits = last - first + 1;
+	st->range_bits += bits;
+	st->ranges++;
+
+	/* Regions count bitmap bits; a region is at least one bit wide */
+	rshift = region_shift > pgshift ? region_shift - pgshift : 0;
+	r_first = first >> rshift;
+	r_last = last >> rshift;
+	if (r_first == r_last) {
+		if (st->region_bits && st->region != r_first)
+			region_flush(st);
+		st->region = r_first;
+		st->region_bits += bits;
+		return 0;
+	}
+
+	/* The run crosses regions: head, whole regions, then tail */
+	if (st->region_bits && st->region != r_first)
+		region_flush(st);
+	st->region = r_first;
+	st->region_bits += ((r_first + 1) << rshift) - first;
+	region_flush(st);
+	if (r_last - r_first > 1) {
+		span.owner_tgid = st->owner_tgid;
+		span.hwpt_id = st->hwpt_id;
+		span.first_region = r_first + 1;
+		span.bits_per_region = 1ULL << rshift;
+		bpf_loop(r_last - r_first - 1, add_full_region, &span, 0);
+	}
+	st->region = r_last;
+	st->region_bits = last - (r_last << rshift) + 1;
+	return 0;
+}
+
+static __always_inline __u32 log2_slot(__u64 v)
+{
+	__u32 slot = 0;
+
+	while (v > 1 && slot < IOMMUFD_DIRTY_HIST_SLOTS - 1) {
+		v >>= 1;
+		slot++;
+	}
+	return slot;
+}
+
+SEC("tp_btf/iommufd_dirty_read")
+int BPF_PROG(dirty_end, struct iommufd_ctx *ictx,
+	     struct iommufd_hwpt_paging *hwpt_paging, u64 iova, u64 length,
+	     u64 page_size, u32 flags, u64 dirty, u64 duration_ns, int ret)
+{
+	struct iommufd_dirty_hwpt_stats *s, zero = {};
+	struct iommufd_dirty_hwpt_key key = {};
+	struct iommufd_dirty_harvest *h;
+	struct harvest_state *st;
+	__u64 *slot;
+	__u32 idx;
+
+	/* A harvest that began before the programs were attached is skipped */
+	st = bpf_task_storage_get(&harvest_state, bpf_get_current_task_btf(),
+				  NULL, 0);
+	if (!st || !st->active)
+		return 0;
+	st->active = 0;
+	count(IOMMUFD_DIRTY_CNT_PRODUCED, 1);
+	if (st->filtered) {
+		count(IOMMUFD_DIRTY_CNT_FILTERED, 1);
+		return 0;
+	}
+	region_flush(st);
+
+	key.owner_tgid = st->owner_tgid;
+	key.hwpt_id = st->hwpt_id;
+	s = bpf_map_lookup_elem(&hwpts, &key);
+	if (!s) {
+		zero.ioas_id = hwpt_paging->ioas->obj.id;
+		bpf_map_update_elem(&hwpts, &key, &zero, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&hwpts, &key);
+	}
+	if (s) {
+		__sync_fetch_and_add(&s->harvests, 1);
+		if (ret)
+			__sync_fetch_and_add(&s->errors, 1);
+		__sync_fetch_and_add(&s->range_bits, st->range_bits);
+		__sync_fetch_and_add(&s->ranges, st->ranges);
+		__sync_fetch_and_add(&s->driver_bits, dirty);
+		__sync_fetch_and_add(&s->scanned_bytes, length);
+		__sync_fetch_and_add(&s->duration_ns, duration_ns);
+	}
+
+	idx = log2_slot(duration_ns);
+	slot = bpf_map_lookup_elem(&harvest_ns_hist, &idx);
+	if (slot)
+		__sync_fetch_and_add(slot, 1);
+
+	h = bpf_ringbuf_reserve(&harvests, sizeof(*h), 0);
+	if (!h) {
+		count(IOMMUFD_DIRTY_CNT_DROPPED, 1);
+		/* Burn a sequence number so the consumer sees the gap */
+		__sync_fetch_and_add(&next_seq, 1);
+		return 0;
+	}
+	__builtin_memset(h, 0, sizeof(*h));
+	h->seq = __sync_fetch_and_add(&next_seq, 1) + 1;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->owner_tgid = st->owner_tgid;
+	h->hwpt_id = st->hwpt_id;
+	h->ioas_id = hwpt_paging->ioas->obj.id;
+	h->flags = flags;
+	h->iova = iova;
+	h->length = length;
+	h->page_size = page_size;
+	h->range_bits = st->range_bits;
+	h->ranges = st->ranges;
+	h->driver_bits = dirty;
+	h->duration_ns = duration_ns;
+	h->ret = ret;
+	bpf_ringbuf_submit(h, 0);
+	return 0;
+}

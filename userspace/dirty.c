@@ -1,0 +1,752 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * iommufd-bpf dirty: dirty rate, hottest regions and a pre-copy forecast
+ * for HWPTs with IOMMU dirty tracking.
+ *
+ * Two modes. With --mock SIZE it builds a dirty-tracking HWPT on the
+ * iommufd selftest mock, runs a device model that dirties pages at a given
+ * rate and pattern, and harvests it every interval like a VMM's pre-copy
+ * loop. Otherwise it watches the harvests other processes (a VMM) make and
+ * reports each one. Both read the BPF side's in-kernel aggregation: bitmap
+ * bits per region and HWPT, counted from the runs the IOMMU driver reports.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+
+#include "common.h"
+#include "dirty_forecast.h"
+#include "dirty_model.h"
+#include "iommufd_dirty.h"
+#include "iommufd_dirty.skel.h"
+#include "mock_device.h"
+#include "subcommands.h"
+
+/* One harvest ioctl covers at most this much, so progress can be shown */
+#define HARVEST_CHUNK (1ULL << 30)
+/* Harvests longer than this print a progress line */
+#define PROGRESS_AFTER_NS 1000000000ULL
+#define MAX_TOP 16
+
+static struct dirty_opts {
+	uint64_t mock_size;
+	double rate;
+	enum dirty_pattern pattern;
+	double hot_percent;
+	int32_t owner_tgid;
+	uint32_t hwpt_id;
+	double bandwidth;
+	uint64_t downtime_ns;
+	uint64_t region_size;
+	uint64_t page_size;
+	uint32_t top;
+	uint64_t interval_ns;
+	uint64_t count;
+	bool json;
+} opts = {
+	.rate = 64.0 * (1 << 20),
+	.bandwidth = 10e9 / 8,
+	.downtime_ns = 300000000ULL,
+	.region_size = 2ULL << 20,
+	.page_size = 4096,
+	.top = 3,
+	.interval_ns = 1000000000ULL,
+	.hot_percent = 10,
+};
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+enum { OPT_MOCK = 0x100, OPT_RATE, OPT_PATTERN, OPT_HWPT, OPT_BANDWIDTH,
+       OPT_DOWNTIME, OPT_REGION, OPT_PAGE_SIZE, OPT_TOP };
+
+static const struct argp_option options[] = {
+	{ "mock", OPT_MOCK, "SIZE", 0, "Demo: map SIZE of IOVA (e.g. 1G) on the selftest mock, dirty it with a device model and harvest it", 0 },
+	{ "rate", OPT_RATE, "RATE", 0, "Device model's write rate (default 64MiB/s)", 0 },
+	{ "pattern", OPT_PATTERN, "P", 0, "Device model's pattern: uniform (default), hot[:PCT] (a hot set, default 10%), sweep", 0 },
+	{ "pid", 'p', "PID", 0, "Watch only the HWPTs of this process (the tgid that opened /dev/iommu)", 0 },
+	{ "hwpt", OPT_HWPT, "ID", 0, "Watch only this HWPT id", 0 },
+	{ "bandwidth", OPT_BANDWIDTH, "RATE", 0, "Migration link for the forecast (default 10Gbit/s)", 0 },
+	{ "downtime", OPT_DOWNTIME, "TIME", 0, "Longest allowed stop-and-copy (default 300ms)", 0 },
+	{ "region-size", OPT_REGION, "SIZE", 0, "Aggregation granule, a power of two (default 2MiB)", 0 },
+	{ "page-size", OPT_PAGE_SIZE, "SIZE", 0, "--mock: bitmap page size, a power of two >= 4KiB (default 4KiB)", 0 },
+	{ "top", OPT_TOP, "N", 0, "Hottest regions to show per iteration (default 3, at most 16)", 0 },
+	{ "json", 'j', NULL, 0, "One JSON object per line instead of text", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
+	{},
+};
+
+static const char doc[] =
+	"Measure how fast devices dirty memory through IOMMU dirty tracking, and\n"
+	"forecast whether live migration's pre-copy converges.\n"
+	"\n"
+	"Per iteration (a harvest of a HWPT's dirty bitmap): dirty pages and bytes,\n"
+	"the dirty rate, the hottest regions, the harvest's cost, and a forecast:\n"
+	"how many pre-copy passes until what is left fits the downtime on the link,\n"
+	"or \"will not converge\". Regions are counted in the kernel from the dirty\n"
+	"runs the IOMMU driver reports; --mock also checks them against the bitmap.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  iommufd-bpf dirty --mock 1G --rate 200MiB/s 1 5   # demo, 5 iterations of 1s\n"
+	"  iommufd-bpf dirty --mock 256M --pattern hot:5% --json\n"
+	"  iommufd-bpf dirty -p $(pidof qemu-system-x86_64) --bandwidth 25Gbit\n"
+	"\n"
+	"Positional [INTERVAL] [COUNT]: --mock harvests every INTERVAL (default 1s)\n"
+	"COUNT times (default: until SIGINT); watching, it stops after COUNT harvests.\n"
+	"Exit status: 0 on success (also when ended by SIGINT/SIGTERM), 1 on\n"
+	"failure, 2 on bad usage.\n";
+
+static int parse_power_of_two(const char *arg, uint64_t min, uint64_t *out)
+{
+	if (parse_size(arg, out) || *out < min || (*out & (*out - 1)))
+		return -1;
+	return 0;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	static int positional;
+	uint32_t u;
+
+	switch (key) {
+	case OPT_MOCK:
+		if (parse_size(arg, &opts.mock_size) ||
+		    opts.mock_size % (2ULL << 20))
+			argp_error(state, "--mock: '%s' is not a multiple of 2MiB", arg);
+		break;
+	case OPT_RATE:
+		if (parse_rate(arg, &opts.rate))
+			argp_error(state, "--rate: '%s' is not a rate (e.g. 64MiB/s)", arg);
+		break;
+	case OPT_PATTERN:
+		if (dirty_pattern_parse(arg, &opts.pattern, &opts.hot_percent))
+			argp_error(state, "--pattern: '%s' is not uniform, hot[:PCT] or sweep", arg);
+		break;
+	case 'p':
+		if (parse_u32(arg, &u) || !u || u > INT32_MAX)
+			argp_error(state, "--pid: '%s' is not a process id", arg);
+		opts.owner_tgid = u;
+		break;
+	case OPT_HWPT:
+		if (parse_u32(arg, &opts.hwpt_id) || !opts.hwpt_id)
+			argp_error(state, "--hwpt: '%s' is not an object id", arg);
+		break;
+	case OPT_BANDWIDTH:
+		if (parse_rate(arg, &opts.bandwidth) || opts.bandwidth <= 0)
+			argp_error(state, "--bandwidth: '%s' is not a link speed (e.g. 10Gbit/s)", arg);
+		break;
+	case OPT_DOWNTIME:
+		if (parse_duration(arg, &opts.downtime_ns))
+			argp_error(state, "--downtime: '%s' is not a duration (e.g. 300ms)", arg);
+		break;
+	case OPT_REGION:
+		if (parse_power_of_two(arg, 4096, &opts.region_size))
+			argp_error(state, "--region-size: '%s' is not a power of two >= 4KiB", arg);
+		break;
+	case OPT_PAGE_SIZE:
+		if (parse_power_of_two(arg, 4096, &opts.page_size))
+			argp_error(state, "--page-size: '%s' is not a power of two >= 4KiB", arg);
+		break;
+	case OPT_TOP:
+		if (parse_u32(arg, &opts.top) || opts.top > MAX_TOP)
+			argp_error(state, "--top: '%s' is not a number from 0 to %d", arg, MAX_TOP);
+		break;
+	case 'j':
+		opts.json = true;
+		break;
+	case 'v':
+		verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (positional == 0) {
+			if (parse_duration(arg, &opts.interval_ns))
+				argp_error(state, "interval: '%s' is not a duration (e.g. 1s)", arg);
+		} else if (positional == 1) {
+			if (parse_u32(arg, &u) || !u)
+				argp_error(state, "count: '%s' is not a positive number", arg);
+			opts.count = u;
+		} else {
+			argp_error(state, "unexpected argument '%s'", arg);
+		}
+		positional++;
+		break;
+	case ARGP_KEY_END:
+		if (opts.mock_size && (opts.owner_tgid || opts.hwpt_id))
+			argp_error(state, "--mock makes its own HWPT: --pid and --hwpt are for watching others");
+		if (opts.mock_size && opts.page_size > opts.region_size)
+			argp_error(state, "--page-size is larger than --region-size");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Cumulative bits per region of one HWPT, sorted by region */
+struct region_count {
+	uint64_t region;
+	uint64_t bits;
+};
+
+struct region_snapshot {
+	struct region_count *r;
+	size_t n;
+};
+
+static int cmp_region(const void *a, const void *b)
+{
+	const struct region_count *x = a, *y = b;
+
+	return x->region < y->region ? -1 : x->region > y->region;
+}
+
+static int cmp_hotter(const void *a, const void *b)
+{
+	const struct region_count *x = a, *y = b;
+
+	if (x->bits != y->bits)
+		return x->bits > y->bits ? -1 : 1;
+	return cmp_region(a, b);
+}
+
+static int snapshot_regions(int map_fd, int32_t owner, uint32_t hwpt,
+			    struct region_snapshot *s)
+{
+	struct iommufd_dirty_region_key key, next, *prev = NULL;
+	size_t cap = 0;
+	uint64_t bits;
+
+	s->n = 0;
+	while (!bpf_map_get_next_key(map_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key.owner_tgid != owner || key.hwpt_id != hwpt)
+			continue;
+		if (bpf_map_lookup_elem(map_fd, &key, &bits))
+			continue;
+		if (s->n == cap) {
+			struct region_count *r;
+
+			cap = cap ? 2 * cap : 256;
+			r = realloc(s->r, cap * sizeof(*r));
+			if (!r)
+				return -ENOMEM;
+			s->r = r;
+		}
+		s->r[s->n].region = key.region;
+		s->r[s->n].bits = bits;
+		s->n++;
+	}
+	qsort(s->r, s->n, sizeof(*s->r), cmp_region);
+	return 0;
+}
+
+/*
+ * Bits per region since @old, hottest first, into @out (at most @max);
+ * returns how many regions had any, and their total in *sum.
+ */
+static size_t region_deltas(const struct region_snapshot *old,
+			    const struct region_snapshot *cur,
+			    struct region_count *out, size_t max,
+			    uint64_t *sum)
+{
+	struct region_count *all;
+	size_t i, j = 0, n = 0;
+
+	*sum = 0;
+	all = calloc(cur->n ? cur->n : 1, sizeof(*all));
+	if (!all)
+		return 0;
+	for (i = 0; i < cur->n; i++) {
+		uint64_t before = 0;
+
+		while (j < old->n && old->r[j].region < cur->r[i].region)
+			j++;
+		if (j < old->n && old->r[j].region == cur->r[i].region)
+			before = old->r[j].bits;
+		if (cur->r[i].bits > before) {
+			all[n].region = cur->r[i].region;
+			all[n].bits = cur->r[i].bits - before;
+			*sum += all[n].bits;
+			n++;
+		}
+	}
+	qsort(all, n, sizeof(*all), cmp_hotter);
+	memcpy(out, all, (n < max ? n : max) * sizeof(*out));
+	free(all);
+	return n;
+}
+
+/* What one iteration found, from the bitmap or from the BPF record */
+struct iteration {
+	uint64_t number;
+	int32_t owner_tgid;
+	uint32_t hwpt_id;
+	uint64_t length;	/* IOVA harvested */
+	uint64_t page_size;
+	uint64_t dirty_pages;	/* the bitmap's (--mock) or the runs' count */
+	uint64_t bpf_pages;	/* bits the BPF side counted */
+	uint64_t window_ns;	/* time the device had to dirty them */
+	uint64_t harvest_ns;
+	int ret;
+	struct region_count top[MAX_TOP];
+	size_t ntop, nregions;
+};
+
+static void print_size(FILE *f, double bytes)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+
+	while (bytes >= 1024 && u < 4) {
+		bytes /= 1024;
+		u++;
+	}
+	fprintf(f, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+}
+
+static void report(const struct iteration *it)
+{
+	double bytes = (double)it->dirty_pages * it->page_size;
+	double rate = it->window_ns ? bytes * 1e9 / it->window_ns : 0;
+	struct dirty_forecast_input in = {
+		.memory_bytes = it->length,
+		.dirty_rate = rate,
+		.bandwidth = opts.bandwidth,
+		.downtime_s = opts.downtime_ns / 1e9,
+	};
+	struct dirty_forecast fc;
+	size_t i;
+
+	dirty_forecast(&in, &fc);
+	if (opts.json) {
+		printf("{\"type\":\"iteration\",\"iteration\":%llu,\"owner_tgid\":%d,"
+		       "\"hwpt_id\":%u,\"length\":%llu,\"page_size\":%llu,"
+		       "\"dirty_pages\":%llu,\"dirty_bytes\":%.0f,\"bpf_pages\":%llu,"
+		       "\"window_ns\":%llu,\"dirty_rate_bps\":%.0f,\"harvest_ns\":%llu,"
+		       "\"ret\":%d,\"regions_dirty\":%zu,\"hot_regions\":[",
+		       (unsigned long long)it->number, it->owner_tgid, it->hwpt_id,
+		       (unsigned long long)it->length,
+		       (unsigned long long)it->page_size,
+		       (unsigned long long)it->dirty_pages, bytes,
+		       (unsigned long long)it->bpf_pages,
+		       (unsigned long long)it->window_ns, rate,
+		       (unsigned long long)it->harvest_ns, it->ret, it->nregions);
+		for (i = 0; i < it->ntop; i++)
+			printf("%s{\"iova\":%llu,\"pages\":%llu}", i ? "," : "",
+			       (unsigned long long)(it->top[i].region * opts.region_size),
+			       (unsigned long long)it->top[i].bits);
+		printf("],\"forecast\":{\"bandwidth_bps\":%.0f,\"downtime_ns\":%llu,"
+		       "\"converges\":%s,\"passes\":%u,\"final_bytes\":%.0f,"
+		       "\"final_downtime_ns\":%.0f,\"total_ns\":%.0f}}\n",
+		       opts.bandwidth, (unsigned long long)opts.downtime_ns,
+		       fc.converges ? "true" : "false", fc.passes, fc.final_bytes,
+		       fc.downtime_s * 1e9, fc.total_s * 1e9);
+		fflush(stdout);
+		return;
+	}
+	printf("#%-4llu tgid %d hwpt %u: %llu pages (", (unsigned long long)it->number,
+	       it->owner_tgid, it->hwpt_id, (unsigned long long)it->dirty_pages);
+	print_size(stdout, bytes);
+	printf(") dirty in %.2fs, ", it->window_ns / 1e9);
+	print_size(stdout, rate);
+	printf("/s; harvest of ");
+	print_size(stdout, it->length);
+	printf(" took %.2f ms%s\n", it->harvest_ns / 1e6,
+	       it->ret ? " and FAILED" : "");
+	if (it->ntop) {
+		printf("      hottest of %zu regions:", it->nregions);
+		for (i = 0; i < it->ntop; i++)
+			printf(" 0x%llx:%llu", (unsigned long long)(it->top[i].region *
+							      opts.region_size),
+			       (unsigned long long)it->top[i].bits);
+		printf(" pages\n");
+	}
+	printf("      forecast at ");
+	print_size(stdout, opts.bandwidth);
+	printf("/s, downtime %.0f ms: ", opts.downtime_ns / 1e6);
+	if (fc.converges) {
+		printf("converges after %u pre-copy pass%s, last ", fc.passes,
+		       fc.passes == 1 ? "" : "es");
+		print_size(stdout, fc.final_bytes);
+		printf(" in %.1f ms of downtime, %.1f s in all\n",
+		       fc.downtime_s * 1e3, fc.total_s);
+	} else if (rate >= opts.bandwidth) {
+		printf("will not converge: device dirties ");
+		print_size(stdout, rate);
+		printf("/s, link sends ");
+		print_size(stdout, opts.bandwidth);
+		printf("/s\n");
+	} else {
+		printf("will not converge within %u passes (", fc.passes);
+		print_size(stdout, fc.final_bytes);
+		printf(" still dirty)\n");
+	}
+	fflush(stdout);
+}
+
+static uint64_t popcount_bitmap(const uint64_t *b, uint64_t nbits)
+{
+	uint64_t i, n = 0;
+
+	for (i = 0; i < nbits / 64; i++)
+		n += __builtin_popcountll(b[i]);
+	if (nbits % 64)
+		n += __builtin_popcountll(b[i] & ((1ULL << (nbits % 64)) - 1));
+	return n;
+}
+
+/* BPF records of harvests, consumed after each of ours or as they come */
+struct harvest_sink {
+	uint64_t records, last_seq, gaps, range_bits;
+	struct iommufd_dirty_harvest last;
+	bool watching;
+	struct iommufd_dirty_bpf *skel;
+	struct region_snapshot prev;
+	uint64_t prev_ts;
+	uint64_t number;
+};
+
+static void account_record(struct harvest_sink *s,
+			   const struct iommufd_dirty_harvest *h)
+{
+	if (s->last_seq && h->seq > s->last_seq + 1)
+		s->gaps += h->seq - s->last_seq - 1;
+	s->last_seq = h->seq;
+	s->records++;
+	s->range_bits += h->range_bits;
+	s->last = *h;
+}
+
+static void watch_report(struct harvest_sink *s,
+			 const struct iommufd_dirty_harvest *h)
+{
+	struct region_snapshot cur = {};
+	struct iteration it = {};
+	uint64_t sum;
+
+	it.number = ++s->number;
+	it.owner_tgid = h->owner_tgid;
+	it.hwpt_id = h->hwpt_id;
+	it.length = h->length;
+	it.page_size = h->page_size;
+	it.dirty_pages = h->range_bits;
+	it.bpf_pages = h->range_bits;
+	it.harvest_ns = h->duration_ns;
+	it.ret = h->ret;
+	/* The window is the time since the previous harvest we saw */
+	it.window_ns = s->prev_ts ? h->ts_ns - s->prev_ts : 0;
+	s->prev_ts = h->ts_ns;
+	if (!snapshot_regions(bpf_map__fd(s->skel->maps.regions),
+			      h->owner_tgid, h->hwpt_id, &cur)) {
+		it.nregions = region_deltas(&s->prev, &cur, it.top, opts.top,
+					    &sum);
+		it.ntop = it.nregions < opts.top ? it.nregions : opts.top;
+		free(s->prev.r);
+		s->prev = cur;
+	}
+	report(&it);
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct harvest_sink *s = ctx;
+	const struct iommufd_dirty_harvest *h = data;
+
+	if (len < sizeof(*h))
+		return 0;
+	account_record(s, h);
+	if (s->watching)
+		watch_report(s, h);
+	if (opts.count && s->watching && s->records >= opts.count)
+		exiting = 1;
+	return 0;
+}
+
+/* Harvest [iova, iova + length) in chunks, with a progress line if slow */
+static int harvest(struct mock_hwpt *m, uint64_t *bitmap, uint64_t *ns)
+{
+	uint64_t start = now_ns(), done, chunk, bits_per_chunk;
+	bool progress = false;
+	int err = 0;
+
+	bits_per_chunk = HARVEST_CHUNK / opts.page_size;
+	for (done = 0; done < m->length && !err; done += chunk) {
+		chunk = m->length - done < HARVEST_CHUNK ? m->length - done :
+							   HARVEST_CHUNK;
+		err = mock_hwpt_harvest(m, m->iova + done, chunk, opts.page_size,
+					bitmap + done / HARVEST_CHUNK *
+						 bits_per_chunk / 64, 0);
+		if (!err && done + chunk < m->length &&
+		    now_ns() - start > PROGRESS_AFTER_NS) {
+			fprintf(stderr, "iommufd-bpf: harvested %.1f of %.1f GiB\n",
+				(done + chunk) / 1073741824.0,
+				m->length / 1073741824.0);
+			progress = true;
+		}
+	}
+	if (progress && !err)
+		fprintf(stderr, "iommufd-bpf: harvest done in %.1f s\n",
+			(now_ns() - start) / 1e9);
+	*ns = now_ns() - start;
+	return err;
+}
+
+static void sleep_interval(uint64_t ns)
+{
+	uint64_t end = now_ns() + ns;
+
+	while (!exiting && now_ns() < end) {
+		uint64_t left = end - now_ns();
+		struct timespec ts = { 0, left > 100000000ULL ? 100000000ULL : left };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int run_mock(struct iommufd_dirty_bpf *skel, struct ring_buffer *rb,
+		    struct harvest_sink *sink, struct mock_hwpt *m,
+		    struct dirty_model *dm)
+{
+	uint64_t nbits = m->length / opts.page_size, harvested = 0;
+	uint64_t *bitmap, last_end, ns, i, sum;
+	int map_fd = bpf_map__fd(skel->maps.regions), err = 0;
+	uint64_t mismatches = 0;
+
+	bitmap = calloc((nbits + 63) / 64, sizeof(*bitmap));
+	if (!bitmap)
+		return -ENOMEM;
+	/* Start clean: whatever was dirty before the model ran is not its */
+	err = harvest(m, bitmap, &ns);
+	if (err)
+		goto out;
+	ring_buffer__consume(rb);
+	snapshot_regions(map_fd, getpid(), m->hwpt_id, &sink->prev);
+
+	err = dirty_model_start(dm);
+	if (err)
+		goto out;
+	last_end = now_ns();
+	for (i = 1; !exiting && (!opts.count || i <= opts.count); i++) {
+		struct region_snapshot cur = {};
+		struct iteration it = {};
+		uint64_t before = sink->range_bits;
+
+		sleep_interval(opts.interval_ns);
+		if (exiting)
+			break;
+		memset(bitmap, 0, (nbits + 63) / 64 * sizeof(*bitmap));
+		err = harvest(m, bitmap, &ns);
+		it.window_ns = now_ns() - last_end;
+		last_end = now_ns();
+		if (err) {
+			warnx_("IOMMU_HWPT_GET_DIRTY_BITMAP: %s", strerror(-err));
+			break;
+		}
+		ring_buffer__consume(rb);
+		it.number = i;
+		it.owner_tgid = getpid();
+		it.hwpt_id = m->hwpt_id;
+		it.length = m->length;
+		it.page_size = opts.page_size;
+		it.dirty_pages = popcount_bitmap(bitmap, nbits);
+		it.bpf_pages = sink->range_bits - before;
+		it.harvest_ns = ns;
+		if (!snapshot_regions(map_fd, getpid(), m->hwpt_id, &cur)) {
+			it.nregions = region_deltas(&sink->prev, &cur, it.top,
+						    opts.top, &sum);
+			it.ntop = it.nregions < opts.top ? it.nregions : opts.top;
+			free(sink->prev.r);
+			sink->prev = cur;
+			if (sum != it.dirty_pages)
+				mismatches++;
+		}
+		if (it.bpf_pages != it.dirty_pages)
+			mismatches++;
+		harvested += it.dirty_pages;
+		report(&it);
+		if (dm->err)
+			break;
+	}
+	err = err ?: dirty_model_stop(dm);
+	if (err && err != -ESRCH)
+		warnx_("device model: %s", strerror(-err));
+	if (opts.json)
+		printf("{\"type\":\"summary\",\"iterations\":%llu,\"pages_written\":%llu,"
+		       "\"pages_harvested\":%llu,\"bpf_mismatches\":%llu}\n",
+		       (unsigned long long)(i - 1),
+		       (unsigned long long)dm->pages_written,
+		       (unsigned long long)harvested,
+		       (unsigned long long)mismatches);
+	else
+		printf("device model wrote %llu pages; %llu harvested dirty; "
+		       "BPF counts %s the bitmaps\n",
+		       (unsigned long long)dm->pages_written,
+		       (unsigned long long)harvested,
+		       mismatches ? "DIFFER from" : "equal");
+	if (mismatches) {
+		warnx_("the BPF aggregate differed from the bitmap %llu times",
+		       (unsigned long long)mismatches);
+		err = err ?: -EPROTO;
+	}
+out:
+	free(bitmap);
+	return err;
+}
+
+static int print_accounting(struct iommufd_dirty_bpf *skel,
+			    struct harvest_sink *s)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.counters);
+	uint64_t c[IOMMUFD_DIRTY_CNT_MAX] = {}, *vals;
+	uint32_t k;
+	int i;
+
+	vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (k = 0; k < IOMMUFD_DIRTY_CNT_MAX; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (i = 0; i < ncpu; i++)
+			c[k] += vals[i];
+	}
+	free(vals);
+	fprintf(stderr, "iommufd-bpf: harvests produced %llu, delivered %llu, "
+		"dropped %llu, filtered %llu; region bits lost %llu\n",
+		(unsigned long long)c[IOMMUFD_DIRTY_CNT_PRODUCED],
+		(unsigned long long)s->records,
+		(unsigned long long)c[IOMMUFD_DIRTY_CNT_DROPPED],
+		(unsigned long long)c[IOMMUFD_DIRTY_CNT_FILTERED],
+		(unsigned long long)c[IOMMUFD_DIRTY_CNT_REGION_LOST]);
+	if (c[IOMMUFD_DIRTY_CNT_PRODUCED] != s->records +
+	    c[IOMMUFD_DIRTY_CNT_DROPPED] + c[IOMMUFD_DIRTY_CNT_FILTERED] ||
+	    s->gaps != c[IOMMUFD_DIRTY_CNT_DROPPED]) {
+		warnx_("harvest records do not add up (sequence gaps %llu)",
+		       (unsigned long long)s->gaps);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int cmd_dirty(int argc, char **argv)
+{
+	static const struct argp argp = { options, parse_arg, "[INTERVAL] [COUNT]", doc, NULL, NULL, NULL };
+	struct harvest_sink sink = {};
+	struct iommufd_dirty_bpf *skel = NULL;
+	struct ring_buffer *rb = NULL;
+	struct mock_hwpt m = { .fd = -1 };
+	struct dirty_model dm = {};
+	int err;
+
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return EXIT_USAGE;
+	setup_libbpf_logging();
+	if (check_bpf_privileges() || check_kernel_support())
+		return EXIT_FAIL;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	if (opts.mock_size) {
+		fprintf(stderr, "iommufd-bpf: mapping %.2f GiB on the mock...\n",
+			opts.mock_size / 1073741824.0);
+		err = mock_hwpt_create(&m, opts.mock_size, 256ULL << 20);
+		if (!err)
+			err = mock_hwpt_set_tracking(&m, true);
+		if (err)
+			goto cleanup;
+	}
+
+	skel = iommufd_dirty_bpf__open();
+	if (!skel) {
+		err = -errno;
+		warnx_("cannot open the BPF object: %s", strerror(errno));
+		goto cleanup;
+	}
+	skel->rodata->filter_owner_tgid = opts.mock_size ? getpid() : opts.owner_tgid;
+	skel->rodata->filter_hwpt_id = opts.mock_size ? m.hwpt_id : opts.hwpt_id;
+	skel->rodata->region_shift = __builtin_ctzll(opts.region_size);
+	err = iommufd_dirty_bpf__load(skel);
+	if (!err)
+		err = iommufd_dirty_bpf__attach(skel);
+	if (err) {
+		warnx_("cannot load and attach the BPF programs: %s (try -v)",
+		       strerror(-err));
+		goto cleanup;
+	}
+	sink.skel = skel;
+	sink.watching = !opts.mock_size;
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.harvests), on_record,
+			      &sink, NULL);
+	if (!rb) {
+		err = -errno;
+		warnx_("cannot set up the ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (drop_all_capabilities()) {
+		err = -EPERM;
+		goto cleanup;
+	}
+
+	if (opts.mock_size) {
+		dm.hwpt = &m;
+		dm.rate = opts.rate;
+		dm.pattern = opts.pattern;
+		dm.hot_percent = opts.hot_percent;
+		if (!opts.json)
+			printf("mock HWPT %u: %.2f GiB of IOVA, device writes %.1f MiB/s (%s), harvest every %.2fs\n",
+			       m.hwpt_id, m.length / 1073741824.0,
+			       opts.rate / 1048576, dirty_pattern_name(opts.pattern),
+			       opts.interval_ns / 1e9);
+		err = run_mock(skel, rb, &sink, &m, &dm);
+	} else {
+		if (!opts.json)
+			fprintf(stderr, "iommufd-bpf: watching dirty bitmap harvests; Ctrl-C to stop\n");
+		while (!exiting) {
+			err = ring_buffer__poll(rb, 200);
+			if (err == -EINTR) {
+				err = 0;
+				break;
+			}
+			if (err < 0) {
+				warnx_("ring buffer: %s", strerror(-err));
+				break;
+			}
+			err = 0;
+		}
+	}
+	iommufd_dirty_bpf__detach(skel);
+	ring_buffer__consume(rb);
+	if (print_accounting(skel, &sink) && !err)
+		err = -EPROTO;
+
+cleanup:
+	ring_buffer__free(rb);
+	iommufd_dirty_bpf__destroy(skel);
+	free(sink.prev.r);
+	mock_hwpt_destroy(&m);
+	return err ? EXIT_FAIL : EXIT_OK;
+}
