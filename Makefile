@@ -41,7 +41,7 @@ TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
 	     userspace/mock_device.c
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
-TEST_PROGS := trace_events vtd_edu iommufd_workload run_unprivileged \
+TEST_PROGS := trace_events vtd_edu iommufd_workload run_unprivileged dirty_harvest \
 	      bench_trace_overhead
 TEST_BINS  := $(TEST_PROGS:%=$(BUILD)/tests/%)
 UPSTREAM_TESTS := $(BUILD)/tests/upstream/iommufd $(BUILD)/tests/upstream/iommufd_fail_nth
@@ -114,6 +114,14 @@ $(BUILD)/tests/trace_events: tests/trace_events.c userspace/event_format.c \
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/event_format.c $(LDLIBS) -lpthread -o $@
+
+$(BUILD)/tests/dirty_harvest: tests/dirty_harvest.c userspace/mock_device.c \
+		userspace/mock_device.h userspace/common.c bpf/iommufd_dirty.h \
+		$(BUILD)/bpf/iommufd_dirty.skel.h $(LIBBPF)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/mock_device.c \
+		userspace/common.c $(LDLIBS) -lpthread -o $@
 
 $(BUILD)/tests/run_unprivileged: tests/run_unprivileged.c
 	$(call msg,CC,$@)

@@ -46,7 +46,8 @@ static int mock_device_attach(struct mock_hwpt *m)
 	/* A mock device on the IOAS, then moved to a dirty-tracking HWPT */
 	if (ioctl(m->fd, IOMMU_TEST_CMD, &mock))
 		return fail("IOMMU_TEST_OP_MOCK_DOMAIN (is CONFIG_IOMMUFD_TEST on?)");
-	alloc.dev_id = mock.mock_domain.out_idev_id;
+	m->idev_id = mock.mock_domain.out_idev_id;
+	alloc.dev_id = m->idev_id;
 	alloc.pt_id = m->ioas_id;
 	if (ioctl(m->fd, IOMMU_HWPT_ALLOC, &alloc))
 		return fail("IOMMU_HWPT_ALLOC with dirty tracking");

@@ -17,6 +17,7 @@
 struct mock_hwpt {
 	int fd;			/* /dev/iommu */
 	uint32_t ioas_id;
+	uint32_t idev_id;	/* the mock device */
 	uint32_t hwpt_id;	/* the dirty-tracking HWPT */
 	uint64_t iova;		/* first mapped IOVA */
 	uint64_t length;	/* bytes of IOVA mapped from iova */

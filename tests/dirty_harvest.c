@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Dirty-bitmap harvesting, exactly: pages the mock device dirties are
+ * harvested once, with the right bits, through several IOVA areas, with
+ * NO_CLEAR, across tracking off and on, while another thread unmaps and
+ * maps; bad requests fail with their errno; and the BPF aggregate
+ * (bpf/iommufd_dirty) counts exactly the bits the bitmap got, per region.
+ */
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/iommufd.h>
+#include <bpf/bpf.h>
+
+#include "kselftest_harness.h"
+#include "iommufd_dirty.skel.h"
+#include "iommufd_dirty.h"
+#include "mock_device.h"
+
+#define SZ_2M		(2ULL << 20)
+#define AREAS		4			/* the fixture maps 4 areas */
+#define LENGTH		(AREAS * SZ_2M)
+#define PAGE		MOCK_DIRTY_PAGE_SIZE
+#define NPAGES		(LENGTH / PAGE)
+#define PAGES_PER_AREA	(SZ_2M / PAGE)
+#define WORDS		(NPAGES / 64)
+
+FIXTURE(dirty) {
+	struct mock_hwpt m;
+	struct iommufd_dirty_bpf *skel;
+	uint64_t want[WORDS];	/* pages dirtied since the last harvest */
+	uint64_t got[WORDS];	/* the last harvest's bitmap */
+};
+
+FIXTURE_SETUP(dirty)
+{
+	/* 2 MiB of backing: each 2 MiB of IOVA is an area of its own */
+	ASSERT_EQ(0, mock_hwpt_create(&self->m, LENGTH, SZ_2M));
+	ASSERT_EQ(0, mock_hwpt_set_tracking(&self->m, true));
+	self->skel = iommufd_dirty_bpf__open();
+	ASSERT_NE(NULL, self->skel);
+	self->skel->rodata->filter_owner_tgid = getpid();
+	self->skel->rodata->filter_hwpt_id = self->m.hwpt_id;
+	ASSERT_EQ(0, iommufd_dirty_bpf__load(self->skel));
+	ASSERT_EQ(0, iommufd_dirty_bpf__attach(self->skel));
+}
+
+FIXTURE_TEARDOWN(dirty)
+{
+	iommufd_dirty_bpf__destroy(self->skel);
+	mock_hwpt_destroy(&self->m);
+}
+
+static void mark(uint64_t *bits, uint64_t page)
+{
+	bits[page / 64] |= 1ULL << (page % 64);
+}
+
+static uint64_t count_bits(const uint64_t *bits, size_t words)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < words; i++)
+		n += __builtin_popcountll(bits[i]);
+	return n;
+}
+
+/* Dirty @n distinct pseudo-random pages of [first, first + span) */
+static void pick_pages(uint64_t *bits, uint64_t first, uint64_t span,
+		       uint64_t n, uint64_t *seed)
+{
+	while (n) {
+		uint64_t p;
+
+		*seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		p = first + (*seed >> 33) % span;
+		if (bits[p / 64] & (1ULL << (p % 64)))
+			continue;
+		mark(bits, p);
+		n--;
+	}
+}
+
+#define dirty_pages(bits)						\
+	ASSERT_EQ(count_bits(bits, WORDS),				\
+		  mock_hwpt_dirty(&self->m, bits, NPAGES))
+
+/* Harvest the whole range into self->got (the kernel only sets bits) */
+#define harvest_all(flags)						\
+	({								\
+		memset(self->got, 0, sizeof(self->got));		\
+		ASSERT_EQ(0, mock_hwpt_harvest(&self->m, self->m.iova,	\
+					       LENGTH, PAGE, self->got,	\
+					       flags));			\
+	})
+
+#define expect_harvest(want_bits)					\
+	({								\
+		harvest_all(0);						\
+		ASSERT_EQ(0, memcmp(want_bits, self->got,		\
+				    sizeof(self->got)))			\
+			TH_LOG("harvested %llu bits, want %llu",	\
+			       (unsigned long long)count_bits(self->got, WORDS), \
+			       (unsigned long long)count_bits(want_bits, WORDS)); \
+	})
+
+static struct iommufd_dirty_hwpt_stats hwpt_stats(struct __test_metadata *_metadata,
+						  FIXTURE_DATA(dirty) *self)
+{
+	struct iommufd_dirty_hwpt_key key = {
+		.owner_tgid = getpid(),
+		.hwpt_id = self->m.hwpt_id,
+	};
+	struct iommufd_dirty_hwpt_stats s = {};
+
+	EXPECT_EQ(0, bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.hwpts),
+					 &key, &s));
+	return s;
+}
+
+/* Bits the BPF side counted in the 2 MiB region at @iova */
+static uint64_t region_bits(FIXTURE_DATA(dirty) *self, uint64_t iova)
+{
+	struct iommufd_dirty_region_key key = {
+		.owner_tgid = getpid(),
+		.hwpt_id = self->m.hwpt_id,
+		.region = iova >> IOMMUFD_DIRTY_REGION_SHIFT,
+	};
+	uint64_t v = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(self->skel->maps.regions), &key, &v);
+	return v;
+}
+
+TEST_F(dirty, exactly_once)
+{
+	uint64_t seed = 1, expect_region[AREAS] = {}, p;
+	struct iommufd_dirty_hwpt_stats s;
+	int i;
+
+	pick_pages(self->want, 0, NPAGES, 300, &seed);
+	for (p = 0; p < NPAGES; p++)
+		if (self->want[p / 64] & (1ULL << (p % 64)))
+			expect_region[p / PAGES_PER_AREA]++;
+	dirty_pages(self->want);
+	expect_harvest(self->want);
+
+	/* Harvested once: the next harvest finds nothing */
+	memset(self->want, 0, sizeof(self->want));
+	expect_harvest(self->want);
+
+	s = hwpt_stats(_metadata, self);
+	ASSERT_EQ(2, s.harvests);
+	ASSERT_EQ(0, s.errors);
+	ASSERT_EQ(300, s.range_bits);
+	ASSERT_EQ(2 * LENGTH, s.scanned_bytes);
+	ASSERT_EQ(self->m.ioas_id, s.ioas_id);
+	for (i = 0; i < AREAS; i++)
+		ASSERT_EQ(expect_region[i], region_bits(self, self->m.iova + i * SZ_2M))
+			TH_LOG("region %d", i);
+}
+
+TEST_F(dirty, no_clear_keeps_bits)
+{
+	uint64_t seed = 2;
+
+	pick_pages(self->want, 0, NPAGES, 100, &seed);
+	dirty_pages(self->want);
+	harvest_all(IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+	ASSERT_EQ(0, memcmp(self->want, self->got, sizeof(self->got)));
+	harvest_all(IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+	ASSERT_EQ(0, memcmp(self->want, self->got, sizeof(self->got)));
+	expect_harvest(self->want);
+	memset(self->want, 0, sizeof(self->want));
+	expect_harvest(self->want);
+	/* Every harvest counted what it reported: 3 x 100 */
+	ASSERT_EQ(300, hwpt_stats(_metadata, self).range_bits);
+}
+
+TEST_F(dirty, runs_across_areas_and_regions)
+{
+	uint64_t p;
+	struct iommufd_dirty_hwpt_stats s;
+
+	/* One run from area 0 through areas 1 and 2 into area 3 */
+	for (p = PAGES_PER_AREA - 12; p < 3 * PAGES_PER_AREA + 65; p++)
+		mark(self->want, p);
+	dirty_pages(self->want);
+	expect_harvest(self->want);
+
+	s = hwpt_stats(_metadata, self);
+	/* The driver is called per area, the run still comes out whole */
+	ASSERT_EQ(1, s.ranges);
+	ASSERT_EQ(12 + 2 * PAGES_PER_AREA + 65, s.range_bits);
+	ASSERT_EQ(12, region_bits(self, self->m.iova));
+	ASSERT_EQ(PAGES_PER_AREA, region_bits(self, self->m.iova + SZ_2M));
+	ASSERT_EQ(PAGES_PER_AREA, region_bits(self, self->m.iova + 2 * SZ_2M));
+	ASSERT_EQ(65, region_bits(self, self->m.iova + 3 * SZ_2M));
+}
+
+static int ioas_unmap(struct mock_hwpt *m, uint64_t iova, uint64_t length)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = m->ioas_id,
+		.iova = iova,
+		.length = length,
+	};
+
+	return ioctl(m->fd, IOMMU_IOAS_UNMAP, &cmd) ? -errno : 0;
+}
+
+static int ioas_map(struct mock_hwpt *m, uint64_t iova, uint64_t length)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = m->ioas_id,
+		.user_va = (uintptr_t)m->backing,
+		.length = length,
+		.iova = iova,
+	};
+
+	return ioctl(m->fd, IOMMU_IOAS_MAP, &cmd) ? -errno : 0;
+}
+
+TEST_F(dirty, hole_in_range_is_an_error)
+{
+	uint64_t seed = 3, first_half[WORDS] = {};
+
+	/* Area 2 goes away; pages of areas 0, 1 and 3 are dirty */
+	ASSERT_EQ(0, ioas_unmap(&self->m, self->m.iova + 2 * SZ_2M, SZ_2M));
+	pick_pages(self->want, 0, 2 * PAGES_PER_AREA, 50, &seed);
+	pick_pages(self->want, 3 * PAGES_PER_AREA, PAGES_PER_AREA, 50, &seed);
+	dirty_pages(self->want);
+
+	/* Over the hole: an error, not a success with half a bitmap */
+	ASSERT_EQ(-EINVAL, mock_hwpt_harvest(&self->m, self->m.iova, LENGTH,
+					     PAGE, self->got, 0));
+	ASSERT_EQ(1, hwpt_stats(_metadata, self).errors);
+
+	/*
+	 * The failed walk cleared what it read before the hole (areas 0-1);
+	 * the rest is still there, area by area.
+	 */
+	memcpy(first_half, self->want, sizeof(first_half));
+	memset(first_half, 0, 2 * PAGES_PER_AREA / 8);
+	memset(self->got, 0, sizeof(self->got));
+	ASSERT_EQ(0, mock_hwpt_harvest(&self->m, self->m.iova + 3 * SZ_2M,
+				       SZ_2M, PAGE,
+				       self->got + 3 * PAGES_PER_AREA / 64, 0));
+	ASSERT_EQ(0, memcmp(first_half, self->got, sizeof(self->got)));
+}
+
+struct remapper {
+	struct mock_hwpt *m;
+	volatile int stop;
+	uint64_t rounds;
+	int err;
+};
+
+/* Unmap and map area 3 again and again, dirtying it in between */
+static void *remap_loop(void *arg)
+{
+	struct remapper *r = arg;
+	uint64_t iova = r->m->iova + 3 * SZ_2M, bits[WORDS] = {}, p;
+
+	for (p = 3 * PAGES_PER_AREA; p < NPAGES; p += 7)
+		mark(bits, p);
+	while (!r->stop && !r->err) {
+		r->err = ioas_unmap(r->m, iova, SZ_2M);
+		if (!r->err)
+			r->err = ioas_map(r->m, iova, SZ_2M);
+		if (!r->err && mock_hwpt_dirty(r->m, bits, NPAGES) < 0)
+			r->err = -EIO;
+		r->rounds++;
+	}
+	return NULL;
+}
+
+TEST_F(dirty, unmap_racing_harvest)
+{
+	struct remapper r = { .m = &self->m };
+	uint64_t seed = 4, harvested = 0;
+	pthread_t t;
+	int i;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, remap_loop, &r));
+	for (i = 0; i < 40; i++) {
+		memset(self->want, 0, sizeof(self->want));
+		pick_pages(self->want, 0, 3 * PAGES_PER_AREA, 64, &seed);
+		dirty_pages(self->want);
+		/* Areas 0-2 stay mapped: their bits come out exactly once */
+		memset(self->got, 0, sizeof(self->got));
+		ASSERT_EQ(0, mock_hwpt_harvest(&self->m, self->m.iova,
+					       3 * SZ_2M, PAGE, self->got, 0));
+		ASSERT_EQ(0, memcmp(self->want, self->got, sizeof(self->got)))
+			TH_LOG("round %d", i);
+		harvested += 64;
+	}
+	r.stop = 1;
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, r.err);
+	ASSERT_LT(0, r.rounds);
+	/* The BPF side counted the same bits, nothing of area 3 */
+	ASSERT_EQ(harvested, hwpt_stats(_metadata, self).range_bits);
+	ASSERT_EQ(0, region_bits(self, self->m.iova + 3 * SZ_2M));
+}
+
+TEST_F(dirty, tracking_off_and_on)
+{
+	uint64_t seed = 5;
+
+	pick_pages(self->want, 0, NPAGES, 40, &seed);
+	dirty_pages(self->want);
+	ASSERT_EQ(0, mock_hwpt_set_tracking(&self->m, false));
+	/* Not tracking: reading is refused, not answered with zeroes */
+	ASSERT_EQ(-EINVAL, mock_hwpt_harvest(&self->m, self->m.iova, LENGTH,
+					     PAGE, self->got, 0));
+	/* Turning it on starts from a clean slate */
+	ASSERT_EQ(0, mock_hwpt_set_tracking(&self->m, true));
+	memset(self->want, 0, sizeof(self->want));
+	expect_harvest(self->want);
+	pick_pages(self->want, 0, NPAGES, 40, &seed);
+	dirty_pages(self->want);
+	expect_harvest(self->want);
+}
+
+TEST_F(dirty, bad_requests)
+{
+	uint64_t seed = 6;
+	void *guard;
+
+	pick_pages(self->want, 0, NPAGES, 20, &seed);
+	dirty_pages(self->want);
+
+	/* Unaligned IOVA, length, page size not a power of two, or zero */
+	ASSERT_EQ(-EINVAL, mock_hwpt_harvest(&self->m, self->m.iova + 1,
+					     LENGTH - PAGE, PAGE, self->got, 0));
+	ASSERT_EQ(-EINVAL, mock_hwpt_harvest(&self->m, self->m.iova,
+					     LENGTH - 1, PAGE, self->got, 0));
+	ASSERT_EQ(-EINVAL, mock_hwpt_harvest(&self->m, self->m.iova, LENGTH,
+					     3 * PAGE, self->got, 0));
+	ASSERT_EQ(-EINVAL, mock_hwpt_harvest(&self->m, self->m.iova, LENGTH,
+					     0, self->got, 0));
+	ASSERT_EQ(-EOPNOTSUPP, mock_hwpt_harvest(&self->m, self->m.iova,
+						 LENGTH, PAGE, self->got, 1 << 7));
+	/* None of those touched the dirty bits */
+	expect_harvest(self->want);
+
+	/* A bitmap the kernel cannot write: an error, not a silent loss */
+	dirty_pages(self->want);
+	ASSERT_EQ(-EFAULT, mock_hwpt_harvest(&self->m, self->m.iova, LENGTH,
+					     PAGE, NULL, 0));
+	/* A bitmap one page short, ending at an inaccessible page */
+	guard = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, guard);
+	ASSERT_EQ(0, mprotect((char *)guard + 4096, 4096, PROT_NONE));
+	memset(self->want, 0, sizeof(self->want));
+	/* The last page's bit lies past the accessible bytes */
+	mark(self->want, NPAGES - 1);
+	dirty_pages(self->want);
+	ASSERT_EQ(-EFAULT, mock_hwpt_harvest(&self->m, self->m.iova, LENGTH,
+					     PAGE, (uint64_t *)((char *)guard +
+						4096 - NPAGES / 16), 0));
+	munmap(guard, 2 * 4096);
+}
+
+TEST_F(dirty, hwpt_without_dirty_tracking)
+{
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.dev_id = self->m.idev_id,
+		.pt_id = self->m.ioas_id,
+	};
+	struct iommu_hwpt_set_dirty_tracking set = {
+		.size = sizeof(set),
+		.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+	};
+	uint32_t dirty_hwpt = self->m.hwpt_id;
+
+	ASSERT_EQ(0, ioctl(self->m.fd, IOMMU_HWPT_ALLOC, &alloc));
+	set.hwpt_id = alloc.out_hwpt_id;
+	ASSERT_EQ(-1, ioctl(self->m.fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &set));
+	ASSERT_EQ(EOPNOTSUPP, errno);
+	self->m.hwpt_id = alloc.out_hwpt_id;
+	ASSERT_EQ(-EOPNOTSUPP, mock_hwpt_harvest(&self->m, self->m.iova,
+						 LENGTH, PAGE, self->got, 0));
+	/* An id that is not a HWPT at all */
+	self->m.hwpt_id = self->m.ioas_id;
+	ASSERT_EQ(-ENOENT, mock_hwpt_harvest(&self->m, self->m.iova, LENGTH,
+					     PAGE, self->got, 0));
+	self->m.hwpt_id = dirty_hwpt;
+}
+
+TEST_HARNESS_MAIN
