@@ -42,7 +42,7 @@ TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
 TEST_PROGS := trace_events vtd_edu iommufd_workload run_unprivileged dirty_harvest \
-	      bench_trace_overhead
+	      bench_trace_overhead bench_dirty_harvest
 TEST_BINS  := $(TEST_PROGS:%=$(BUILD)/tests/%)
 UPSTREAM_TESTS := $(BUILD)/tests/upstream/iommufd $(BUILD)/tests/upstream/iommufd_fail_nth
 TEST_SCRIPTS := $(wildcard tests/*.sh)
@@ -138,6 +138,14 @@ $(BUILD)/tests/bench_trace_overhead: tests/bench/trace_overhead.c \
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -lpthread -o $@
+
+$(BUILD)/tests/bench_dirty_harvest: tests/bench/dirty_harvest.c userspace/mock_device.c \
+		userspace/mock_device.h userspace/common.c bpf/iommufd_dirty.h \
+		$(BUILD)/bpf/iommufd_dirty.skel.h $(LIBBPF)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/mock_device.c \
+		userspace/common.c $(LDLIBS) -o $@
 
 $(BUILD)/tests/vtd_edu: tests/vtd_edu.c $(wildcard tests/*.h) $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
 	$(call msg,CC,$@)

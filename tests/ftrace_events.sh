@@ -10,17 +10,17 @@ not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; for l i
 
 echo "TAP version 13"
 for ev in ioas_map ioas_unmap ioas_copy device_attach device_detach \
-	  device_replace iotlb_flush hwpt_invalidate dirty_tracking dirty_read \
-	  fault_report fault_respond fault_auto_respond pinned_update; do
+	  device_replace iotlb_flush hwpt_invalidate dirty_tracking \
+	  dirty_read_begin dirty_range dirty_read fault_report fault_respond fault_auto_respond pinned_update; do
 	if [ -d "$T/events/iommufd/iommufd_$ev" ]; then
 		ok "tracefs has iommufd:iommufd_$ev"
 	else
 		not_ok "tracefs has iommufd:iommufd_$ev"
 	fi
 done
-# Every event we define is one of those 14: nothing unlisted, nothing missing
+# Every event we define is one of those 16: nothing unlisted, nothing missing
 count=$(ls -d "$T"/events/iommufd/iommufd_* | wc -l)
-[ "$count" = 14 ] && ok "exactly 14 iommufd events" || not_ok "exactly 14 iommufd events" "found $count"
+[ "$count" = 16 ] && ok "exactly 16 iommufd events" || not_ok "exactly 16 iommufd events" "found $count"
 
 echo 0 > "$T/tracing_on"
 echo > "$T/trace"
@@ -50,6 +50,28 @@ if grep -q "reason=%s" "$T/events/iommufd/iommufd_iotlb_flush/format" &&
 else
 	not_ok "format: symbolic reasons resolved for userspace parsers" "$(grep 'print fmt' "$T/events/iommufd/iommufd_iotlb_flush/format")"
 fi
+# A dirty-bitmap read as text: begin, the dirty runs, the end; the runs'
+# bits add up to what the harvest returned
+echo > "$T/trace"
+for e in dirty_read_begin dirty_range dirty_read; do
+	echo 1 > "$T/events/iommufd/iommufd_$e/enable"
+done
+echo 1 > "$T/tracing_on"
+/opt/iommufd-bpf/bin/iommufd-bpf dirty --mock 4M --rate 8MiB/s --json 300ms 1 > /tmp/dirty.json 2>/dev/null
+echo 0 > "$T/tracing_on"
+echo 0 > "$T/events/iommufd/enable"
+cat "$T/trace" > /tmp/ftrace.txt
+line=$(grep '"type":"iteration"' /tmp/dirty.json)
+dpid=$(echo "$line" | sed -n 's/.*"owner_tgid":\([0-9]*\).*/\1/p')
+dhwpt=$(echo "$line" | sed -n 's/.*"hwpt_id":\([0-9]*\).*/\1/p')
+dpages=$(echo "$line" | sed -n 's/.*"dirty_pages":\([0-9]*\).*/\1/p')
+expect_line "dirty read begin record" "iommufd_dirty_read_begin: tgid=$dpid hwpt=$dhwpt ioas=[0-9]* iova=0x1000000 length=0x400000 page_size=0x1000 flags=0x0"
+expect_line "dirty range record" "iommufd_dirty_range: iova=0x[0-9a-f]* length=0x[0-9a-f]* page_size=0x1000 bits=[1-9]"
+expect_line "dirty read end record" "iommufd_dirty_read: tgid=$dpid hwpt=$dhwpt ioas=[0-9]* iova=0x1000000 length=0x400000 page_size=0x1000 flags=0x0 dirty=[0-9]* duration_ns=[1-9][0-9]* ret=0"
+bits=$(sed -n 's/.*iommufd_dirty_range: .* bits=\([0-9]*\)$/\1/p' /tmp/ftrace.txt | awk '{ s += $1 } END { print s + 0 }')
+[ -n "$dpages" ] && [ "$dpages" -gt 0 ] && [ "$bits" = "$dpages" ] &&
+	ok "dirty range bits add up to the harvest ($bits)" ||
+	not_ok "dirty range bits add up to the harvest" "ranges $bits, harvest $dpages"
 echo "1..$n"
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 [ "$fail" = 0 ]

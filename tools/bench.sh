@@ -3,22 +3,30 @@
 # time (-icount), write build/bench/results.json (a flat object of named
 # figures) and print them as a table.
 #
-#   tools/bench.sh [BLOCKS [OPS_PER_BLOCK]]
+#   tools/bench.sh [BLOCKS [OPS_PER_BLOCK [DIRTY_BLOCKS]]]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/bench
 mkdir -p "$out"
-blocks=${1:-21} ops=${2:-400}
+blocks=${1:-21} ops=${2:-400} dirty_blocks=${3:-5}
 kernel=$top/build/kernel-${FLAVOR:-bench}/arch/x86/boot/bzImage
 
-echo "bench: $blocks interleaved blocks of $ops map+unmap pairs per variant, under -icount" >&2
+echo "bench: $blocks interleaved blocks of $ops map+unmap pairs per variant," \
+	"then dirty harvests in $dirty_blocks blocks per grid point, under -icount" >&2
 "$top/tools/vm-run.sh" --quiet --icount --timeout 3000 --kernel "$kernel" \
 	--log "$out/console.log" -- \
-	tests/bench_trace_overhead "$blocks" "$ops" > "$out/raw.out"
-grep '^{' "$out/raw.out" | tail -1 > "$out/results.json"
-python3 - "$out/results.json" <<'PY'
+	sh -c "tests/bench_trace_overhead $blocks $ops && tests/bench_dirty_harvest $dirty_blocks" \
+	> "$out/raw.out"
+# Each benchmark prints one flat JSON object: merge them
+python3 - "$out/raw.out" "$out/results.json" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))
+r = {}
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        r.update(json.loads(line))
+if not any(k.startswith("dirty.") for k in r) or not any(k.startswith("trace.") for k in r):
+    sys.exit("bench: a benchmark printed no results; see build/bench/raw.out")
+json.dump(r, open(sys.argv[2], "w"), indent=1)
 print("%-42s %14s" % ("figure", "value"))
 for k, v in r.items():
     print("%-42s %14s" % (k, ("%.4f" % v) if isinstance(v, float) else v))

@@ -38,6 +38,14 @@ mock)
 	wait "$wl"
 	sleep 0.2
 	stop_tracer
+
+	step "Dirty tracking: a device writes 40 MiB/s into a hot tenth of 256 MiB; harvest every second"
+	iommufd-bpf dirty --mock 256M --rate 40MiB/s --pattern hot:10% \
+		--bandwidth 1Gbit/s --downtime 100ms 1s 4
+
+	step "A device sweeping memory faster than a 100 Mbit/s link can send it"
+	iommufd-bpf dirty --mock 64M --rate 200MiB/s --pattern sweep \
+		--bandwidth 100Mbit/s 1s 2
 	;;
 vtd)
 	step "QEMU's edu device DMAs through the emulated VT-d, mapped via vfio cdev + iommufd"
