@@ -13,6 +13,8 @@ BPFTOOL    := $(TC)/bpftool/bpftool
 LIBBPF     := $(TC)/libbpf/libbpf.a
 VMLINUX_H  := $(TC)/vmlinux.h
 SELFTESTS  := $(BUILD)/linux/tools/testing/selftests
+# The selftest mock's ioctls (the series changes them)
+MOCK_UAPI  := $(BUILD)/linux/drivers/iommu/iommufd/iommufd_test.h
 
 CLANG      ?= clang-19
 CC         := gcc
@@ -96,7 +98,7 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o $(BPFTOOL)
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(TOOL): $(TOOL_SRCS) $(wildcard userspace/*.h) $(BPF_SKELS) $(LIBBPF)
+$(TOOL): $(TOOL_SRCS) $(wildcard userspace/*.h) $(BPF_SKELS) $(LIBBPF) $(MOCK_UAPI)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	@# The mock demo speaks the selftest ioctls of this kernel's iommufd
@@ -153,7 +155,7 @@ $(BUILD)/tests/vtd_edu: tests/vtd_edu.c $(wildcard tests/*.h) $(BUILD)/bpf/iommu
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -o $@
 
 # The upstream selftests, as shipped in the pinned source, against our uapi.
-$(BUILD)/tests/upstream/%: $(SELFTESTS)/iommu/%.c $(SELFTESTS)/iommu/iommufd_utils.h
+$(BUILD)/tests/upstream/%: $(SELFTESTS)/iommu/%.c $(SELFTESTS)/iommu/iommufd_utils.h $(MOCK_UAPI)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -Wall -O2 -Wno-unused-function -D_GNU_SOURCE -isystem $(UAPI) \

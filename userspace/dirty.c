@@ -83,7 +83,7 @@ static const struct argp_option options[] = {
 	{ "bandwidth", OPT_BANDWIDTH, "RATE", 0, "Migration link for the forecast (default 10Gbit/s)", 0 },
 	{ "downtime", OPT_DOWNTIME, "TIME", 0, "Longest allowed stop-and-copy (default 300ms)", 0 },
 	{ "region-size", OPT_REGION, "SIZE", 0, "Aggregation granule, a power of two (default 2MiB)", 0 },
-	{ "page-size", OPT_PAGE_SIZE, "SIZE", 0, "--mock: bitmap page size, a power of two >= 4KiB (default 4KiB)", 0 },
+	{ "page-size", OPT_PAGE_SIZE, "SIZE", 0, "--mock: bitmap page size, a power of two from 4KiB to 2MiB (default 4KiB)", 0 },
 	{ "top", OPT_TOP, "N", 0, "Hottest regions to show per iteration (default 3, at most 16)", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line instead of text", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
@@ -158,8 +158,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--region-size: '%s' is not a power of two >= 4KiB", arg);
 		break;
 	case OPT_PAGE_SIZE:
-		if (parse_power_of_two(arg, 4096, &opts.page_size))
-			argp_error(state, "--page-size: '%s' is not a power of two >= 4KiB", arg);
+		if (parse_power_of_two(arg, 4096, &opts.page_size) ||
+		    opts.page_size > (2ULL << 20))
+			argp_error(state, "--page-size: '%s' is not a power of two from 4KiB to 2MiB", arg);
 		break;
 	case OPT_TOP:
 		if (parse_u32(arg, &opts.top) || opts.top > MAX_TOP)
