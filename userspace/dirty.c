@@ -533,7 +533,7 @@ static int run_mock(struct iommufd_dirty_bpf *skel, struct ring_buffer *rb,
 {
 	uint64_t nbits = m->length / opts.page_size, harvested = 0;
 	uint64_t *bitmap, last_end, ns, i, sum;
-	int map_fd = bpf_map__fd(skel->maps.regions), err = 0;
+	int map_fd = bpf_map__fd(skel->maps.regions), err = 0, model_err;
 	uint64_t mismatches = 0;
 
 	bitmap = calloc((nbits + 63) / 64, sizeof(*bitmap));
@@ -591,9 +591,10 @@ static int run_mock(struct iommufd_dirty_bpf *skel, struct ring_buffer *rb,
 		if (dm->err)
 			break;
 	}
-	err = err ?: dirty_model_stop(dm);
-	if (err && err != -ESRCH)
-		warnx_("device model: %s", strerror(-err));
+	model_err = dirty_model_stop(dm);
+	if (model_err)
+		warnx_("device model: %s", strerror(-model_err));
+	err = err ?: model_err;
 	if (opts.json)
 		printf("{\"type\":\"summary\",\"iterations\":%llu,\"pages_written\":%llu,"
 		       "\"pages_harvested\":%llu,\"bpf_mismatches\":%llu}\n",
