@@ -6,8 +6,9 @@
  * iommufd_dirty_range per run of dirty IOVA the IOMMU driver reports, then
  * iommufd_dirty_read, all in the calling task. The begin event stores the
  * HWPT in task storage, so each run is counted into its HWPT's 2 MiB (by
- * default) regions; the end event adds the harvest to the HWPT's totals
- * and its duration histogram, and sends one record per harvest.
+ * default) regions and the IOTLB flush (iommufd_dirty_flush) into the
+ * harvest's cost; the end event adds the harvest to the HWPT's totals and
+ * its duration histogram, and sends one record per harvest.
  *
  * Runs arrive in IOVA order, so the current region's count is kept in task
  * storage and added to the region map once per region, not once per run.
@@ -68,6 +69,8 @@ struct harvest_state {
 	__u64 region_bits;	/* ... and its bits not yet in 'regions' */
 	__u64 range_bits;
 	__u64 ranges;
+	__u64 flushes;
+	__u64 flushed_bytes;
 };
 
 struct {
@@ -111,7 +114,7 @@ static void region_add(__s32 owner_tgid, __u32 hwpt_id, __u64 region,
 	__sync_fetch_and_add(v, bits);
 }
 
-static void region_flush(struct harvest_state *st)
+static void region_commit(struct harvest_state *st)
 {
 	if (!st->region_bits)
 		return;
@@ -182,7 +185,7 @@ int BPF_PROG(dirty_range, unsigned long iova, unsigned long length,
 	r_last = last >> rshift;
 	if (r_first == r_last) {
 		if (st->region_bits && st->region != r_first)
-			region_flush(st);
+			region_commit(st);
 		st->region = r_first;
 		st->region_bits += bits;
 		return 0;
@@ -190,10 +193,10 @@ int BPF_PROG(dirty_range, unsigned long iova, unsigned long length,
 
 	/* The run crosses regions: head, whole regions, then tail */
 	if (st->region_bits && st->region != r_first)
-		region_flush(st);
+		region_commit(st);
 	st->region = r_first;
 	st->region_bits += ((r_first + 1) << rshift) - first;
-	region_flush(st);
+	region_commit(st);
 	if (r_last - r_first > 1) {
 		span.owner_tgid = st->owner_tgid;
 		span.hwpt_id = st->hwpt_id;
@@ -203,6 +206,21 @@ int BPF_PROG(dirty_range, unsigned long iova, unsigned long length,
 	}
 	st->region = r_last;
 	st->region_bits = last - (r_last << rshift) + 1;
+	return 0;
+}
+
+SEC("tp_btf/iommufd_dirty_flush")
+int BPF_PROG(dirty_flush, struct iommu_domain *domain, unsigned long iova,
+	     unsigned long length)
+{
+	struct harvest_state *st;
+
+	st = bpf_task_storage_get(&harvest_state, bpf_get_current_task_btf(),
+				  NULL, 0);
+	if (!st || !st->active || st->filtered)
+		return 0;
+	st->flushes++;
+	st->flushed_bytes += length;
 	return 0;
 }
 
@@ -240,7 +258,7 @@ int BPF_PROG(dirty_end, struct iommufd_ctx *ictx,
 		count(IOMMUFD_DIRTY_CNT_FILTERED, 1);
 		return 0;
 	}
-	region_flush(st);
+	region_commit(st);
 
 	key.owner_tgid = st->owner_tgid;
 	key.hwpt_id = st->hwpt_id;
@@ -259,6 +277,8 @@ int BPF_PROG(dirty_end, struct iommufd_ctx *ictx,
 		__sync_fetch_and_add(&s->driver_bits, dirty);
 		__sync_fetch_and_add(&s->scanned_bytes, length);
 		__sync_fetch_and_add(&s->duration_ns, duration_ns);
+		__sync_fetch_and_add(&s->flushes, st->flushes);
+		__sync_fetch_and_add(&s->flushed_bytes, st->flushed_bytes);
 	}
 
 	idx = log2_slot(duration_ns);
@@ -287,6 +307,8 @@ int BPF_PROG(dirty_end, struct iommufd_ctx *ictx,
 	h->ranges = st->ranges;
 	h->driver_bits = dirty;
 	h->duration_ns = duration_ns;
+	h->flushes = st->flushes;
+	h->flushed_bytes = st->flushed_bytes;
 	h->ret = ret;
 	bpf_ringbuf_submit(h, 0);
 	return 0;

@@ -33,6 +33,8 @@ struct iommufd_dirty_hwpt_stats {
 	__u64 driver_bits;	/* the driver's own count (iommufd_dirty_read) */
 	__u64 scanned_bytes;	/* IOVA bytes asked for */
 	__u64 duration_ns;	/* time spent reading */
+	__u64 flushes;		/* IOTLB flushes after clearing */
+	__u64 flushed_bytes;	/* ... and the IOVA span they covered */
 	__u32 ioas_id;
 	__u32 pad;
 };
@@ -52,6 +54,8 @@ struct iommufd_dirty_harvest {
 	__u64 ranges;
 	__u64 driver_bits;
 	__u64 duration_ns;
+	__u64 flushes;
+	__u64 flushed_bytes;
 	__s32 ret;
 	__u32 pad;
 };

@@ -156,6 +156,10 @@ TEST_F(dirty, exactly_once)
 	ASSERT_EQ(300, s.range_bits);
 	ASSERT_EQ(2 * LENGTH, s.scanned_bytes);
 	ASSERT_EQ(self->m.ioas_id, s.ioas_id);
+	/* Only the harvest that cleared bits flushed, within the range */
+	ASSERT_EQ(1, s.flushes);
+	ASSERT_LT(0, s.flushed_bytes);
+	ASSERT_GE(LENGTH, s.flushed_bytes);
 	for (i = 0; i < AREAS; i++)
 		ASSERT_EQ(expect_region[i], region_bits(self, self->m.iova + i * SZ_2M))
 			TH_LOG("region %d", i);
@@ -176,6 +180,8 @@ TEST_F(dirty, no_clear_keeps_bits)
 	expect_harvest(self->want);
 	/* Every harvest counted what it reported: 3 x 100 */
 	ASSERT_EQ(300, hwpt_stats(_metadata, self).range_bits);
+	/* NO_CLEAR leaves the IOTLB alone: one flush, by the clearing read */
+	ASSERT_EQ(1, hwpt_stats(_metadata, self).flushes);
 }
 
 TEST_F(dirty, runs_across_areas_and_regions)
@@ -197,6 +203,9 @@ TEST_F(dirty, runs_across_areas_and_regions)
 	ASSERT_EQ(PAGES_PER_AREA, region_bits(self, self->m.iova + SZ_2M));
 	ASSERT_EQ(PAGES_PER_AREA, region_bits(self, self->m.iova + 2 * SZ_2M));
 	ASSERT_EQ(65, region_bits(self, self->m.iova + 3 * SZ_2M));
+	/* One flush over exactly the run's span */
+	ASSERT_EQ(1, s.flushes);
+	ASSERT_EQ((12 + 2 * PAGES_PER_AREA + 65) * PAGE, s.flushed_bytes);
 }
 
 static int ioas_unmap(struct mock_hwpt *m, uint64_t iova, uint64_t length)

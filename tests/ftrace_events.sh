@@ -11,16 +11,17 @@ not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; for l i
 echo "TAP version 13"
 for ev in ioas_map ioas_unmap ioas_copy device_attach device_detach \
 	  device_replace iotlb_flush hwpt_invalidate dirty_tracking \
-	  dirty_read_begin dirty_range dirty_read fault_report fault_respond fault_auto_respond pinned_update; do
+	  dirty_read_begin dirty_range dirty_flush dirty_read fault_report \
+	  fault_respond fault_auto_respond pinned_update; do
 	if [ -d "$T/events/iommufd/iommufd_$ev" ]; then
 		ok "tracefs has iommufd:iommufd_$ev"
 	else
 		not_ok "tracefs has iommufd:iommufd_$ev"
 	fi
 done
-# Every event we define is one of those 16: nothing unlisted, nothing missing
+# Every event we define is one of those 17: nothing unlisted, nothing missing
 count=$(ls -d "$T"/events/iommufd/iommufd_* | wc -l)
-[ "$count" = 16 ] && ok "exactly 16 iommufd events" || not_ok "exactly 16 iommufd events" "found $count"
+[ "$count" = 17 ] && ok "exactly 17 iommufd events" || not_ok "exactly 17 iommufd events" "found $count"
 
 echo 0 > "$T/tracing_on"
 echo > "$T/trace"
@@ -53,7 +54,7 @@ fi
 # A dirty-bitmap read as text: begin, the dirty runs, the end; the runs'
 # bits add up to what the harvest returned
 echo > "$T/trace"
-for e in dirty_read_begin dirty_range dirty_read; do
+for e in dirty_read_begin dirty_range dirty_flush dirty_read; do
 	echo 1 > "$T/events/iommufd/iommufd_$e/enable"
 done
 echo 1 > "$T/tracing_on"
@@ -67,6 +68,7 @@ dhwpt=$(echo "$line" | sed -n 's/.*"hwpt_id":\([0-9]*\).*/\1/p')
 dpages=$(echo "$line" | sed -n 's/.*"dirty_pages":\([0-9]*\).*/\1/p')
 expect_line "dirty read begin record" "iommufd_dirty_read_begin: tgid=$dpid hwpt=$dhwpt ioas=[0-9]* iova=0x1000000 length=0x400000 page_size=0x1000 flags=0x0"
 expect_line "dirty range record" "iommufd_dirty_range: iova=0x[0-9a-f]* length=0x[0-9a-f]* page_size=0x1000 bits=[1-9]"
+expect_line "dirty flush record" "iommufd_dirty_flush: iova=0x[0-9a-f]* length=0x[0-9a-f]*$"
 expect_line "dirty read end record" "iommufd_dirty_read: tgid=$dpid hwpt=$dhwpt ioas=[0-9]* iova=0x1000000 length=0x400000 page_size=0x1000 flags=0x0 dirty=[0-9]* duration_ns=[1-9][0-9]* ret=0"
 bits=$(sed -n 's/.*iommufd_dirty_range: .* bits=\([0-9]*\)$/\1/p' /tmp/ftrace.txt | awk '{ s += $1 } END { print s + 0 }')
 [ -n "$dpages" ] && [ "$dpages" -gt 0 ] && [ "$bits" = "$dpages" ] &&

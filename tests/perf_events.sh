@@ -9,8 +9,8 @@ not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; for l i
 
 echo "TAP version 13"
 listed=$(perf list 'iommufd:*' 2>/dev/null | grep -c 'iommufd:iommufd_.*Tracepoint event')
-[ "$listed" = 16 ] && ok "perf list shows the 16 iommufd events" ||
-	not_ok "perf list shows the 16 iommufd events" "listed $listed"
+[ "$listed" = 17 ] && ok "perf list shows the 17 iommufd events" ||
+	not_ok "perf list shows the 17 iommufd events" "listed $listed"
 
 perf record -q -e 'iommufd:*' -o /tmp/perf.data -- \
 	"$workload" --device -n 2 -p 1 > /tmp/wl.out 2>/tmp/perf.err

@@ -311,6 +311,7 @@ struct iteration {
 	uint64_t bpf_pages;	/* bits the BPF side counted */
 	uint64_t window_ns;	/* time the device had to dirty them */
 	uint64_t harvest_ns;
+	uint64_t flushes;	/* IOTLB flushes the harvest did */
 	int ret;
 	struct region_count top[MAX_TOP];
 	size_t ntop, nregions;
@@ -347,14 +348,15 @@ static void report(const struct iteration *it)
 		       "\"hwpt_id\":%u,\"length\":%llu,\"page_size\":%llu,"
 		       "\"dirty_pages\":%llu,\"dirty_bytes\":%.0f,\"bpf_pages\":%llu,"
 		       "\"window_ns\":%llu,\"dirty_rate_bps\":%.0f,\"harvest_ns\":%llu,"
-		       "\"ret\":%d,\"regions_dirty\":%zu,\"hot_regions\":[",
+		       "\"iotlb_flushes\":%llu,\"ret\":%d,\"regions_dirty\":%zu,\"hot_regions\":[",
 		       (unsigned long long)it->number, it->owner_tgid, it->hwpt_id,
 		       (unsigned long long)it->length,
 		       (unsigned long long)it->page_size,
 		       (unsigned long long)it->dirty_pages, bytes,
 		       (unsigned long long)it->bpf_pages,
 		       (unsigned long long)it->window_ns, rate,
-		       (unsigned long long)it->harvest_ns, it->ret, it->nregions);
+		       (unsigned long long)it->harvest_ns,
+		       (unsigned long long)it->flushes, it->ret, it->nregions);
 		for (i = 0; i < it->ntop; i++)
 			printf("%s{\"iova\":%llu,\"pages\":%llu}", i ? "," : "",
 			       (unsigned long long)(it->top[i].region * opts.region_size),
@@ -375,8 +377,9 @@ static void report(const struct iteration *it)
 	print_size(stdout, rate);
 	printf("/s; harvest of ");
 	print_size(stdout, it->length);
-	printf(" took %.2f ms%s\n", it->harvest_ns / 1e6,
-	       it->ret ? " and FAILED" : "");
+	printf(" took %.2f ms, %llu IOTLB flush%s%s\n", it->harvest_ns / 1e6,
+	       (unsigned long long)it->flushes, it->flushes == 1 ? "" : "es",
+	       it->ret ? ", and FAILED" : "");
 	if (it->ntop) {
 		printf("      hottest of %zu regions:", it->nregions);
 		for (i = 0; i < it->ntop; i++)
@@ -421,7 +424,7 @@ static uint64_t popcount_bitmap(const uint64_t *b, uint64_t nbits)
 
 /* BPF records of harvests, consumed after each of ours or as they come */
 struct harvest_sink {
-	uint64_t records, last_seq, gaps, range_bits;
+	uint64_t records, last_seq, gaps, range_bits, flushes;
 	struct iommufd_dirty_harvest last;
 	bool watching;
 	struct iommufd_dirty_bpf *skel;
@@ -438,6 +441,7 @@ static void account_record(struct harvest_sink *s,
 	s->last_seq = h->seq;
 	s->records++;
 	s->range_bits += h->range_bits;
+	s->flushes += h->flushes;
 	s->last = *h;
 }
 
@@ -456,6 +460,7 @@ static void watch_report(struct harvest_sink *s,
 	it.dirty_pages = h->range_bits;
 	it.bpf_pages = h->range_bits;
 	it.harvest_ns = h->duration_ns;
+	it.flushes = h->flushes;
 	it.ret = h->ret;
 	/* The window is the time since the previous harvest we saw */
 	it.window_ns = s->prev_ts ? h->ts_ns - s->prev_ts : 0;
@@ -553,7 +558,7 @@ static int run_mock(struct iommufd_dirty_bpf *skel, struct ring_buffer *rb,
 	for (i = 1; !exiting && (!opts.count || i <= opts.count); i++) {
 		struct region_snapshot cur = {};
 		struct iteration it = {};
-		uint64_t before = sink->range_bits;
+		uint64_t before = sink->range_bits, flushes = sink->flushes;
 
 		sleep_interval(opts.interval_ns);
 		if (exiting)
@@ -574,6 +579,7 @@ static int run_mock(struct iommufd_dirty_bpf *skel, struct ring_buffer *rb,
 		it.page_size = opts.page_size;
 		it.dirty_pages = popcount_bitmap(bitmap, nbits);
 		it.bpf_pages = sink->range_bits - before;
+		it.flushes = sink->flushes - flushes;
 		it.harvest_ns = ns;
 		if (!snapshot_regions(map_fd, getpid(), m->hwpt_id, &cur)) {
 			it.nregions = region_deltas(&sink->prev, &cur, it.top,
