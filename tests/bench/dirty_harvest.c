@@ -56,10 +56,10 @@ static double median(uint64_t *v, unsigned int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
-/* (max - min) / median, to show how well blocks agree */
-static double spread(const uint64_t *sorted, unsigned int n, double med)
+/* (max - min) / median in percent, to show how well blocks agree */
+static double spread_pct(const uint64_t *sorted, unsigned int n, double med)
 {
-	return med ? (sorted[n - 1] - sorted[0]) / med : 0;
+	return med ? 100.0 * (sorted[n - 1] - sorted[0]) / med : 0;
 }
 
 static void fail(const char *what)
@@ -166,13 +166,13 @@ int main(int argc, char **argv)
 			mp = median(t_plain, blocks);
 			mb = median(t_bpf, blocks);
 			printf(",\"dirty.%s_%s_ioctl_ns\":%.0f,\"dirty.%s_%s_bpf_ns\":%.0f,"
-			       "\"dirty.%s_%s_ratio\":%.4f,\"dirty.%s_%s_spread\":%.4f",
+			       "\"dirty.%s_%s_ratio\":%.4f,\"dirty.%s_%s_spread_pct\":%.2f",
 			       sizes[s].name, dirtiness[d].name, mp,
 			       sizes[s].name, dirtiness[d].name, mb,
 			       sizes[s].name, dirtiness[d].name, mb / mp,
 			       sizes[s].name, dirtiness[d].name,
-			       spread(t_plain, blocks, mp) > spread(t_bpf, blocks, mb) ?
-			       spread(t_plain, blocks, mp) : spread(t_bpf, blocks, mb));
+			       spread_pct(t_plain, blocks, mp) > spread_pct(t_bpf, blocks, mb) ?
+			       spread_pct(t_plain, blocks, mp) : spread_pct(t_bpf, blocks, mb));
 			if (mb / mp > worst)
 				worst = mb / mp;
 			if (d == 1)
