@@ -79,7 +79,7 @@ static const struct argp_option options[] = {
 	{ "rate", OPT_RATE, "RATE", 0, "Device model's write rate (default 64MiB/s)", 0 },
 	{ "pattern", OPT_PATTERN, "P", 0, "Device model's pattern: uniform (default), hot[:PCT] (a hot set, default 10%), sweep", 0 },
 	{ "pid", 'p', "PID", 0, "Watch only the HWPTs of this process (the tgid that opened /dev/iommu)", 0 },
-	{ "hwpt", OPT_HWPT, "ID", 0, "Watch only this HWPT id", 0 },
+	{ "hwpt", OPT_HWPT, "ID", 0, "Watch only this HWPT id (ids are per iommufd context: give -p too)", 0 },
 	{ "bandwidth", OPT_BANDWIDTH, "RATE", 0, "Migration link for the forecast (default 10Gbit/s)", 0 },
 	{ "downtime", OPT_DOWNTIME, "TIME", 0, "Longest allowed stop-and-copy (default 300ms)", 0 },
 	{ "region-size", OPT_REGION, "SIZE", 0, "Aggregation granule, a power of two (default 2MiB)", 0 },

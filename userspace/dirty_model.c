@@ -90,12 +90,13 @@ static void *writer(void *arg)
 		now = now_ns();
 		owed += dm->rate * (now - last) / 1e9 / MOCK_DIRTY_PAGE_SIZE;
 		last = now;
+		/* A stalled tick does not turn into an endless burst */
+		if (owed > npages)
+			owed = npages;
 		n = (uint64_t)owed;
 		if (!n)
 			continue;
 		owed -= n;
-		if (n > npages)
-			n = npages;
 		memset(bits, 0, words * sizeof(*bits));
 		for (i = 0; i < n; i++) {
 			switch (dm->pattern) {
