@@ -422,16 +422,45 @@ static uint64_t popcount_bitmap(const uint64_t *b, uint64_t nbits)
 	return n;
 }
 
+/* What watching remembers of one HWPT between its harvests */
+struct watched_hwpt {
+	int32_t owner_tgid;
+	uint32_t hwpt_id;
+	uint64_t prev_ts;
+	struct region_snapshot prev;
+};
+
+#define MAX_WATCHED 256
+
 /* BPF records of harvests, consumed after each of ours or as they come */
 struct harvest_sink {
 	uint64_t records, last_seq, gaps, range_bits, flushes;
-	struct iommufd_dirty_harvest last;
 	bool watching;
 	struct iommufd_dirty_bpf *skel;
-	struct region_snapshot prev;
-	uint64_t prev_ts;
+	struct region_snapshot prev;	/* --mock: our HWPT's regions */
+	struct watched_hwpt watched[MAX_WATCHED];
+	size_t nwatched;
 	uint64_t number;
 };
+
+/* The watched HWPT for a record, or NULL when too many are watched */
+static struct watched_hwpt *watched(struct harvest_sink *s, int32_t owner,
+				    uint32_t hwpt)
+{
+	struct watched_hwpt *w;
+	size_t i;
+
+	for (i = 0; i < s->nwatched; i++)
+		if (s->watched[i].owner_tgid == owner &&
+		    s->watched[i].hwpt_id == hwpt)
+			return &s->watched[i];
+	if (s->nwatched == MAX_WATCHED)
+		return NULL;
+	w = &s->watched[s->nwatched++];
+	w->owner_tgid = owner;
+	w->hwpt_id = hwpt;
+	return w;
+}
 
 static void account_record(struct harvest_sink *s,
 			   const struct iommufd_dirty_harvest *h)
@@ -442,12 +471,12 @@ static void account_record(struct harvest_sink *s,
 	s->records++;
 	s->range_bits += h->range_bits;
 	s->flushes += h->flushes;
-	s->last = *h;
 }
 
 static void watch_report(struct harvest_sink *s,
 			 const struct iommufd_dirty_harvest *h)
 {
+	struct watched_hwpt *w = watched(s, h->owner_tgid, h->hwpt_id);
 	struct region_snapshot cur = {};
 	struct iteration it = {};
 	uint64_t sum;
@@ -462,16 +491,22 @@ static void watch_report(struct harvest_sink *s,
 	it.harvest_ns = h->duration_ns;
 	it.flushes = h->flushes;
 	it.ret = h->ret;
-	/* The window is the time since the previous harvest we saw */
-	it.window_ns = s->prev_ts ? h->ts_ns - s->prev_ts : 0;
-	s->prev_ts = h->ts_ns;
-	if (!snapshot_regions(bpf_map__fd(s->skel->maps.regions),
-			      h->owner_tgid, h->hwpt_id, &cur)) {
-		it.nregions = region_deltas(&s->prev, &cur, it.top, opts.top,
+	/*
+	 * The window is the time since this HWPT's previous harvest; the
+	 * first one seen has none, and past MAX_WATCHED HWPTs neither
+	 * windows nor regions are kept.
+	 */
+	if (w) {
+		it.window_ns = w->prev_ts ? h->ts_ns - w->prev_ts : 0;
+		w->prev_ts = h->ts_ns;
+	}
+	if (w && !snapshot_regions(bpf_map__fd(s->skel->maps.regions),
+				   h->owner_tgid, h->hwpt_id, &cur)) {
+		it.nregions = region_deltas(&w->prev, &cur, it.top, opts.top,
 					    &sum);
 		it.ntop = it.nregions < opts.top ? it.nregions : opts.top;
-		free(s->prev.r);
-		s->prev = cur;
+		free(w->prev.r);
+		w->prev = cur;
 	}
 	report(&it);
 }
@@ -755,6 +790,8 @@ cleanup:
 	ring_buffer__free(rb);
 	iommufd_dirty_bpf__destroy(skel);
 	free(sink.prev.r);
+	for (size_t i = 0; i < sink.nwatched; i++)
+		free(sink.watched[i].prev.r);
 	mock_hwpt_destroy(&m);
 	return err ? EXIT_FAIL : EXIT_OK;
 }
