@@ -17,6 +17,12 @@ echo "bench: $blocks interleaved blocks of $ops map+unmap pairs per variant," \
 	--log "$out/console.log" -- \
 	sh -c "tests/bench_trace_overhead $blocks $ops && tests/bench_dirty_harvest $dirty_blocks" \
 	> "$out/raw.out"
+# The dirty ratios again on wall-clock time (multi-threaded TCG, no
+# -icount): noisier, but shows the conclusion does not hang on -icount
+echo "bench: dirty harvests again on wall-clock time" >&2
+"$top/tools/vm-run.sh" --quiet --timeout 3000 --kernel "$kernel" \
+	--log "$out/console-wallclock.log" -- \
+	tests/bench_dirty_harvest "$dirty_blocks" dirty_wallclock >> "$out/raw.out"
 # Each benchmark prints one flat JSON object: merge them
 python3 - "$out/raw.out" "$out/results.json" <<'PY'
 import json, sys

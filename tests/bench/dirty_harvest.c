@@ -13,6 +13,8 @@
  * per-call cost is, i.e. what batching ranges could save.
  *
  * Prints one JSON object (flat, named figures) on stdout, progress on stderr.
+ *
+ *   bench_dirty_harvest [BLOCKS [FIGURE_PREFIX]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,12 +98,14 @@ static uint64_t harvest_once(struct mock_hwpt *m, const uint64_t *want,
 int main(int argc, char **argv)
 {
 	unsigned int blocks = argc > 1 ? atoi(argv[1]) : 5, s, d, b;
+	/* Names the figures: "dirty", or another run's, e.g. "dirty_wallclock" */
+	const char *prefix = argc > 2 ? argv[2] : "dirty";
 	double worst = 0, plain_1pct[3] = {};
 	uint64_t seed = 42;
 
 	if (!blocks || blocks > MAX_BLOCKS)
-		fail("usage: bench_dirty_harvest [BLOCKS (1-64)]");
-	printf("{\"dirty.blocks\":%u", blocks);
+		fail("usage: bench_dirty_harvest [BLOCKS (1-64) [FIGURE_PREFIX]]");
+	printf("{\"%s.blocks\":%u", prefix, blocks);
 	for (s = 0; s < 3; s++) {
 		uint64_t npages = sizes[s].bytes / MOCK_DIRTY_PAGE_SIZE;
 		uint64_t words = (npages + 63) / 64, *want, *got;
@@ -165,12 +169,12 @@ int main(int argc, char **argv)
 			}
 			mp = median(t_plain, blocks);
 			mb = median(t_bpf, blocks);
-			printf(",\"dirty.%s_%s_ioctl_ns\":%.0f,\"dirty.%s_%s_bpf_ns\":%.0f,"
-			       "\"dirty.%s_%s_ratio\":%.4f,\"dirty.%s_%s_spread_pct\":%.2f",
-			       sizes[s].name, dirtiness[d].name, mp,
-			       sizes[s].name, dirtiness[d].name, mb,
-			       sizes[s].name, dirtiness[d].name, mb / mp,
-			       sizes[s].name, dirtiness[d].name,
+			printf(",\"%s.%s_%s_ioctl_ns\":%.0f,\"%s.%s_%s_bpf_ns\":%.0f,"
+			       "\"%s.%s_%s_ratio\":%.4f,\"%s.%s_%s_spread_pct\":%.2f",
+			       prefix, sizes[s].name, dirtiness[d].name, mp,
+			       prefix, sizes[s].name, dirtiness[d].name, mb,
+			       prefix, sizes[s].name, dirtiness[d].name, mb / mp,
+			       prefix, sizes[s].name, dirtiness[d].name,
 			       spread_pct(t_plain, blocks, mp) > spread_pct(t_bpf, blocks, mb) ?
 			       spread_pct(t_plain, blocks, mp) : spread_pct(t_bpf, blocks, mb));
 			if (mb / mp > worst)
@@ -191,9 +195,9 @@ int main(int argc, char **argv)
 				}
 				ms = median(t_small, blocks);
 				mo = median(t_one, blocks);
-				printf(",\"dirty.1g_1pct_2m_ranges_ns\":%.0f,"
-				       "\"dirty.small_ranges_over_one_ratio\":%.4f",
-				       ms, ms / mo);
+				printf(",\"%s.1g_1pct_2m_ranges_ns\":%.0f,"
+				       "\"%s.small_ranges_over_one_ratio\":%.4f",
+				       prefix, ms, prefix, ms / mo);
 			}
 		}
 		free(want);
@@ -201,8 +205,8 @@ int main(int argc, char **argv)
 		iommufd_dirty_bpf__destroy(skel);
 		mock_hwpt_destroy(&m);
 	}
-	printf(",\"dirty.bpf_over_ioctl_ratio\":%.4f,\"dirty.scale_4x_ratio\":%.4f,"
-	       "\"dirty.harvest_ns_per_gib\":%.0f}\n", worst,
-	       plain_1pct[2] / plain_1pct[1], plain_1pct[1]);
+	printf(",\"%s.bpf_over_ioctl_ratio\":%.4f,\"%s.scale_4x_ratio\":%.4f,"
+	       "\"%s.harvest_ns_per_gib\":%.0f}\n", prefix, worst, prefix,
+	       plain_1pct[2] / plain_1pct[1], prefix, plain_1pct[1]);
 	return 0;
 }
