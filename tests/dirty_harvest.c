@@ -16,6 +16,7 @@
 #include "iommufd_dirty.skel.h"
 #include "iommufd_dirty.h"
 #include "mock_device.h"
+#include "fault_injection.h"
 
 #define SZ_2M		(2ULL << 20)
 #define AREAS		4			/* the fixture maps 4 areas */
@@ -376,6 +377,59 @@ TEST_F(dirty, bad_requests)
 					     PAGE, (uint64_t *)((char *)guard +
 						4096 - NPAGES / 16), 0));
 	munmap(guard, 2 * 4096);
+}
+
+/*
+ * Inject a failure at every allocation of a harvest in turn, into a bitmap
+ * the kernel has to fault in: a harvest either fails with an errno or
+ * returns every dirty page, never success with pages missing.
+ */
+TEST_F(dirty, harvest_under_fault_injection)
+{
+	uint64_t seed = 7, *bitmap, left[WORDS];
+	unsigned int nth, failures = 0, efaults = 0;
+	int nthfd, rc, armed, i;
+
+	setup_fault_injection(_metadata);
+	nthfd = fail_nth_open();
+	ASSERT_NE(-1, nthfd);
+	for (nth = 1; nth < 1000; nth++) {
+		memset(self->want, 0, sizeof(self->want));
+		pick_pages(self->want, 0, NPAGES, 50, &seed);
+		dirty_pages(self->want);
+		/* Untouched: pinning it has to allocate its page */
+		bitmap = mmap(NULL, sizeof(self->got), PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, bitmap);
+		ASSERT_EQ(0, fail_nth_arm(nthfd, nth));
+		rc = mock_hwpt_harvest(&self->m, self->m.iova, LENGTH, PAGE,
+				       bitmap, 0);
+		armed = fail_nth_disarm(nthfd);
+		if (!rc) {
+			ASSERT_EQ(0, memcmp(self->want, bitmap, sizeof(self->got)))
+				TH_LOG("nth %u: success with %llu of %llu pages", nth,
+				       (unsigned long long)count_bits(bitmap, WORDS),
+				       (unsigned long long)count_bits(self->want, WORDS));
+		} else {
+			/* ENOENT is iommufd's own injection point, object lookup */
+			ASSERT_TRUE(rc == -ENOMEM || rc == -EFAULT || rc == -ENOENT)
+				TH_LOG("nth %u: %s", nth, strerror(-rc));
+			failures++;
+			efaults += rc == -EFAULT;
+			/* What the failed read did not clear is still dirty */
+			harvest_all(0);
+			for (i = 0; i < (int)WORDS; i++)
+				left[i] = self->got[i] & ~self->want[i];
+			ASSERT_EQ(0, count_bits(left, WORDS));
+		}
+		munmap(bitmap, sizeof(self->got));
+		if (armed)
+			break;
+	}
+	close(nthfd);
+	ASSERT_LT(nth, 1000) TH_LOG("more injection points than expected");
+	/* Among them, the bitmap's page could not be faulted in */
+	ASSERT_LT(0, efaults) TH_LOG("%u injected failures, none EFAULT", failures);
 }
 
 TEST_F(dirty, hwpt_without_dirty_tracking)

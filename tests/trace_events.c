@@ -7,13 +7,13 @@
  * order, field by field, and nothing else. The capture is filtered on this
  * process as owner, so other iommufd users in the guest cannot disturb it.
  */
-#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "iommufd_utils.h"
 #include "trace_capture.h"
 #include "event_format.h"
+#include "fault_injection.h"
 
 #define NPAGES 4
 
@@ -261,42 +261,6 @@ TEST_F(trace, attach_fill_detach_unfill)
 	ASSERT_EQ(0, e[2].flags);
 }
 
-/* Make every allocation injectable and keep failures quiet in the log */
-static void setup_fault_injection(struct __test_metadata *_metadata)
-{
-	static const char *const knobs[] = {
-		"failslab/ignore-gfp-wait",
-		"fail_page_alloc/ignore-gfp-wait",
-	};
-	DIR *dir = opendir("/sys/kernel/debug");
-	struct dirent *d;
-	char path[300];
-	unsigned int i;
-	int kfd;
-
-	ASSERT_NE(NULL, dir);
-	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
-		snprintf(path, sizeof(path), "/sys/kernel/debug/%s", knobs[i]);
-		kfd = open(path, O_WRONLY);
-		ASSERT_NE(-1, kfd) TH_LOG("%s: %s", path, strerror(errno));
-		ASSERT_EQ(1, write(kfd, "N", 1));
-		close(kfd);
-	}
-	/* Every fault attribute (failslab, fail_iommufd, ...) prints a stack */
-	while ((d = readdir(dir))) {
-		if (strncmp(d->d_name, "fail", 4))
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/verbose",
-			 d->d_name);
-		kfd = open(path, O_WRONLY);
-		if (kfd < 0)
-			continue;
-		ASSERT_EQ(1, write(kfd, "0", 1));
-		close(kfd);
-	}
-	closedir(dir);
-}
-
 /*
  * A domain attach that fails while filling a later area unmaps the areas it
  * had filled: those flushes say "unwind". Inject a failure at every
@@ -308,35 +272,21 @@ TEST_F(trace, attach_unwind_after_failed_fill)
 	const uint64_t iova_b = MOCK_APERTURE_START + 256 * PAGE_SIZE;
 	uint32_t stdev_id, hwpt_id, device_id;
 	unsigned int nth, i, unwinds = 0;
-	char path[64], num[16];
 	int nthfd, rc, armed;
 
 	setup_fault_injection(_metadata);
 	test_ioctl_ioas_map_fixed(buffer, 2 * PAGE_SIZE, iova_a);
 	test_ioctl_ioas_map_fixed(buffer + 2 * PAGE_SIZE, 2 * PAGE_SIZE, iova_b);
-	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", gettid());
-	nthfd = open(path, O_RDWR);
+	nthfd = fail_nth_open();
 	ASSERT_NE(-1, nthfd);
 
 	for (nth = 1; nth < 1000; nth++) {
 		capture_reset(&self->cap);
-		snprintf(num, sizeof(num), "%u", nth);
-		ASSERT_LT(0, pwrite(nthfd, num, strlen(num), 0));
+		ASSERT_EQ(0, fail_nth_arm(nthfd, nth));
 		rc = _test_cmd_mock_domain(self->fd, self->ioas_id, &stdev_id,
 					   &hwpt_id, &device_id);
-		/*
-		 * Still armed: the attach has fewer than nth injection points.
-		 * Reading can itself be the injected failure (EFAULT), which
-		 * also means it was still armed; so can disarming.
-		 */
-		memset(num, 0, sizeof(num));
-		if (pread(nthfd, num, sizeof(num) - 1, 0) < 0) {
-			ASSERT_EQ(EFAULT, errno);
-			strcpy(num, "1");
-		}
-		armed = atoi(num) != 0;
-		if (pwrite(nthfd, "0", 1, 0) < 0)
-			ASSERT_EQ(1, pwrite(nthfd, "0", 1, 0));
+		/* Still armed: the attach has fewer than nth injection points */
+		armed = fail_nth_disarm(nthfd);
 		capture_collect(&self->cap);
 		for (i = 0; i < self->cap.n; i++) {
 			const struct iommufd_event *e = &self->cap.ev[i];
