@@ -61,6 +61,7 @@ expect_exit 2 "page size must be a power of two" "--page-size: '12K' is not a po
 expect_exit 2 "--mock and --pid exclude each other" "--mock makes its own HWPT" -- "$tool" dirty --mock 64M -p 1
 expect_exit 2 "--top is bounded" "--top: '17' is not a number from 0 to 16" -- "$tool" dirty --top 17
 expect_exit 2 "bad interval is named" "interval: '0s' is not a duration" -- "$tool" dirty 0s
+expect_exit 2 "bad duration is named" "--duration: '0s' is not a duration" -- "$tool" dirty -d 0s
 expect_exit 1 "unprivileged dirty names the missing capabilities" "needs CAP_BPF and CAP_PERFMON" -- \
 	/opt/iommufd-bpf/tests/run_unprivileged "$tool" dirty --mock 64M 1s 1
 
@@ -115,6 +116,23 @@ if [ "$wrc" = 0 ] && [ -n "$w2" ] && [ "$w2" = "$d1" ] && [ "$w3" = "$d2" ]; the
 else
 	not_ok "watching another process sees its harvests" "watcher exit $wrc: $w2 $w3 vs demo $d1 $d2" \
 		"$(cat "$tmp/watch.err")"
+fi
+
+# Watching someone else: the mock's harvests are filtered, and counted
+"$tool" dirty -p 1 --json -d 6s >"$tmp/none.json" 2>"$tmp/none.err" &
+watcher=$!
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	grep -q "watching" "$tmp/none.err" 2>/dev/null && break
+	sleep 1
+done
+"$tool" dirty --mock 16M --rate 4MiB/s --json 300ms 2 >/dev/null 2>&1
+wait "$watcher"; wrc=$?
+if [ "$wrc" = 0 ] && [ ! -s "$tmp/none.json" ] &&
+   grep -q "harvests produced 3, delivered 0, dropped 0, filtered 3" "$tmp/none.err"; then
+	ok "-p filters other processes' harvests out, and counts them"
+else
+	not_ok "-p filters other processes' harvests out, and counts them" "exit $wrc" \
+		"$(cat "$tmp/none.err")" "$(head -2 "$tmp/none.json")"
 fi
 
 echo "1..$n"

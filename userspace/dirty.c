@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
@@ -51,6 +52,7 @@ static struct dirty_opts {
 	uint32_t top;
 	uint64_t interval_ns;
 	uint64_t count;
+	uint64_t duration_ns;
 	bool json;
 } opts = {
 	.rate = 64.0 * (1 << 20),
@@ -71,6 +73,21 @@ static void on_signal(int sig)
 	exiting = 1;
 }
 
+/* -d: SIGALRM ends the run like SIGINT */
+static void arm_duration(void)
+{
+	struct itimerval it = {};
+
+	if (!opts.duration_ns)
+		return;
+	it.it_value.tv_sec = opts.duration_ns / 1000000000ULL;
+	it.it_value.tv_usec = opts.duration_ns % 1000000000ULL / 1000;
+	if (!it.it_value.tv_sec && !it.it_value.tv_usec)
+		it.it_value.tv_usec = 1;
+	signal(SIGALRM, on_signal);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
 enum { OPT_MOCK = 0x100, OPT_RATE, OPT_PATTERN, OPT_HWPT, OPT_BANDWIDTH,
        OPT_DOWNTIME, OPT_REGION, OPT_PAGE_SIZE, OPT_TOP };
 
@@ -85,6 +102,7 @@ static const struct argp_option options[] = {
 	{ "region-size", OPT_REGION, "SIZE", 0, "Aggregation granule, a power of two (default 2MiB)", 0 },
 	{ "page-size", OPT_PAGE_SIZE, "SIZE", 0, "--mock: bitmap page size, a power of two from 4KiB to 2MiB (default 4KiB)", 0 },
 	{ "top", OPT_TOP, "N", 0, "Hottest regions to show per iteration (default 3, at most 16)", 0 },
+	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 30s, 5m)", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line instead of text", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
 	{},
@@ -106,7 +124,8 @@ static const char doc[] =
 	"  iommufd-bpf dirty -p $(pidof qemu-system-x86_64) --bandwidth 25Gbit\n"
 	"\n"
 	"Positional [INTERVAL] [COUNT]: --mock harvests every INTERVAL (default 1s)\n"
-	"COUNT times (default: until SIGINT); watching, it stops after COUNT harvests.\n"
+	"COUNT times; watching, it stops after COUNT harvests (INTERVAL is not used).\n"
+	"Either way -d TIME stops it after TIME, and SIGINT at any time.\n"
 	"Exit status: 0 on success (also when ended by SIGINT/SIGTERM), 1 on\n"
 	"failure, 2 on bad usage.\n";
 
@@ -165,6 +184,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_TOP:
 		if (parse_u32(arg, &opts.top) || opts.top > MAX_TOP)
 			argp_error(state, "--top: '%s' is not a number from 0 to %d", arg, MAX_TOP);
+		break;
+	case 'd':
+		if (parse_duration(arg, &opts.duration_ns))
+			argp_error(state, "--duration: '%s' is not a duration (e.g. 30s)", arg);
 		break;
 	case 'j':
 		opts.json = true;
@@ -753,6 +776,7 @@ int cmd_dirty(int argc, char **argv)
 		err = -EPERM;
 		goto cleanup;
 	}
+	arm_duration();
 
 	if (opts.mock_size) {
 		dm.hwpt = &m;
@@ -766,8 +790,8 @@ int cmd_dirty(int argc, char **argv)
 			       opts.interval_ns / 1e9);
 		err = run_mock(skel, rb, &sink, &m, &dm);
 	} else {
-		if (!opts.json)
-			fprintf(stderr, "iommufd-bpf: watching dirty bitmap harvests; Ctrl-C to stop\n");
+		/* stderr: JSON consumers of stdout do not see it */
+		fprintf(stderr, "iommufd-bpf: watching dirty bitmap harvests; Ctrl-C to stop\n");
 		while (!exiting) {
 			err = ring_buffer__poll(rb, 200);
 			if (err == -EINTR) {
