@@ -44,6 +44,7 @@ TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
 TEST_PROGS := trace_events vtd_edu iommufd_workload run_unprivileged dirty_harvest \
+	      fault_ledger \
 	      bench_trace_overhead bench_dirty_harvest
 TEST_BINS  := $(TEST_PROGS:%=$(BUILD)/tests/%)
 UPSTREAM_TESTS := $(BUILD)/tests/upstream/iommufd $(BUILD)/tests/upstream/iommufd_fail_nth
@@ -129,6 +130,11 @@ $(BUILD)/tests/run_unprivileged: tests/run_unprivileged.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+
+$(BUILD)/tests/fault_ledger: tests/fault_ledger.c tests/iopf_mock.h $(MOCK_UAPI)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
 
 $(BUILD)/tests/iommufd_workload: tests/iommufd_workload.c
 	$(call msg,CC,$@)
