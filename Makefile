@@ -104,15 +104,16 @@ $(TOOL): $(TOOL_SRCS) $(wildcard userspace/*.h) $(BPF_SKELS) $(LIBBPF) $(MOCK_UA
 	$(Q)mkdir -p $(@D)
 	@# The mock demo speaks the selftest ioctls of this kernel's iommufd
 	$(Q)$(CC) $(CFLAGS) -isystem $(UAPI) -I$(BUILD)/linux/drivers/iommu/iommufd \
-		$(LDFLAGS) $(TOOL_SRCS) $(LDLIBS) -lpthread -lm -o $@
+		$(LDFLAGS) $(TOOL_SRCS) $(LDLIBS) -lpthread -o $@
 
-# Our guest tests use the kselftest harness and the upstream iommufd helpers.
+# Our guest tests use the kselftest harness and the upstream iommufd helpers
+# (the harness's setjmp trips -Wclobbered).
 TEST_CFLAGS := $(CFLAGS) -Wno-sign-compare -Wno-missing-field-initializers \
-	       -Wno-unused-function -isystem $(UAPI) -I$(SELFTESTS) \
+	       -Wno-clobbered -Wno-unused-function -isystem $(UAPI) -I$(SELFTESTS) \
 	       -I$(SELFTESTS)/iommu -I$(BUILD)/linux/drivers/iommu/iommufd -Itests
 
 $(BUILD)/tests/trace_events: tests/trace_events.c userspace/event_format.c \
-		userspace/trace_counters.h \
+		userspace/percpu_counters.h \
 		$(wildcard tests/*.h) $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -142,7 +143,7 @@ $(BUILD)/tests/iommufd_workload: tests/iommufd_workload.c
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
 
 $(BUILD)/tests/bench_trace_overhead: tests/bench/trace_overhead.c \
-		userspace/trace_counters.h $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
+		userspace/percpu_counters.h $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -lpthread -o $@

@@ -16,7 +16,8 @@
 
 #include "iommufd_trace.h"
 #include "iommufd_trace.skel.h"
-#include "trace_counters.h"
+#include "iommufd_trace.h"
+#include "percpu_counters.h"
 
 #define CAPTURE_MAX 512
 
@@ -103,8 +104,8 @@ static __u64 capture_counter(struct trace_capture *cap, __u32 which)
 {
 	__u64 cnt[IOMMUFD_CNT_MAX];
 
-	if (iommufd_trace_read_counters(bpf_map__fd(cap->skel->maps.counters),
-					cnt))
+	if (percpu_counters_read(bpf_map__fd(cap->skel->maps.counters), cnt,
+				 IOMMUFD_CNT_MAX))
 		return ~0ull;
 	return cnt[which];
 }

@@ -145,6 +145,16 @@ int parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
+int parse_pid(const char *s, int32_t *pid)
+{
+	uint32_t v;
+
+	if (parse_u32(s, &v) || !v || v > INT32_MAX)
+		return -1;
+	*pid = v;
+	return 0;
+}
+
 /* Binary multipliers for sizes: K, Ki, KiB, KB are all 1024 */
 static int size_unit(const char *u, uint64_t *mult)
 {

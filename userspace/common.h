@@ -38,6 +38,9 @@ int parse_duration(const char *s, uint64_t *ns);
 /* Parse an unsigned 32-bit id; -1 if not a number or out of range */
 int parse_u32(const char *s, uint32_t *out);
 
+/* Parse a process id (1 .. INT32_MAX); -1 otherwise */
+int parse_pid(const char *s, int32_t *pid);
+
 /*
  * Parse a size: a number with an optional binary unit, "4096", "4K",
  * "2MiB", "1.5G" (K, M, G, T are powers of 1024, with or without "iB"/"B").

@@ -12,7 +12,6 @@
  */
 #include <argp.h>
 #include <errno.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 #include "iommufd_dirty.h"
 #include "iommufd_dirty.skel.h"
 #include "mock_device.h"
+#include "percpu_counters.h"
 #include "subcommands.h"
 
 /* One harvest ioctl covers at most this much, so progress can be shown */
@@ -156,9 +156,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--pattern: '%s' is not uniform, hot[:PCT] or sweep", arg);
 		break;
 	case 'p':
-		if (parse_u32(arg, &u) || !u || u > INT32_MAX)
+		if (parse_pid(arg, &opts.owner_tgid))
 			argp_error(state, "--pid: '%s' is not a process id", arg);
-		opts.owner_tgid = u;
 		break;
 	case OPT_HWPT:
 		if (parse_u32(arg, &opts.hwpt_id) || !opts.hwpt_id)
@@ -685,21 +684,15 @@ out:
 static int print_accounting(struct iommufd_dirty_bpf *skel,
 			    struct harvest_sink *s)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.counters);
-	uint64_t c[IOMMUFD_DIRTY_CNT_MAX] = {}, *vals;
-	uint32_t k;
-	int i;
+	__u64 c[IOMMUFD_DIRTY_CNT_MAX];
+	int err;
 
-	vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (k = 0; k < IOMMUFD_DIRTY_CNT_MAX; k++) {
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (i = 0; i < ncpu; i++)
-			c[k] += vals[i];
+	err = percpu_counters_read(bpf_map__fd(skel->maps.counters), c,
+				   IOMMUFD_DIRTY_CNT_MAX);
+	if (err) {
+		warnx_("cannot read the harvest counters: %s", strerror(-err));
+		return err;
 	}
-	free(vals);
 	fprintf(stderr, "iommufd-bpf: harvests produced %llu, delivered %llu, "
 		"dropped %llu, filtered %llu; region bits lost %llu\n",
 		(unsigned long long)c[IOMMUFD_DIRTY_CNT_PRODUCED],

@@ -20,7 +20,8 @@
 #include "common.h"
 #include "event_format.h"
 #include "iommufd_trace.skel.h"
-#include "trace_counters.h"
+#include "iommufd_trace.h"
+#include "percpu_counters.h"
 #include "subcommands.h"
 
 static struct trace_opts {
@@ -87,9 +88,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'p':
-		if (parse_u32(arg, &v) || !v || v > INT32_MAX)
+		if (parse_pid(arg, &opts.owner_tgid))
 			argp_error(state, "invalid PID '%s'", arg);
-		opts.owner_tgid = v;
 		break;
 	case OPT_IOAS:
 		if (parse_u32(arg, &opts.ioas_id) || !opts.ioas_id)
@@ -261,8 +261,8 @@ int cmd_trace(int argc, char **argv)
 	iommufd_trace_bpf__detach(skel);
 	if (!opts.max_events || st.delivered < opts.max_events)
 		ring_buffer__consume(rb);
-	err = iommufd_trace_read_counters(bpf_map__fd(skel->maps.counters),
-					  cnt);
+	err = percpu_counters_read(bpf_map__fd(skel->maps.counters), cnt,
+				   IOMMUFD_CNT_MAX);
 	if (err) {
 		warnx_("cannot read the event counters: %s", strerror(-err));
 		goto out;

@@ -27,7 +27,8 @@
 #include "iommufd_test.h"
 #include "iommufd_trace.h"
 #include "iommufd_trace.skel.h"
-#include "trace_counters.h"
+#include "iommufd_trace.h"
+#include "percpu_counters.h"
 
 #define IOVA (1UL << 24)
 
@@ -179,7 +180,8 @@ int main(int argc, char **argv)
 
 	atomic_store(&stop_drain, 1);
 	pthread_join(th, NULL);
-	if (iommufd_trace_read_counters(bpf_map__fd(skel->maps.counters), cnt))
+	if (percpu_counters_read(bpf_map__fd(skel->maps.counters), cnt,
+				 IOMMUFD_CNT_MAX))
 		die("read counters");
 	printf("\"trace.events_produced\":%llu,\"trace.events_delivered\":%llu,"
 	       "\"trace.events_dropped\":%llu,\"trace.unaccounted_events\":%lld}\n",
