@@ -5,23 +5,7 @@
 # watching another's harvests. Prints TAP and a "# Totals:" line.
 tool=${TOOL:-/opt/iommufd-bpf/bin/iommufd-bpf}
 tmp=$(mktemp -d)
-pass=0 fail=0 n=0
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; for l in "$@"; do echo "# $l"; done; }
-
-# expect_exit STATUS NAME PATTERN -- CMD...: status and a message
-expect_exit() {
-	want=$1 name=$2 pattern=$3; shift 4
-	"$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
-	if [ "$rc" != "$want" ]; then
-		not_ok "$name" "exit $rc, want $want" "$(head -3 "$tmp/err")"
-	elif [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/err" "$tmp/out"; then
-		not_ok "$name" "no '$pattern' in the output" "$(head -3 "$tmp/out" "$tmp/err")"
-	else
-		ok "$name"
-	fi
-}
+. "$(dirname "$0")/tap.sh"
 
 # json_field NAME < line: a number or word field of a flat JSON line
 json_field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
@@ -135,7 +119,5 @@ else
 		"$(cat "$tmp/none.err")" "$(head -2 "$tmp/none.json")"
 fi
 
-echo "1..$n"
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 rm -rf "$tmp"
-[ "$fail" = 0 ]
+tap_end

@@ -4,9 +4,7 @@
 # Prints TAP and a kselftest-style "# Totals:" line.
 workload=${WORKLOAD:-/opt/iommufd-bpf/tests/iommufd_workload}
 T=/sys/kernel/tracing
-pass=0 fail=0 n=0
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; for l in "$@"; do echo "# $l"; done; }
+. "$(dirname "$0")/tap.sh"
 
 echo "TAP version 13"
 for ev in ioas_map ioas_unmap ioas_copy device_attach device_detach \
@@ -74,6 +72,4 @@ bits=$(sed -n 's/.*iommufd_dirty_range: .* bits=\([0-9]*\)$/\1/p' /tmp/ftrace.tx
 [ -n "$dpages" ] && [ "$dpages" -gt 0 ] && [ "$bits" = "$dpages" ] &&
 	ok "dirty range bits add up to the harvest ($bits)" ||
 	not_ok "dirty range bits add up to the harvest" "ranges $bits, harvest $dpages"
-echo "1..$n"
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ "$fail" = 0 ]
+tap_end

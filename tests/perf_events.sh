@@ -3,9 +3,7 @@
 # 'perf record -e iommufd:*' captures a workload's records with their ids.
 # Prints TAP and a kselftest-style "# Totals:" line.
 workload=${WORKLOAD:-/opt/iommufd-bpf/tests/iommufd_workload}
-pass=0 fail=0 n=0
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; for l in "$@"; do echo "# $l"; done; }
+. "$(dirname "$0")/tap.sh"
 
 echo "TAP version 13"
 listed=$(perf list 'iommufd:*' 2>/dev/null | grep -c 'iommufd:iommufd_.*Tracepoint event')
@@ -26,6 +24,4 @@ maps=$(grep -c "iommufd:iommufd_ioas_map: tgid=$pid ioas=$ioas iova=0x1000000 le
 flushes=$(grep -c "iommufd:iommufd_iotlb_flush: tgid=$pid ioas=$ioas .*reason=unmap" /tmp/perf.txt)
 [ "$flushes" = 2 ] && ok "perf script shows both IOTLB flushes" ||
 	not_ok "perf script shows both IOTLB flushes" "found $flushes"
-echo "1..$n"
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ "$fail" = 0 ]
+tap_end

@@ -6,23 +6,7 @@
 tool=${TOOL:-/opt/iommufd-bpf/bin/iommufd-bpf}
 workload=${WORKLOAD:-/opt/iommufd-bpf/tests/iommufd_workload}
 tmp=$(mktemp -d)
-pass=0 fail=0 n=0
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; for l in "$@"; do echo "# $l"; done; }
-
-# expect_exit STATUS NAME PATTERN -- CMD...: status and a stderr message
-expect_exit() {
-	want=$1 name=$2 pattern=$3; shift 4
-	"$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
-	if [ "$rc" != "$want" ]; then
-		not_ok "$name" "exit $rc, want $want" "$(head -3 "$tmp/err")"
-	elif [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/err" "$tmp/out"; then
-		not_ok "$name" "no '$pattern' in the output" "$(head -3 "$tmp/err")"
-	else
-		ok "$name"
-	fi
-}
+. "$(dirname "$0")/tap.sh"
 
 echo "TAP version 13"
 expect_exit 2 "no command is a usage error" "Usage:" -- "$tool"
@@ -135,7 +119,5 @@ echo "=== BEGIN ARTIFACT workload.out ==="
 cat "$tmp/workload.out"
 echo "=== END ARTIFACT workload.out ==="
 
-echo "1..$n"
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 rm -rf "$tmp"
-[ "$fail" = 0 ]
+tap_end
