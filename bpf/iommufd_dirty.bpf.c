@@ -8,7 +8,7 @@
  * HWPT in task storage, so each run is counted into its HWPT's 2 MiB (by
  * default) regions and the IOTLB flush (iommufd_dirty_flush) into the
  * harvest's cost; the end event adds the harvest to the HWPT's totals and
- * its duration histogram, and sends one record per harvest.
+ * sends one record per harvest.
  *
  * Runs arrive in IOVA order, so the current region's count is kept in task
  * storage and added to the region map once per region, not once per run.
@@ -51,13 +51,6 @@ struct {
 	__type(key, struct iommufd_dirty_region_key);
 	__type(value, __u64);
 } regions SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, IOMMUFD_DIRTY_HIST_SLOTS);
-	__type(key, __u32);
-	__type(value, __u64);
-} harvest_ns_hist SEC(".maps");
 
 /* The harvest the task is in, between begin and end */
 struct harvest_state {
@@ -224,17 +217,6 @@ int BPF_PROG(dirty_flush, struct iommu_domain *domain, unsigned long iova,
 	return 0;
 }
 
-static __always_inline __u32 log2_slot(__u64 v)
-{
-	__u32 slot = 0;
-
-	while (v > 1 && slot < IOMMUFD_DIRTY_HIST_SLOTS - 1) {
-		v >>= 1;
-		slot++;
-	}
-	return slot;
-}
-
 SEC("tp_btf/iommufd_dirty_read")
 int BPF_PROG(dirty_end, struct iommufd_ctx *ictx,
 	     struct iommufd_hwpt_paging *hwpt_paging, u64 iova, u64 length,
@@ -244,8 +226,6 @@ int BPF_PROG(dirty_end, struct iommufd_ctx *ictx,
 	struct iommufd_dirty_hwpt_key key = {};
 	struct iommufd_dirty_harvest *h;
 	struct harvest_state *st;
-	__u64 *slot;
-	__u32 idx;
 
 	/* A harvest that began before the programs were attached is skipped */
 	st = bpf_task_storage_get(&harvest_state, bpf_get_current_task_btf(),
@@ -280,11 +260,6 @@ int BPF_PROG(dirty_end, struct iommufd_ctx *ictx,
 		__sync_fetch_and_add(&s->flushes, st->flushes);
 		__sync_fetch_and_add(&s->flushed_bytes, st->flushed_bytes);
 	}
-
-	idx = log2_slot(duration_ns);
-	slot = bpf_map_lookup_elem(&harvest_ns_hist, &idx);
-	if (slot)
-		__sync_fetch_and_add(slot, 1);
 
 	h = bpf_ringbuf_reserve(&harvests, sizeof(*h), 0);
 	if (!h) {

@@ -8,8 +8,6 @@
 
 /* Default aggregation granule: 2 MiB regions of IOVA */
 #define IOMMUFD_DIRTY_REGION_SHIFT	21
-/* Log2 buckets of the harvest duration histogram (ns) */
-#define IOMMUFD_DIRTY_HIST_SLOTS	40
 
 /* A HWPT as userspace names it: ids are per iommufd context */
 struct iommufd_dirty_hwpt_key {
