@@ -209,39 +209,12 @@ TEST_F(dirty, runs_across_areas_and_regions)
 	ASSERT_EQ((12 + 2 * PAGES_PER_AREA + 65) * PAGE, s.flushed_bytes);
 }
 
-static int ioas_unmap(struct mock_hwpt *m, uint64_t iova, uint64_t length)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = m->ioas_id,
-		.iova = iova,
-		.length = length,
-	};
-
-	return ioctl(m->fd, IOMMU_IOAS_UNMAP, &cmd) ? -errno : 0;
-}
-
-static int ioas_map(struct mock_hwpt *m, uint64_t iova, uint64_t length)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = m->ioas_id,
-		.user_va = (uintptr_t)m->backing,
-		.length = length,
-		.iova = iova,
-	};
-
-	return ioctl(m->fd, IOMMU_IOAS_MAP, &cmd) ? -errno : 0;
-}
-
 TEST_F(dirty, hole_in_range_is_an_error)
 {
 	uint64_t seed = 3, first_half[WORDS] = {};
 
 	/* Area 2 goes away; pages of areas 0, 1 and 3 are dirty */
-	ASSERT_EQ(0, ioas_unmap(&self->m, self->m.iova + 2 * SZ_2M, SZ_2M));
+	ASSERT_EQ(0, mock_hwpt_unmap(&self->m, self->m.iova + 2 * SZ_2M, SZ_2M));
 	pick_pages(self->want, 0, 2 * PAGES_PER_AREA, 50, &seed);
 	pick_pages(self->want, 3 * PAGES_PER_AREA, PAGES_PER_AREA, 50, &seed);
 	dirty_pages(self->want);
@@ -280,9 +253,9 @@ static void *remap_loop(void *arg)
 	for (p = 3 * PAGES_PER_AREA; p < NPAGES; p += 7)
 		mark(bits, p);
 	while (!r->stop && !r->err) {
-		r->err = ioas_unmap(r->m, iova, SZ_2M);
+		r->err = mock_hwpt_unmap(r->m, iova, SZ_2M);
 		if (!r->err)
-			r->err = ioas_map(r->m, iova, SZ_2M);
+			r->err = mock_hwpt_map(r->m, iova, SZ_2M);
 		if (!r->err && mock_hwpt_dirty(r->m, bits, NPAGES) < 0)
 			r->err = -EIO;
 		r->rounds++;

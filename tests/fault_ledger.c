@@ -102,7 +102,7 @@ TEST_F(ledger, userspace_answers_each_group_once)
 
 	for (i = 0; i < 8; i++)
 		ASSERT_EQ(0, trigger_iopf_group(self->fd, self->device_id,
-						variant->pasid, i, 0x100000 * i));
+						variant->pasid, i, PAGE_SIZE * 256 * i));
 	expect_ledger(8, 0, 0, 8);
 	for (i = 0; i < 8; i++) {
 		ASSERT_EQ(sizeof(pf[i]), read(self->fault_fd, &pf[i], sizeof(pf[i])));
@@ -147,7 +147,7 @@ TEST_F(ledger, pending_groups_answered_on_detach)
 	/* Five groups: one answered, one read and held, three queued */
 	for (i = 0; i < 5; i++)
 		ASSERT_EQ(0, trigger_iopf_group(self->fd, self->device_id,
-						variant->pasid, i, 0x100000 * i));
+						variant->pasid, i, PAGE_SIZE * 256 * i));
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(sizeof(pf[i]), read(self->fault_fd, &pf[i], sizeof(pf[i])));
 	answer(_metadata, self->fault_fd, pf[0].cookie, IOMMUFD_PAGE_RESP_SUCCESS);

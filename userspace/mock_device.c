@@ -106,24 +106,43 @@ int mock_hwpt_create(struct mock_hwpt *m, uint64_t length,
 
 	m->iova = MOCK_APERTURE_START;
 	for (done = 0; done < length; done += chunk) {
-		struct iommu_ioas_map map = {
-			.size = sizeof(map),
-			.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
-				 IOMMU_IOAS_MAP_READABLE |
-				 IOMMU_IOAS_MAP_WRITEABLE,
-			.ioas_id = m->ioas_id,
-			.user_va = (uintptr_t)m->backing,
-			.iova = m->iova + done,
-		};
-
 		chunk = length - done < m->backing_len ? length - done :
 							 m->backing_len;
-		map.length = chunk;
-		if (ioctl(m->fd, IOMMU_IOAS_MAP, &map))
+		err = mock_hwpt_map(m, m->iova + done, chunk);
+		if (err) {
+			errno = -err;
 			return fail("IOMMU_IOAS_MAP (mock aperture too small?)");
+		}
 	}
 	m->length = length;
 	return 0;
+}
+
+int mock_hwpt_map(struct mock_hwpt *m, uint64_t iova, uint64_t length)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = m->ioas_id,
+		.user_va = (uintptr_t)m->backing,
+		.length = length,
+		.iova = iova,
+	};
+
+	return ioctl(m->fd, IOMMU_IOAS_MAP, &map) ? -errno : 0;
+}
+
+int mock_hwpt_unmap(struct mock_hwpt *m, uint64_t iova, uint64_t length)
+{
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap),
+		.ioas_id = m->ioas_id,
+		.iova = iova,
+		.length = length,
+	};
+
+	return ioctl(m->fd, IOMMU_IOAS_UNMAP, &unmap) ? -errno : 0;
 }
 
 void mock_hwpt_destroy(struct mock_hwpt *m)

@@ -37,6 +37,13 @@ int mock_hwpt_create(struct mock_hwpt *m, uint64_t length,
 
 void mock_hwpt_destroy(struct mock_hwpt *m);
 
+/*
+ * Map @length bytes (at most backing_len) of the backing memory at @iova,
+ * or unmap a range; 0 or -errno
+ */
+int mock_hwpt_map(struct mock_hwpt *m, uint64_t iova, uint64_t length);
+int mock_hwpt_unmap(struct mock_hwpt *m, uint64_t iova, uint64_t length);
+
 /* IOMMU_HWPT_SET_DIRTY_TRACKING; 0 or -errno */
 int mock_hwpt_set_tracking(struct mock_hwpt *m, bool on);
 
