@@ -33,18 +33,25 @@ Q := @
 endif
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
 
-BPF_PROGS := iommufd_trace iommufd_dirty
+BPF_PROGS := iommufd_trace iommufd_dirty fault_windows fault_storm fault_resolve
 BPF_OBJS  := $(BPF_PROGS:%=$(BUILD)/bpf/%.bpf.o)
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
+# BPF programs only the tests load (a steerable policy, verifier rejections)
+TEST_BPF_PROGS := fault_test_policy reject_kfunc_from_tracing reject_ctx_write \
+		  reject_sleepable reject_no_license
+TEST_BPF_OBJS  := $(TEST_BPF_PROGS:%=$(BUILD)/bpf/tests/%.bpf.o)
+TEST_BPF_SKELS := $(TEST_BPF_PROGS:%=$(BUILD)/bpf/tests/%.skel.h)
+FAULT_POLICY_SKELS := $(BUILD)/bpf/fault_windows.skel.h $(BUILD)/bpf/fault_storm.skel.h \
+		      $(BUILD)/bpf/fault_resolve.skel.h
 
 TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
 	     userspace/event_format.c userspace/dirty.c userspace/dirty_model.c \
 	     userspace/dirty_forecast.c userspace/forecast.c \
-	     userspace/mock_device.c
+	     userspace/mock_device.c userspace/fault.c userspace/fault_policies.c
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
 TEST_PROGS := trace_events vtd_edu iommufd_workload run_unprivileged dirty_harvest \
-	      fault_ledger \
+	      fault_ledger fault_policy iopf_vmm \
 	      bench_trace_overhead bench_dirty_harvest
 TEST_BINS  := $(TEST_PROGS:%=$(BUILD)/tests/%)
 UPSTREAM_TESTS := $(BUILD)/tests/upstream/iommufd $(BUILD)/tests/upstream/iommufd_fail_nth
@@ -84,13 +91,18 @@ programs: toolchain
 	$(Q)$(MAKE) -s --no-print-directory $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(INITRAMFS)
 
 # Keep BPF objects: they are intermediate for the skeletons, not temporary.
-.SECONDARY: $(BPF_OBJS)
+.SECONDARY: $(BPF_OBJS) $(TEST_BPF_OBJS)
 
 $(VMLINUX_H) $(LIBBPF) $(BPFTOOL):
 	@echo "error: $@ is missing: run 'make toolchain' (it needs the kernel built)" >&2
 	@false
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(VMLINUX_H)
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX_H)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/tests/%.bpf.o: tests/bpf/%.bpf.c $(wildcard bpf/*.h tests/bpf/*.h) $(VMLINUX_H)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -110,7 +122,8 @@ $(TOOL): $(TOOL_SRCS) $(wildcard userspace/*.h) $(BPF_SKELS) $(LIBBPF) $(MOCK_UA
 # (the harness's setjmp trips -Wclobbered).
 TEST_CFLAGS := $(CFLAGS) -Wno-sign-compare -Wno-missing-field-initializers \
 	       -Wno-clobbered -Wno-unused-function -isystem $(UAPI) -I$(SELFTESTS) \
-	       -I$(SELFTESTS)/iommu -I$(BUILD)/linux/drivers/iommu/iommufd -Itests
+	       -I$(SELFTESTS)/iommu -I$(BUILD)/linux/drivers/iommu/iommufd -Itests \
+	       -I$(BUILD)/bpf/tests
 
 $(BUILD)/tests/trace_events: tests/trace_events.c userspace/event_format.c \
 		userspace/percpu_counters.h \
@@ -136,6 +149,27 @@ $(BUILD)/tests/fault_ledger: tests/fault_ledger.c tests/iopf_mock.h $(MOCK_UAPI)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
+
+FAULT_LOADER := userspace/fault_policies.c userspace/common.c
+
+$(BUILD)/tests/fault_policy: tests/fault_policy.c tests/iopf_mock.h $(MOCK_UAPI) \
+		$(FAULT_LOADER) userspace/fault_policies.h $(wildcard bpf/*.h) \
+		$(FAULT_POLICY_SKELS) $(TEST_BPF_SKELS) $(LIBBPF)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(FAULT_LOADER) $(LDLIBS) -lpthread -o $@
+
+$(BUILD)/tests/bench_fault_latency: tests/bench/fault_latency.c tests/iopf_mock.h \
+		$(MOCK_UAPI) $(FAULT_LOADER) userspace/fault_policies.h \
+		$(FAULT_POLICY_SKELS) $(TEST_BPF_SKELS) $(LIBBPF)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(FAULT_LOADER) $(LDLIBS) -lpthread -o $@
+
+$(BUILD)/tests/iopf_vmm: tests/iopf_vmm.c $(MOCK_UAPI)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -lpthread -o $@
 
 $(BUILD)/tests/iommufd_workload: tests/iommufd_workload.c
 	$(call msg,CC,$@)

@@ -15,6 +15,7 @@ static const struct {
 	{ "trace", cmd_trace, "stream iommufd events (text or JSON lines)" },
 	{ "dirty", cmd_dirty, "dirty rate, hot regions and pre-copy forecast of dirty-tracking HWPTs" },
 	{ "forecast", cmd_forecast, "pre-copy convergence for a given dirty rate and link" },
+	{ "fault", cmd_fault, "attach, list, inspect, detach policies answering I/O page faults" },
 };
 
 static void usage(FILE *out)
@@ -24,7 +25,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: iommufd-bpf COMMAND [OPTION...]\n"
 		"\n"
-		"BPF tracing for the kernel's iommufd (/dev/iommu).\n"
+		"BPF tracing and fault policies for the kernel's iommufd (/dev/iommu).\n"
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -6,5 +6,6 @@
 int cmd_trace(int argc, char **argv);
 int cmd_dirty(int argc, char **argv);
 int cmd_forecast(int argc, char **argv);
+int cmd_fault(int argc, char **argv);
 
 #endif
