@@ -37,8 +37,8 @@ BPF_PROGS := iommufd_trace iommufd_dirty fault_windows fault_storm fault_resolve
 BPF_OBJS  := $(BPF_PROGS:%=$(BUILD)/bpf/%.bpf.o)
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
 # BPF programs only the tests load (a steerable policy, verifier rejections)
-TEST_BPF_PROGS := fault_test_policy reject_kfunc_from_tracing reject_ctx_write \
-		  reject_sleepable reject_no_license
+TEST_BPF_PROGS := fault_test_policy fault_latency reject_kfunc_from_tracing \
+		  reject_ctx_write reject_sleepable reject_no_license
 TEST_BPF_OBJS  := $(TEST_BPF_PROGS:%=$(BUILD)/bpf/tests/%.bpf.o)
 TEST_BPF_SKELS := $(TEST_BPF_PROGS:%=$(BUILD)/bpf/tests/%.skel.h)
 FAULT_POLICY_SKELS := $(BUILD)/bpf/fault_windows.skel.h $(BUILD)/bpf/fault_storm.skel.h \
@@ -52,7 +52,7 @@ TOOL      := $(BUILD)/bin/iommufd-bpf
 
 TEST_PROGS := trace_events vtd_edu iommufd_workload run_unprivileged dirty_harvest \
 	      fault_ledger fault_policy iopf_vmm \
-	      bench_trace_overhead bench_dirty_harvest
+	      bench_trace_overhead bench_dirty_harvest bench_fault_latency
 TEST_BINS  := $(TEST_PROGS:%=$(BUILD)/tests/%)
 UPSTREAM_TESTS := $(BUILD)/tests/upstream/iommufd $(BUILD)/tests/upstream/iommufd_fail_nth
 TEST_SCRIPTS := $(wildcard tests/*.sh)

@@ -69,7 +69,13 @@ expect_exit 1 "unprivileged attach refused" "permission denied" -- \
 	/opt/iommufd-bpf/tests/run_unprivileged "$tool" fault attach resolve --pid "$pid" --fd "$ffd"
 
 # windows, pinned: strays answered INVALID in the kernel, demand paging
-# inside guest RAM (0x10000000 + 16M) still reaches the VMM
+# inside guest RAM (0x10000000 + 16M) still reaches the VMM; ftrace
+# records the kernel's side
+events=/sys/kernel/tracing/events/iommufd
+echo > /sys/kernel/tracing/trace
+for e in iommufd_fault_policy_attach iommufd_fault_verdict iommufd_fault_policy_exit; do
+	echo 1 > $events/$e/enable
+done
 expect_exit 0 "attach windows pinned" "pinned at /sys/fs/bpf/iommufd-bpf/fault/windows" -- \
 	"$tool" fault attach windows --pid "$pid" --fd "$ffd" --window "$dev@0x10000000+16M" --pin
 expect_exit 1 "one policy per fault object" "has a policy already" -- \
@@ -96,6 +102,20 @@ case $line in
 *"answered_by_fd=5 answered_in_kernel=5 "*) ok "after detach every fault reaches the VMM" ;;
 *) not_ok "after detach every fault reaches the VMM" "$line" ;;
 esac
+for e in iommufd_fault_policy_attach iommufd_fault_verdict iommufd_fault_policy_exit; do
+	echo 0 > $events/$e/enable
+done
+trace=/sys/kernel/tracing/trace
+attach=$(grep -c "iommufd_fault_policy_attach: tgid=$pid fault=[0-9]* policy=windows" $trace)
+invalid=$(grep -c "iommufd_fault_verdict: tgid=$pid fault=[0-9]* dev=$dev pasid=0x0(none) addr=0x8000[0-9a-f]*000 grpid=[0-9]* count=1 policy=windows verdict=invalid latency=[0-9]*ns" $trace)
+defer=$(grep -c "iommufd_fault_verdict: .* dev=$dev .*addr=0x101[0-9a-f]*000 .*policy=windows verdict=defer" $trace)
+exits=$(grep -c 'iommufd_fault_policy_exit: fault=[0-9]* policy=windows kind=unreg groups=8 reason="unregistered"' $trace)
+if [ "$attach" = 1 ] && [ "$invalid" = 5 ] && [ "$defer" = 3 ] && [ "$exits" = 1 ]; then
+	ok "ftrace: attach, 5 invalid and 3 defer verdicts, one exit"
+else
+	not_ok "ftrace: attach, 5 invalid and 3 defer verdicts, one exit" \
+		"attach $attach invalid $invalid defer $defer exit $exits" "$(grep fault_ $trace | head -5)"
+fi
 
 # storm in the foreground: a bucket of 2, one notice for the burst
 "$tool" fault attach storm --pid "$pid" --fd "$ffd" --rate 1 --burst 2 -d 4s --json \

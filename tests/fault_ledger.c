@@ -69,6 +69,7 @@ FIXTURE_VARIANT_ADD(ledger, no_pasid) {
 
 FIXTURE_SETUP(ledger)
 {
+	PAGE_SIZE = sysconf(_SC_PAGE_SIZE);
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_NE(-1, self->fd);
 	test_ioctl_ioas_alloc(&self->ioas_id);

@@ -10,16 +10,17 @@ echo "TAP version 13"
 for ev in ioas_map ioas_unmap ioas_copy device_attach device_detach \
 	  device_replace iotlb_flush hwpt_invalidate dirty_tracking \
 	  dirty_read_begin dirty_range dirty_flush dirty_read fault_report \
-	  fault_respond fault_auto_respond pinned_update; do
+	  fault_respond fault_auto_respond pinned_update fault_policy_attach \
+	  fault_verdict fault_policy_exit; do
 	if [ -d "$T/events/iommufd/iommufd_$ev" ]; then
 		ok "tracefs has iommufd:iommufd_$ev"
 	else
 		not_ok "tracefs has iommufd:iommufd_$ev"
 	fi
 done
-# Every event we define is one of those 17: nothing unlisted, nothing missing
+# Every event we define is one of those 20: nothing unlisted, nothing missing
 count=$(ls -d "$T"/events/iommufd/iommufd_* | wc -l)
-[ "$count" = 17 ] && ok "exactly 17 iommufd events" || not_ok "exactly 17 iommufd events" "found $count"
+[ "$count" = 20 ] && ok "exactly 20 iommufd events" || not_ok "exactly 20 iommufd events" "found $count"
 
 echo 0 > "$T/tracing_on"
 echo > "$T/trace"

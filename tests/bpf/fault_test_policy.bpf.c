@@ -30,12 +30,12 @@ int BPF_PROG(test_handle_fault, struct iommufd_fault_ctx *fc)
 	last.addr = fc->addr;
 	last.length = fc->length;
 
+	policy_count(FAULT_STAT_GROUPS);
 	if (eject_after && n >= eject_after) {
 		bpf_iommufd_fault_eject(fc, "test policy gave up");
 		/* the kernel must not trust this any more */
-		return policy_verdict(FAULT_SUCCESS);
+		return FAULT_SUCCESS;
 	}
-	policy_count(FAULT_STAT_GROUPS);
 	return verdict;
 }
 

@@ -20,6 +20,74 @@ stop_tracer() {
 	tail -n +2 /tmp/tracer.err
 }
 
+# Send commands to the VMM and wait for the ledger line they end with
+vmm() { # CMD...
+	for c in "$@"; do echo "$c" >&3; done
+	echo ledger >&3
+	ledgers=$((ledgers + 1)); i=0
+	while [ "$(grep -c '^ledger' /tmp/vmm.out)" -lt $ledgers ] && [ $i -lt 300 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	grep '^ledger' /tmp/vmm.out | tail -1
+}
+
+# Fault policies on a VMM-shaped process (tests/iopf_vmm): its device
+# faults on guest RAM (0x10000000 + 16 MiB, the first MiB mapped), and
+# strays outside it; the VMM demand-maps guest RAM and refuses the rest.
+fault_policy_demo() {
+	mkfifo /tmp/vmm.cmd
+	tests/iopf_vmm < /tmp/vmm.cmd > /tmp/vmm.out &
+	vmm_pid=$!
+	exec 3>/tmp/vmm.cmd
+	ledgers=0
+	while ! grep -q '^ready' /tmp/vmm.out; do sleep 0.1; done
+	ready=$(grep '^ready' /tmp/vmm.out)
+	pid=$(echo "$ready" | sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+	ffd=$(echo "$ready" | sed -n 's/.*fault_fd=\([0-9]*\).*/\1/p')
+	dev=$(echo "$ready" | sed -n 's/.*dev=\([0-9]*\).*/\1/p')
+	echo "VMM $ready"
+	echo 1 > /sys/kernel/tracing/events/iommufd/iommufd_fault_verdict/enable
+	echo 1 > /sys/kernel/tracing/events/iommufd/iommufd_fault_policy_exit/enable
+
+	step "Fault policies: without one, every I/O page fault is a round trip to the VMM"
+	vmm "fault demand 5" "fault stray 5"
+
+	step "windows, pinned on the VMM's fault fd: strays refused in the kernel, guest RAM still demand-paged"
+	iommufd-bpf fault attach windows --pid "$pid" --fd "$ffd" \
+		--window "$dev@0x10000000+16M" --pin
+	vmm "fault stray 20" "fault demand 5"
+	iommufd-bpf fault list
+	iommufd-bpf fault detach windows
+
+	step "storm guard in the foreground: 5 faults/s, bucket of 10; a device storms 200 faults"
+	iommufd-bpf fault attach storm --pid "$pid" --fd "$ffd" --rate 5 --burst 10 -d 2s &
+	tool=$!
+	sleep 1
+	vmm "fault storm 200"
+	wait $tool
+
+	step "resolve-if-mapped: 50 faults on IOVA the IOAS maps already are answered in the kernel"
+	iommufd-bpf fault attach resolve --pid "$pid" --fd "$ffd" -d 2s &
+	tool=$!
+	sleep 1
+	vmm "fault mapped 50" "fault demand 2"
+	wait $tool
+
+	step "The kernel's trace of the verdicts (iommufd_fault_verdict, last 4) and of the policies' exits"
+	grep iommufd_fault_verdict /sys/kernel/tracing/trace | tail -4 | sed 's/^ *//'
+	grep iommufd_fault_policy_exit /sys/kernel/tracing/trace | sed 's/^ *//'
+	echo 0 > /sys/kernel/tracing/events/iommufd/enable
+
+	echo quit >&3
+	exec 3>&-
+	if wait $vmm_pid; then
+		echo "(the device's ledger: every fault group answered exactly once)"
+	else
+		echo "the device's ledger does not add up:"; tail -1 /tmp/vmm.out
+		return 1
+	fi
+}
+
 case ${1:-mock} in
 mock)
 	step "A process maps and unmaps 4 pages 3 times through a (mock) device, then takes 2 I/O page faults"
@@ -46,6 +114,8 @@ mock)
 	step "A device sweeping memory faster than a 100 Mbit/s link can send it"
 	iommufd-bpf dirty --mock 64M --rate 200MiB/s --pattern sweep \
 		--bandwidth 100Mbit/s 1s 2
+
+	fault_policy_demo
 	;;
 vtd)
 	step "QEMU's edu device DMAs through the emulated VT-d, mapped via vfio cdev + iommufd"
