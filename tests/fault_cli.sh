@@ -144,6 +144,9 @@ esac
 tool_pid=$!
 i=0
 while ! grep -q attached "$tmp/resolve.out" && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+caps=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/$tool_pid/status)
+[ "$caps" = 0000000000000000 ] && ok "attached, the tool holds no capabilities" ||
+	not_ok "attached, the tool holds no capabilities" "CapEff $caps"
 line=$(vmm "fault mapped 10" "fault stray 1")
 wait $tool_pid
 case $line in

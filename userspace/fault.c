@@ -388,7 +388,8 @@ static void print_view(const char *name, const struct policy_view *v,
 	}
 	printf("%-15s %-8s %-20s fault fd %d of pid %d%s\n", name, v->info.kind,
 	       exit_kind_name(v->exit.kind), v->info.fault_fd,
-	       v->info.fault_pid, v->info.pinned ? ", pinned" : "");
+	       v->info.fault_pid,
+	       v->info.pinned && !v->exit.kind ? ", pinned" : "");
 	printf("  ");
 	for (i = 0; i < FAULT_STAT_MAX; i++)
 		if (i <= FAULT_STAT_DEFER || v->stats[i])
@@ -559,7 +560,7 @@ static int on_storm_note(void *ctx, void *data, size_t size)
 		printf("storm: device %u", n->dev_id);
 		if (n->pasid != FAULT_PASID_NONE)
 			printf(" pasid %u", n->pasid);
-		printf(" (fault %u, tgid %d) over budget: %llu faults refused so far",
+		printf(" (fault %u, tgid %d) is over budget; refused so far: %llu",
 		       n->fault_id, n->owner_tgid,
 		       (unsigned long long)n->over_total);
 		if (n->suppressed)
