@@ -40,6 +40,10 @@ have=$(dpkg-query -W -f='${Version}' "$package" 2>/dev/null) ||
 [ -f "$tarball" ] || die "$tarball missing although $package $have is installed"
 
 mkdir -p "$build"
+# One build at a time per tree: two would patch and unpatch build/linux
+# under each other (make check and make bench started together, say).
+exec 9>"$build/.kernel-build.lock"
+flock 9 || die "cannot lock $build/.kernel-build.lock"
 
 # The series in order, without the cover letter.
 mapfile -t series < <(find "$series_dir" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
