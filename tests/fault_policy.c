@@ -907,44 +907,79 @@ TEST_F(policy, user_namespace_attach_refused)
  * of its attach, many times: whatever it had done, no policy outlives it and
  * every fault is answered once.
  */
+/* Start the loader on our fault fd; its stdout in *out; its pid */
+static pid_t start_loader(int fault_fd, const char *window, int *out)
+{
+	char fdarg[16], pidarg[16];
+	int pipefd[2];
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -1;
+	snprintf(fdarg, sizeof(fdarg), "%d", fault_fd);
+	snprintf(pidarg, sizeof(pidarg), "%d", getpid());
+	pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		execlp("iommufd-bpf", "iommufd-bpf", "fault", "attach",
+		       "windows", "--pid", pidarg, "--fd", fdarg,
+		       "--window", window, "-d", "60s", NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+	*out = pipefd[0];
+	return pid;
+}
+
+static bool said_attached(int out)
+{
+	char line[256] = "";
+	ssize_t n = read(out, line, sizeof(line) - 1);
+
+	return n > 0 && strstr(line, "attached");
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
 TEST_F(policy, loader_killed_during_attach)
 {
 	uint32_t reported = 0, success = 0;
+	uint64_t attach_us = 0, t0;
+	int i, out, status, attached = 0;
 	char window[32];
-	int i, attached = 0;
+	pid_t pid;
 
 	/* a live policy would answer faults outside this window INVALID */
 	snprintf(window, sizeof(window), "%u@0+4K", self->device_id);
-	for (i = 0; i < 30; i++) {
-		char fdarg[16], pidarg[16], line[256] = "";
-		int pipefd[2], status;
-		pid_t pid;
-		ssize_t n;
-
-		ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
-		snprintf(fdarg, sizeof(fdarg), "%d", self->fault_fd);
-		snprintf(pidarg, sizeof(pidarg), "%d", getpid());
-		pid = fork();
-		ASSERT_LE(0, pid);
-		if (pid == 0) {
-			dup2(pipefd[1], 1);
-			execlp("iommufd-bpf", "iommufd-bpf", "fault", "attach",
-			       "windows", "--pid", pidarg, "--fd", fdarg,
-			       "--window", window, "-d", "60s", NULL);
-			_exit(127);
+	for (i = 0; i < 31; i++) {
+		t0 = mono_us();
+		pid = start_loader(self->fault_fd, window, &out);
+		ASSERT_LT(0, pid);
+		if (i == 0) {
+			/* how long attaching takes on this machine */
+			while (!said_attached(out) && mono_us() - t0 < 60000000)
+				usleep(1000);
+			attach_us = mono_us() - t0;
+			ASSERT_GT(60000000, attach_us);
+		} else {
+			/* spread over 0 .. 1.5 attach times: before and after */
+			usleep(attach_us * 3 / 2 * (i * 7 % 30) / 29);
 		}
-		close(pipefd[1]);
-		/* 0 .. 870 ms: during the load, the attach and after it */
-		usleep((i * 29 % 30) * 30000);
 		kill(pid, SIGKILL);
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		ASSERT_TRUE(WIFSIGNALED(status));
-		fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-		n = read(pipefd[0], line, sizeof(line) - 1);
-		close(pipefd[0]);
-		if (n > 0 && strstr(line, "attached"))
+		if (i > 0 && said_attached(out))
 			attached++;
+		close(out);
 
+		/* whatever it had done, the fault reaches the fd */
 		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
 				     i, 0x400000, RW, 1));
 		reported++;
@@ -952,8 +987,10 @@ TEST_F(policy, loader_killed_during_attach)
 		success++;
 		expect_ledger(reported, success, 0, 0);
 	}
-	TH_LOG("loader killed 30 times, %d of them after it had attached", attached);
+	TH_LOG("attaching takes %llu ms; loader killed 30 times, %d of them after it had attached",
+	       (unsigned long long)attach_us / 1000, attached);
 	EXPECT_LT(0, attached);
+	EXPECT_GT(30, attached);
 }
 
 /* ---- the verifier's rules ---------------------------------------------- */
