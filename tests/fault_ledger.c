@@ -8,46 +8,6 @@
 #include "iommufd_utils.h"
 #include "iopf_mock.h"
 
-struct ledger {
-	uint32_t reported, success, invalid, failure, duplicates, orphans,
-		 pending;
-};
-
-static int read_ledger(int fd, uint32_t device_id, struct ledger *l)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_IOPF_LEDGER,
-		.iopf_ledger = { .dev_id = device_id },
-	};
-
-	if (ioctl(fd, IOMMU_TEST_CMD, &cmd))
-		return -errno;
-	l->reported = cmd.iopf_ledger.out_reported;
-	l->success = cmd.iopf_ledger.out_success;
-	l->invalid = cmd.iopf_ledger.out_invalid;
-	l->failure = cmd.iopf_ledger.out_failure;
-	l->duplicates = cmd.iopf_ledger.out_duplicates;
-	l->orphans = cmd.iopf_ledger.out_orphans;
-	l->pending = cmd.iopf_ledger.out_pending;
-	return 0;
-}
-
-/* The ledger holds exactly these counts, and no failure, dup or orphan */
-#define expect_ledger(_reported, _success, _invalid, _pending)		\
-	({								\
-		struct ledger _l;					\
-									\
-		ASSERT_EQ(0, read_ledger(self->fd, self->device_id, &_l)); \
-		EXPECT_EQ(_reported, _l.reported);			\
-		EXPECT_EQ(_success, _l.success);			\
-		EXPECT_EQ(_invalid, _l.invalid);			\
-		EXPECT_EQ(_pending, _l.pending);			\
-		EXPECT_EQ(0, _l.failure);				\
-		EXPECT_EQ(0, _l.duplicates);				\
-		EXPECT_EQ(0, _l.orphans);				\
-	})
-
 FIXTURE(ledger) {
 	int fd;
 	uint32_t ioas_id, stdev_id, device_id, parent, iopf_hwpt, fault_id;

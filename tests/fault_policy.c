@@ -28,66 +28,6 @@
 /* IOVA in tests: the mock's aperture starts at 16 MiB */
 #define IOVA(x) (0x10000000ULL + (x))
 
-struct ledger {
-	uint32_t reported, success, invalid, failure, duplicates, orphans,
-		 pending;
-};
-
-static int read_ledger(int fd, uint32_t device_id, struct ledger *l)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_IOPF_LEDGER,
-		.iopf_ledger = { .dev_id = device_id },
-	};
-
-	if (ioctl(fd, IOMMU_TEST_CMD, &cmd))
-		return -errno;
-	l->reported = cmd.iopf_ledger.out_reported;
-	l->success = cmd.iopf_ledger.out_success;
-	l->invalid = cmd.iopf_ledger.out_invalid;
-	l->failure = cmd.iopf_ledger.out_failure;
-	l->duplicates = cmd.iopf_ledger.out_duplicates;
-	l->orphans = cmd.iopf_ledger.out_orphans;
-	l->pending = cmd.iopf_ledger.out_pending;
-	return 0;
-}
-
-/* Exactly these counts, and never a FAILURE, a duplicate or an orphan */
-#define expect_ledger(_reported, _success, _invalid, _pending)		\
-	({								\
-		struct ledger _l;					\
-									\
-		ASSERT_EQ(0, read_ledger(self->fd, self->device_id, &_l)); \
-		EXPECT_EQ(_reported, _l.reported);			\
-		EXPECT_EQ(_success, _l.success);			\
-		EXPECT_EQ(_invalid, _l.invalid);			\
-		EXPECT_EQ(_pending, _l.pending);			\
-		EXPECT_EQ(0, _l.failure);				\
-		EXPECT_EQ(0, _l.duplicates);				\
-		EXPECT_EQ(0, _l.orphans);				\
-	})
-
-/* Report one group of nr page requests from addr on */
-static int trigger(int fd, uint32_t device_id, uint32_t pasid, uint32_t grpid,
-		   uint64_t addr, uint32_t perm, uint32_t nr)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_TRIGGER_IOPF,
-		.trigger_iopf = {
-			.dev_id = device_id,
-			.pasid = pasid,
-			.grpid = grpid,
-			.perm = perm,
-			.addr = addr,
-			.nr_faults = nr,
-		},
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
-}
-
 #define RW (IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE)
 
 /*
@@ -266,7 +206,7 @@ TEST_F(policy, verdicts_exactly_once)
 
 			ASSERT_EQ(0, attach_test_policy(_metadata, self, verdicts[v]));
 			for (i = 0; i < 6; i++)
-				ASSERT_EQ(0, trigger(self->fd, self->device_id,
+				ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id,
 						     variant->pasid, i, addr,
 						     RW, sizes[s]));
 			reported += 6;
@@ -319,7 +259,7 @@ TEST_F(policy, bad_verdict_ejects_the_policy)
 	for (b = 0; b < 3; b++) {
 		ASSERT_EQ(0, attach_test_policy(_metadata, self, bad[b]));
 		/* the group is deferred, the policy ejected */
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     1, 0x200000, RW, 2));
 		ASSERT_EQ(0, wait_exit(bpf_map__fd(self->skel->maps.exit_rec), &rec));
 		EXPECT_EQ(FAULT_EXIT_BAD_VERDICT, rec.kind);
@@ -329,9 +269,9 @@ TEST_F(policy, bad_verdict_ejects_the_policy)
 			 bad[b]);
 		EXPECT_STREQ(want, rec.reason);
 		/* ejected: later groups go to the fd without asking it */
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     2, 0x300000, RW, 1));
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     3, 0x300000, RW, 1));
 		EXPECT_EQ(1, self->skel->bss->calls);
 		reported += 3;
@@ -351,7 +291,7 @@ TEST_F(policy, eject_kfunc_defers_and_reports)
 	ASSERT_EQ(0, attach_test_policy(_metadata, self, FAULT_SUCCESS));
 	self->skel->bss->eject_after = 3;
 	for (i = 0; i < 5; i++)
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     i, 0x400000, RW, 1));
 	ASSERT_EQ(0, wait_exit(bpf_map__fd(self->skel->maps.exit_rec), &rec));
 	EXPECT_EQ(FAULT_EXIT_ERROR, rec.kind);
@@ -375,14 +315,14 @@ TEST_F(policy, one_policy_per_fault_object)
 	EXPECT_EQ(NULL, link);
 	EXPECT_EQ(EBUSY, errno);
 	/* the first still answers */
-	ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid, 1,
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid, 1,
 			     0x100000, RW, 1));
 	expect_ledger(1, 0, 1, 0);
 	EXPECT_EQ(0, other->bss->calls);
 	detach_test_policy(self);
 	link = bpf_map__attach_struct_ops(other->maps.test_ops);
 	ASSERT_NE(NULL, link);
-	ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid, 1,
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid, 1,
 			     0x100000, RW, 1));
 	expect_ledger(2, 1, 1, 0);
 	bpf_link__destroy(link);
@@ -428,7 +368,7 @@ TEST_F(policy, attach_errors_change_nothing)
 	close(devnull);
 
 	/* no policy was left behind */
-	ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid, 1,
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid, 1,
 			     0x100000, RW, 1));
 	expect_ledger(1, 0, 0, 1);
 	EXPECT_EQ(1, drain(self->fault_fd, IOMMUFD_PAGE_RESP_SUCCESS));
@@ -446,7 +386,7 @@ static void *stream_faults(void *arg)
 	uint32_t i;
 
 	for (i = 0; !st->stop; i++)
-		if (trigger(st->fd, st->device_id, st->pasid, i % 256,
+		if (trigger_iopf(st->fd, st->device_id, st->pasid, i % 256,
 			    0x100000 + (i % 64) * PAGE, RW, 1 + i % 3))
 			break;
 	st->groups = i;
@@ -511,7 +451,7 @@ TEST_F(policy, teardown_policy_then_device)
 
 	ASSERT_EQ(0, attach_test_policy(_metadata, self, FAULT_DEFER));
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     i, 0x100000, RW, 2));
 	exit_fd = bpf_map__fd(self->skel->maps.exit_rec);
 	detach_test_policy(self);
@@ -533,7 +473,7 @@ TEST_F(policy, teardown_device_then_fault_then_policy)
 
 	ASSERT_EQ(0, attach_test_policy(_metadata, self, FAULT_DEFER));
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     i, 0x100000, RW, 1));
 	ASSERT_EQ(0, _test_cmd_mock_domain_replace(self->fd, self->stdev_id,
 						   self->mock_hwpt, NULL));
@@ -559,7 +499,7 @@ TEST_F(policy, teardown_everything_under_the_policy)
 
 	ASSERT_EQ(0, attach_test_policy(_metadata, self, FAULT_DEFER));
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     i, 0x100000, RW, 3));
 	/* close the iommufd and the fault fd with groups pending */
 	close(self->fault_fd);
@@ -601,7 +541,7 @@ TEST_F(policy, fail_nth_over_attach)
 		armed = fail_nth_disarm(nthfd);
 
 		/* a fault tells whether a policy is attached */
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     nth % 256, 0x100000, RW, 1));
 		reported++;
 		if (link) {
@@ -683,7 +623,7 @@ TEST_F(policy, resolve_if_mapped)
 					  IOMMU_IOAS_MAP_READABLE));
 	load_policy(_metadata, &fp, "resolve", self->fault_fd, NULL, 0, NULL);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     i, cases[i].addr, cases[i].perm, cases[i].nr));
 		reported++;
 		if (cases[i].answered && !variant->nested) {
@@ -698,7 +638,7 @@ TEST_F(policy, resolve_if_mapped)
 	/* unmapped a moment ago: no longer resolved */
 	ASSERT_EQ(0, _test_ioctl_ioas_unmap(self->fd, self->ioas_id, IOVA(0x400000),
 					    0x10000, NULL));
-	ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid, 9,
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid, 9,
 			     IOVA(0x400000), RW, 1));
 	EXPECT_EQ(1, drain(self->fault_fd, IOMMUFD_PAGE_RESP_INVALID));
 	expect_ledger(reported + 1, success, deferred + 1, 0);
@@ -753,7 +693,7 @@ TEST_F(policy, windows)
 	ASSERT_EQ(0, fault_parse_window(spec, &w[2]));
 	load_policy(_metadata, &fp, "windows", self->fault_fd, w, 3, NULL);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     i, cases[i].addr, RW, cases[i].nr));
 		reported++;
 		if (cases[i].inside) {
@@ -779,9 +719,9 @@ TEST_F(policy, windows)
 		ASSERT_EQ(0, fault_parse_window(spec, &w[0]));
 		memset(&fp, 0, sizeof(fp));
 		load_policy(_metadata, &fp, "windows", self->fault_fd, w, 1, NULL);
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     1, 0x200000, RW, 1));
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid + 1,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid + 1,
 				     2, 0x200000, RW, 1));
 		EXPECT_EQ(1, drain(self->fault_fd, IOMMUFD_PAGE_RESP_SUCCESS));
 		expect_ledger(reported + 2, success + 1, invalid + 1, 0);
@@ -817,7 +757,7 @@ TEST_F(policy, storm_guard)
 	ASSERT_LE(0, fp.notes_fd);
 	/* the bucket holds 3; the other 7 of the burst are refused at once */
 	for (i = 0; i < 10; i++)
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     i, 0x100000, RW, 1));
 	EXPECT_EQ(3, drain(self->fault_fd, IOMMUFD_PAGE_RESP_SUCCESS));
 	expect_ledger(10, 3, 7, 0);
@@ -887,7 +827,7 @@ static int enter_user_namespace(void)
 TEST_F(policy, unprivileged_attach_refused)
 {
 	EXPECT_EQ(EPERM, attach_in_child(self, drop_bpf_caps));
-	ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid, 1,
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid, 1,
 			     0x100000, RW, 1));
 	EXPECT_EQ(1, drain(self->fault_fd, IOMMUFD_PAGE_RESP_SUCCESS));
 	expect_ledger(1, 1, 0, 0);
@@ -896,7 +836,7 @@ TEST_F(policy, unprivileged_attach_refused)
 TEST_F(policy, user_namespace_attach_refused)
 {
 	EXPECT_EQ(EPERM, attach_in_child(self, enter_user_namespace));
-	ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid, 1,
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid, 1,
 			     0x100000, RW, 1));
 	EXPECT_EQ(1, drain(self->fault_fd, IOMMUFD_PAGE_RESP_SUCCESS));
 	expect_ledger(1, 1, 0, 0);
@@ -980,7 +920,7 @@ TEST_F(policy, loader_killed_during_attach)
 		close(out);
 
 		/* whatever it had done, the fault reaches the fd */
-		ASSERT_EQ(0, trigger(self->fd, self->device_id, variant->pasid,
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     i, 0x400000, RW, 1));
 		reported++;
 		ASSERT_EQ(1, drain(self->fault_fd, IOMMUFD_PAGE_RESP_SUCCESS));

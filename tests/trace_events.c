@@ -453,7 +453,7 @@ TEST_F(trace, dirty_tracking_and_read)
 }
 
 /* The fault the tests below trigger */
-static int trigger_iopf(int fd, uint32_t device_id)
+static int trigger_test_fault(int fd, uint32_t device_id)
 {
 	return trigger_iopf_group(fd, device_id, 0x1, 0x2, 0xdeadb000);
 }
@@ -472,7 +472,7 @@ TEST_F(trace, fault_report_and_respond)
 		   &parent, &iopf_hwpt, &fault_id, &fault_fd);
 	capture_reset(&self->cap);
 
-	ASSERT_EQ(0, trigger_iopf(self->fd, device_id));
+	ASSERT_EQ(0, trigger_test_fault(self->fd, device_id));
 	e = expect_events(IOMMUFD_EV_FAULT_REPORT);
 	ASSERT_EQ(fault_id, e->fault_id);
 	ASSERT_EQ(iopf_hwpt, e->hwpt_id);
@@ -515,9 +515,9 @@ TEST_F(trace, fault_auto_respond_on_replace)
 	iopf_setup(_metadata, self->fd, self->ioas_id, &stdev_id, &device_id,
 		   &parent, &iopf_hwpt, &fault_id, &fault_fd);
 	/* One group read by userspace, one still queued */
-	ASSERT_EQ(0, trigger_iopf(self->fd, device_id));
+	ASSERT_EQ(0, trigger_test_fault(self->fd, device_id));
 	ASSERT_EQ(sizeof(pf), read(fault_fd, &pf, sizeof(pf)));
-	ASSERT_EQ(0, trigger_iopf(self->fd, device_id));
+	ASSERT_EQ(0, trigger_test_fault(self->fd, device_id));
 	capture_reset(&self->cap);
 
 	test_cmd_mock_domain_replace(stdev_id, parent);

@@ -34,9 +34,6 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-/* Maps pinned next to the link, for list/stats/detach */
-static const char *const pinned_maps[] = { "stats", "exit_rec", "info" };
-
 static const char *const stat_names[FAULT_STAT_MAX] = {
 	[FAULT_STAT_GROUPS] = "groups",
 	[FAULT_STAT_SUCCESS] = "success",
@@ -321,18 +318,18 @@ static int read_view(int stats_fd, int exit_fd, int info_fd,
 
 static int read_pinned_view(const char *name, struct policy_view *v)
 {
-	int fds[3], i, err = 0;
+	int fds[FAULT_POLICY_PINNED_MAPS], i, err = 0;
 	char path[PATH_MAX];
 
-	for (i = 0; i < 3; i++) {
-		pin_path(path, sizeof(path), name, pinned_maps[i]);
+	for (i = 0; i < FAULT_POLICY_PINNED_MAPS; i++) {
+		pin_path(path, sizeof(path), name, fault_policy_pinned_maps[i]);
 		fds[i] = bpf_obj_get(path);
 		if (fds[i] < 0 && !err)
 			err = -errno;
 	}
 	if (!err)
 		err = read_view(fds[0], fds[1], fds[2], v);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < FAULT_POLICY_PINNED_MAPS; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	return err;
@@ -455,7 +452,7 @@ static int cmd_stats(const struct fault_opts *o)
 
 static int cmd_detach(const struct fault_opts *o)
 {
-	int link_fd, fds[3], err, i;
+	int link_fd, fds[FAULT_POLICY_PINNED_MAPS], err, i;
 	char path[PATH_MAX];
 	struct policy_view v;
 
@@ -471,8 +468,8 @@ static int cmd_detach(const struct fault_opts *o)
 		return EXIT_FAIL;
 	}
 	/* Keep the maps to read what the kernel reported once detached */
-	for (i = 0; i < 3; i++) {
-		pin_path(path, sizeof(path), o->name, pinned_maps[i]);
+	for (i = 0; i < FAULT_POLICY_PINNED_MAPS; i++) {
+		pin_path(path, sizeof(path), o->name, fault_policy_pinned_maps[i]);
 		fds[i] = bpf_obj_get(path);
 	}
 	/* Detaching waits for the faults in flight in the policy */
@@ -481,15 +478,9 @@ static int cmd_detach(const struct fault_opts *o)
 		warnx_("cannot detach '%s': %s", o->name, strerror(errno));
 		goto out;
 	}
-	for (i = 0; i < 3; i++) {
-		pin_path(path, sizeof(path), o->name, pinned_maps[i]);
-		unlink(path);
-	}
-	pin_path(path, sizeof(path), o->name, "link");
-	unlink(path);
-	pin_path(path, sizeof(path), o->name, NULL);
-	if (rmdir(path))
-		warnx_("left %s behind: %s", path, strerror(errno));
+	err = fault_policy_unpin(PIN_ROOT, o->name);
+	if (err)
+		warnx_("left %s/%s behind: %s", PIN_ROOT, o->name, strerror(-err));
 	/* Without link detach, the last reference going detaches it */
 	close(link_fd);
 	link_fd = -1;
@@ -500,7 +491,7 @@ static int cmd_detach(const struct fault_opts *o)
 out:
 	if (link_fd >= 0)
 		close(link_fd);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < FAULT_POLICY_PINNED_MAPS; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	return err ? EXIT_FAIL : EXIT_OK;

@@ -18,7 +18,9 @@
 #include "fault_storm.skel.h"
 #include "fault_windows.skel.h"
 
-static const char *const pinned_maps[] = { "stats", "exit_rec", "info" };
+const char *const fault_policy_pinned_maps[FAULT_POLICY_PINNED_MAPS] = {
+	"stats", "exit_rec", "info"
+};
 
 static int configure_windows(struct fault_policy *fp,
 			     const struct fault_window_spec *windows,
@@ -274,9 +276,11 @@ int fault_policy_pin(struct fault_policy *fp, const char *root,
 	}
 	if (mkdir(path, 0700))
 		return -errno;
-	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s/%s", root, name, pinned_maps[i]);
-		if (bpf_obj_pin(bpf_object__find_map_fd_by_name(fp->obj, pinned_maps[i]), path))
+	for (i = 0; i < FAULT_POLICY_PINNED_MAPS; i++) {
+		const char *map = fault_policy_pinned_maps[i];
+
+		snprintf(path, sizeof(path), "%s/%s/%s", root, name, map);
+		if (bpf_obj_pin(bpf_object__find_map_fd_by_name(fp->obj, map), path))
 			goto err;
 	}
 	snprintf(path, sizeof(path), "%s/%s/link", root, name);
@@ -285,14 +289,25 @@ int fault_policy_pin(struct fault_policy *fp, const char *root,
 	return 0;
 err:
 	err = -errno;
-	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s/%s", root, name, pinned_maps[i]);
-		unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/%s", root, name);
-	rmdir(path);
+	fault_policy_unpin(root, name);
 	fault_policy_detach(fp);
 	return err;
+}
+
+int fault_policy_unpin(const char *root, const char *name)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < FAULT_POLICY_PINNED_MAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", root, name,
+			 fault_policy_pinned_maps[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/%s/link", root, name);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	return rmdir(path) ? -errno : 0;
 }
 
 void fault_policy_detach(struct fault_policy *fp)

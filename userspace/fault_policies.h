@@ -64,6 +64,11 @@ int fault_policy_attach(struct fault_policy *fp);
 /* Pin link, stats, exit_rec and info under root/name; on error unpins */
 int fault_policy_pin(struct fault_policy *fp, const char *root,
 		     const char *name);
+/* What is pinned under root/name besides "link" */
+#define FAULT_POLICY_PINNED_MAPS 3
+extern const char *const fault_policy_pinned_maps[FAULT_POLICY_PINNED_MAPS];
+/* Remove root/name: the pinned maps, the link and the directory; 0 or -errno */
+int fault_policy_unpin(const char *root, const char *name);
 /* Unregister (waits for faults in flight); the maps stay readable */
 void fault_policy_detach(struct fault_policy *fp);
 void fault_policy_close(struct fault_policy *fp);

@@ -103,36 +103,33 @@ static uint64_t percentile(const uint64_t *sorted, size_t n, unsigned int pct)
 	return sorted[(n * pct + 99) / 100 - 1];
 }
 
-static struct iommu_test_cmd read_ledger(void)
+static struct ledger ledger_now(void)
 {
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_IOPF_LEDGER,
-		.iopf_ledger = { .dev_id = device_id },
-	};
+	struct ledger l;
 
-	if (ioctl(fd, IOMMU_TEST_CMD, &cmd))
+	errno = -read_ledger(fd, device_id, &l);
+	if (errno)
 		die("IOMMU_TEST_OP_IOPF_LEDGER");
-	return cmd;
+	return l;
 }
 
 /* Every group triggered answered once, with SUCCESS, nothing else */
 static void check_ledger(const char *mode)
 {
-	struct iommu_test_cmd c = read_ledger();
+	struct ledger c = ledger_now();
 
-	if (c.iopf_ledger.out_reported == triggered &&
-	    c.iopf_ledger.out_success == triggered &&
-	    !c.iopf_ledger.out_invalid && !c.iopf_ledger.out_failure &&
-	    !c.iopf_ledger.out_duplicates && !c.iopf_ledger.out_orphans &&
-	    !c.iopf_ledger.out_pending)
+	if (c.reported == triggered &&
+	    c.success == triggered &&
+	    !c.invalid && !c.failure &&
+	    !c.duplicates && !c.orphans &&
+	    !c.pending)
 		return;
 	fprintf(stderr, "bench_fault_latency: %s: %u triggered, ledger: reported %u "
 		"success %u invalid %u failure %u duplicates %u orphans %u pending %u\n",
-		mode, triggered, c.iopf_ledger.out_reported,
-		c.iopf_ledger.out_success, c.iopf_ledger.out_invalid,
-		c.iopf_ledger.out_failure, c.iopf_ledger.out_duplicates,
-		c.iopf_ledger.out_orphans, c.iopf_ledger.out_pending);
+		mode, triggered, c.reported,
+		c.success, c.invalid,
+		c.failure, c.duplicates,
+		c.orphans, c.pending);
 	exit(1);
 }
 
@@ -204,7 +201,7 @@ static void *handle_faults(void *arg)
 static uint64_t one_fault(enum mode m, uint32_t grpid, uint32_t *success)
 {
 	uint64_t t0 = now_ns(), t;
-	struct iommu_test_cmd c;
+	struct ledger c;
 
 	/* PASID 0 is IOMMU_NO_PASID */
 	if (trigger_iopf_group(fd, device_id, 0, grpid,
@@ -212,9 +209,9 @@ static uint64_t one_fault(enum mode m, uint32_t grpid, uint32_t *success)
 		die("IOMMU_TEST_OP_TRIGGER_IOPF");
 	triggered++;
 	for (;;) {
-		c = read_ledger();
+		c = ledger_now();
 		t = now_ns();
-		if (c.iopf_ledger.out_success != *success)
+		if (c.success != *success)
 			break;
 		if (t - t0 > ANSWER_TIMEOUT_NS) {
 			fprintf(stderr, "bench_fault_latency: %s: a fault group got no answer in 10 s\n",
@@ -223,7 +220,7 @@ static uint64_t one_fault(enum mode m, uint32_t grpid, uint32_t *success)
 		}
 		sched_yield();
 	}
-	*success = c.iopf_ledger.out_success;
+	*success = c.success;
 	return t - t0;
 }
 
