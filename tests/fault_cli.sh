@@ -29,6 +29,18 @@ expect_exit 2 "--window only for windows" "--window is for the windows policy" -
 	"$tool" fault attach resolve --fd 3 --window 3@0+4K
 expect_exit 2 "storm needs a rate" "--rate is required" -- "$tool" fault attach storm --fd 3
 expect_exit 2 "bad rate named" "--rate: '0' is not a rate" -- "$tool" fault attach storm --fd 3 --rate 0
+expect_exit 2 "bad burst named" "--burst: '0' is not a bucket size" -- \
+	"$tool" fault attach storm --fd 3 --rate 5 --burst 0
+expect_exit 2 "--burst only for storm" "--rate and --burst are for the storm policy" -- \
+	"$tool" fault attach resolve --fd 3 --burst 5
+expect_exit 2 "bad name named" "--name: 'a b' is not a name" -- \
+	"$tool" fault attach resolve --fd 3 --name 'a b'
+expect_exit 2 "bad duration named" "--duration: 'soon' is not a duration" -- \
+	"$tool" fault attach resolve --fd 3 -d soon
+expect_exit 2 "bad descriptor named" "--fd: 'x' is not a file descriptor" -- \
+	"$tool" fault attach resolve --fd x
+expect_exit 2 "bad pid named" "--pid: '0' is not a process id" -- \
+	"$tool" fault attach resolve --fd 3 --pid 0
 expect_exit 2 "--pin and --duration contradict" "contradict" -- \
 	"$tool" fault attach resolve --fd 3 --pin -d 1s
 expect_exit 2 "list takes no attach options" "list takes no attach options" -- "$tool" fault list --fd 3
