@@ -33,7 +33,7 @@ Q := @
 endif
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
 
-BPF_PROGS := iommufd_trace iommufd_dirty fault_windows fault_storm fault_resolve
+BPF_PROGS := iommufd_trace iommufd_stats iommufd_dirty fault_windows fault_storm fault_resolve
 BPF_OBJS  := $(BPF_PROGS:%=$(BUILD)/bpf/%.bpf.o)
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
 # BPF programs only the tests load (a steerable policy, verifier rejections)
@@ -47,7 +47,9 @@ FAULT_POLICY_SKELS := $(BUILD)/bpf/fault_windows.skel.h $(BUILD)/bpf/fault_storm
 TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
 	     userspace/event_format.c userspace/dirty.c userspace/dirty_model.c \
 	     userspace/dirty_forecast.c userspace/forecast.c \
-	     userspace/mock_device.c userspace/fault.c userspace/fault_policies.c
+	     userspace/mock_device.c userspace/fault.c userspace/fault_policies.c \
+	     userspace/stats.c userspace/top.c userspace/hist.c \
+	     userspace/metrics.c userspace/exposition.c
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
 TEST_PROGS := trace_events vtd_edu iommufd_workload run_unprivileged dirty_harvest \
@@ -177,7 +179,8 @@ $(BUILD)/tests/iommufd_workload: tests/iommufd_workload.c
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
 
 $(BUILD)/tests/bench_trace_overhead: tests/bench/trace_overhead.c \
-		userspace/percpu_counters.h $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
+		userspace/percpu_counters.h $(BUILD)/bpf/iommufd_trace.skel.h \
+		$(BUILD)/bpf/iommufd_stats.skel.h $(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -lpthread -o $@
@@ -212,6 +215,8 @@ $(INITRAMFS): $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(TEST_SCRIPTS) $(GUEST_SCR
 	$(Q)cp $(TOOL) $(BUILD)/vm/stage/bin/
 	@# perf is dynamic: vm-initramfs.sh brings its libraries along
 	$(Q)cp /usr/bin/perf $(BUILD)/vm/stage/bin/
+	@# so is curl, the HTTP client the metrics tests use
+	$(Q)cp /usr/bin/curl $(BUILD)/vm/stage/bin/
 	$(Q)cp $(GUEST_SCRIPTS) $(BUILD)/vm/stage/tools/
 	$(Q)cp -r $(BUILD)/tests/. $(BUILD)/vm/stage/tests/
 	$(Q)cp $(TEST_SCRIPTS) $(BUILD)/vm/stage/tests/

@@ -11,23 +11,27 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "iommufd_objects.bpf.h"
 #include "iommufd_trace.h"
 
-/*
- * container_of() for kernel objects: the verifier will not let a pointer to
- * one struct grow into its container, so cast through bpf_rdonly_cast(),
- * which gives a read-only view of the container at the CO-RE offset.
- */
-#define kernel_container_of(ptr, type, member)				\
-	bpf_core_cast((void *)(ptr) - bpf_core_field_offset(type, member), type)
-
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* include/linux/iommu.h: report_iommu_fault() flags (a define, not in BTF) */
+#define IOMMU_FAULT_WRITE 0x1
 
 /* Filters; 0 means "any". Set between open and load. */
 const volatile __s32 filter_owner_tgid;
 const volatile __u32 filter_ioas_id;
 const volatile __u32 filter_dev_id;
 const volatile __u32 event_mask = IOMMUFD_EV_MASK_ALL;
+/* Remember unmapped ranges, to diagnose DMA after unmap (fault stream only) */
+const volatile bool track_unmaps;
+
+/*
+ * The VT-d driver reports a fault to iommufd just before its own dmar_fault
+ * event; its domains have this owner. Weak: 0 on a kernel without VT-d.
+ */
+extern const void intel_iommu_ops __ksym __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -49,6 +53,53 @@ struct {
 	__type(value, __u64);	/* ns */
 } fault_reported SEC(".maps");
 
+/*
+ * Per IOAS, the last UNMAP_RING ranges unmapped from its domains, newest at
+ * head - 1. Bounded twice: the ring per IOAS and the LRU over IOASes. Unmaps
+ * of one IOAS are serialised by its iova_rwsem, so a ring has one writer; a
+ * fault may read a slot being written and then miss the diagnosis.
+ */
+#define UNMAP_RING 32
+
+struct unmap_rec {
+	__u64 iova;
+	__u64 length;
+	__u64 ts_ns;
+	__s32 tgid;
+	char comm[IOMMUFD_COMM_LEN];
+};
+
+struct unmap_ring {
+	__u32 head;
+	struct unmap_rec rec[UNMAP_RING];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);	/* IOAS id */
+	__type(value, struct unmap_ring);
+} recent_unmaps SEC(".maps");
+
+static const struct unmap_ring empty_ring;
+
+/*
+ * A DMA fault the VT-d driver reported to iommufd, waiting on this CPU for
+ * the driver's dmar_fault event that follows in the same interrupt.
+ */
+struct pending_dma_fault {
+	__u64 dev;		/* struct device *, to match the two events */
+	bool valid;
+	struct iommufd_dma_fault_event rec;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pending_dma_fault);
+} pending_dma_fault SEC(".maps");
+
 __u64 next_seq;
 
 static __always_inline void count(__u32 which)
@@ -63,8 +114,13 @@ static __always_inline void count(__u32 which)
  * Reserve and zero a record for @type, or NULL when the event is filtered
  * or the ring buffer is full (both counted).
  */
-static __always_inline struct iommufd_event *
-event_begin(__u32 type, __s32 owner_tgid, __u32 ioas_id, __u32 dev_id)
+#define event_begin(type, owner_tgid, ioas_id, dev_id)			\
+	((struct iommufd_event *)event_reserve(type, owner_tgid, ioas_id, \
+					       dev_id, sizeof(struct iommufd_event)))
+
+static __always_inline void *
+event_reserve(__u32 type, __s32 owner_tgid, __u32 ioas_id, __u32 dev_id,
+	      __u64 size)
 {
 	struct iommufd_event *e;
 
@@ -76,14 +132,17 @@ event_begin(__u32 type, __s32 owner_tgid, __u32 ioas_id, __u32 dev_id)
 		count(IOMMUFD_CNT_FILTERED);
 		return NULL;
 	}
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&events, size, 0);
 	if (!e) {
 		count(IOMMUFD_CNT_DROPPED);
 		/* Burn a sequence number so the consumer sees the gap */
 		__sync_fetch_and_add(&next_seq, 1);
 		return NULL;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
+	if (size == sizeof(struct iommufd_dma_fault_event))
+		__builtin_memset(e, 0, sizeof(struct iommufd_dma_fault_event));
+	else
+		__builtin_memset(e, 0, sizeof(*e));
 	e->seq = __sync_fetch_and_add(&next_seq, 1) + 1;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->type = type;
@@ -93,32 +152,6 @@ event_begin(__u32 type, __s32 owner_tgid, __u32 ioas_id, __u32 dev_id)
 	e->ioas_id = ioas_id;
 	e->dev_id = dev_id;
 	return e;
-}
-
-static __always_inline __s32 ctx_owner(struct iommufd_ctx *ictx)
-{
-	return ictx ? ictx->owner_tgid : 0;
-}
-
-static __always_inline __u32 hwpt_ioas_id(struct iommufd_hw_pagetable *hwpt)
-{
-	struct iommufd_hwpt_paging *paging;
-	struct iommufd_hwpt_nested *nested;
-
-	if (!hwpt)
-		return 0;
-	switch (hwpt->obj.type) {
-	case IOMMUFD_OBJ_HWPT_PAGING:
-		paging = kernel_container_of(hwpt, struct iommufd_hwpt_paging,
-					     common);
-		return paging->ioas->obj.id;
-	case IOMMUFD_OBJ_HWPT_NESTED:
-		nested = kernel_container_of(hwpt, struct iommufd_hwpt_nested,
-					     common);
-		return nested->parent->ioas->obj.id;
-	default:
-		return 0;
-	}
 }
 
 static __always_inline int ioas_range(__u32 type, struct iommufd_ctx *ictx,
@@ -222,21 +255,73 @@ int BPF_PROG(on_device_replace, struct iommufd_device *idev,
 			   pasid, ret);
 }
 
+static __always_inline void remember_unmap(__u32 ioas_id, __u64 iova,
+					   __u64 length)
+{
+	struct unmap_ring *ring;
+	struct unmap_rec *r;
+
+	ring = bpf_map_lookup_elem(&recent_unmaps, &ioas_id);
+	if (!ring) {
+		bpf_map_update_elem(&recent_unmaps, &ioas_id, &empty_ring,
+				    BPF_NOEXIST);
+		ring = bpf_map_lookup_elem(&recent_unmaps, &ioas_id);
+		if (!ring)
+			return;
+	}
+	r = &ring->rec[ring->head % UNMAP_RING];
+	r->iova = iova;
+	r->length = length;
+	r->ts_ns = bpf_ktime_get_ns();
+	r->tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	ring->head++;
+}
+
+/* The newest remembered unmap of @ioas_id that covered @iova, if any */
+static __always_inline void diagnose_after_unmap(struct iommufd_dma_fault_event *d,
+						 __u64 now)
+{
+	struct unmap_ring *ring;
+	__u32 head, i;
+
+	ring = bpf_map_lookup_elem(&recent_unmaps, &d->ev.ioas_id);
+	if (!ring)
+		return;
+	head = ring->head;
+	for (i = 0; i < UNMAP_RING && i < head; i++) {
+		struct unmap_rec *r = &ring->rec[(head - 1 - i) % UNMAP_RING];
+
+		if (d->ev.iova < r->iova || d->ev.iova - r->iova >= r->length)
+			continue;
+		d->ev.flags |= IOMMUFD_DMA_FAULT_AFTER_UNMAP;
+		d->f.unmap_iova = r->iova;
+		d->f.unmap_length = r->length;
+		d->f.unmap_age_ns = now > r->ts_ns ? now - r->ts_ns : 0;
+		d->f.unmap_tgid = r->tgid;
+		__builtin_memcpy(d->f.unmap_comm, r->comm, sizeof(r->comm));
+		return;
+	}
+}
+
 SEC("tp_btf/iommufd_iotlb_flush")
 int BPF_PROG(on_iotlb_flush, struct iopt_area *area,
 	     struct iommu_domain *domain, unsigned int reason)
 {
-	struct iommufd_ioas *ioas =
-		kernel_container_of(area->iopt, struct iommufd_ioas, iopt);
+	struct iommufd_ioas *ioas = area_ioas(area);
+	/* The area's IOVA range, as iopt_area_iova() / iopt_area_length() */
+	__u64 iova = area->node.start;
+	__u64 length = area->node.last - area->node.start + 1;
 	struct iommufd_event *e;
 
+	if (track_unmaps && reason == IOMMUFD_IOTLB_UNMAP)
+		remember_unmap(ioas->obj.id, iova, length);
 	e = event_begin(IOMMUFD_EV_IOTLB_FLUSH, ctx_owner(ioas->ictx),
 			ioas->obj.id, 0);
 	if (!e)
 		return 0;
-	/* The area's IOVA range, as iopt_area_iova() / iopt_area_length() */
-	e->iova = area->node.start;
-	e->length = area->node.last - area->node.start + 1;
+	e->iova = iova;
+	e->length = length;
 	e->code = reason;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
@@ -333,9 +418,7 @@ int BPF_PROG(on_fault_respond, struct iommufd_fault *fault,
 	     struct iopf_group *group, u32 code)
 {
 	struct iommu_fault_page_request *prm = &group->last_fault.fault.prm;
-	struct iommufd_attach_handle *handle =
-		kernel_container_of(group->attach_handle,
-				    struct iommufd_attach_handle, handle);
+	struct iommufd_device *idev = group_idev(group);
 	__u64 key = (__u64)group, waited = 0, *reported;
 	struct iommufd_event *e;
 
@@ -345,7 +428,7 @@ int BPF_PROG(on_fault_respond, struct iommufd_fault *fault,
 		bpf_map_delete_elem(&fault_reported, &key);
 	}
 	e = event_begin(IOMMUFD_EV_FAULT_RESPOND, ctx_owner(fault->ictx), 0,
-			handle->idev->obj.id);
+			idev->obj.id);
 	if (!e)
 		return 0;
 	e->fault_id = fault->obj.id;
@@ -392,5 +475,102 @@ int BPF_PROG(on_pinned_update, struct iopt_pages *pages, unsigned long npages,
 	e->done = pages->npinned;
 	e->ret = ret;
 	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Emit a DMA fault assembled in @p as one record, with the diagnosis */
+static __always_inline void dma_fault_emit(struct pending_dma_fault *p)
+{
+	struct iommufd_dma_fault_event *d;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (track_unmaps && p->rec.ev.ioas_id)
+		diagnose_after_unmap(&p->rec, now);
+	d = event_reserve(IOMMUFD_EV_DMA_FAULT, p->rec.ev.owner_tgid,
+			  p->rec.ev.ioas_id, p->rec.ev.dev_id, sizeof(*d));
+	if (!d)
+		return;
+	d->ev.hwpt_id = p->rec.ev.hwpt_id;
+	d->ev.pasid = p->rec.ev.pasid;
+	d->ev.iova = p->rec.ev.iova;
+	d->ev.flags = p->rec.ev.flags;
+	d->ev.code = p->rec.ev.code;
+	/* The interrupted task is not the faulting one */
+	d->ev.tgid = 0;
+	__builtin_memset(d->ev.comm, 0, sizeof(d->ev.comm));
+	__builtin_memcpy(&d->f, &p->rec.f, sizeof(d->f));
+	bpf_ringbuf_submit(d, 0);
+}
+
+static __always_inline struct pending_dma_fault *pending_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&pending_dma_fault, &zero);
+}
+
+SEC("tp_btf/iommufd_dma_fault")
+int BPF_PROG(on_dma_fault, struct iommufd_hw_pagetable *hwpt,
+	     struct device *dev, u32 dev_id, pid_t owner_tgid,
+	     unsigned long iova, int flags)
+{
+	struct pending_dma_fault *p = pending_get();
+
+	if (!p)
+		return 0;
+	__builtin_memset(&p->rec, 0, sizeof(p->rec));
+	p->dev = (__u64)dev;
+	p->rec.ev.owner_tgid = owner_tgid;
+	p->rec.ev.dev_id = dev_id;
+	p->rec.ev.hwpt_id = hwpt->obj.id;
+	p->rec.ev.ioas_id = hwpt_ioas_id(hwpt);
+	p->rec.ev.iova = iova;
+	p->rec.ev.flags = IOMMUFD_DMA_FAULT_ATTRIBUTED |
+			  (flags & IOMMU_FAULT_WRITE ? IOMMUFD_DMA_FAULT_WRITE : 0);
+	bpf_probe_read_kernel_str(p->rec.f.device, sizeof(p->rec.f.device),
+				  dev->kobj.name);
+	/* The VT-d driver's own event follows and completes the record */
+	if (&intel_iommu_ops &&
+	    (__u64)hwpt->domain->owner == (__u64)&intel_iommu_ops) {
+		p->valid = true;
+		return 0;
+	}
+	p->valid = false;
+	dma_fault_emit(p);
+	return 0;
+}
+
+SEC("tp_btf/dmar_fault")
+int BPF_PROG(on_dmar_fault, struct intel_iommu *iommu, struct device *dev,
+	     u16 source_id, u32 pasid, u64 addr, bool write, u8 reason,
+	     int fault_type, const char *reason_name)
+{
+	struct pending_dma_fault *p = pending_get();
+
+	if (!p)
+		return 0;
+	/* Not the fault iommufd just heard of: a device iommufd does not own */
+	if (!p->valid || p->dev != (__u64)dev ||
+	    (p->rec.ev.iova & ~0xfffull) != addr) {
+		__builtin_memset(&p->rec, 0, sizeof(p->rec));
+		p->rec.ev.iova = addr;
+		p->rec.ev.flags = write ? IOMMUFD_DMA_FAULT_WRITE : 0;
+		if (dev)
+			bpf_probe_read_kernel_str(p->rec.f.device,
+						  sizeof(p->rec.f.device),
+						  dev->kobj.name);
+	}
+	p->valid = false;
+	p->rec.ev.flags |= IOMMUFD_DMA_FAULT_DECODED;
+	if (pasid != (u32)-1) {
+		p->rec.ev.flags |= IOMMUFD_DMA_FAULT_PASID;
+		p->rec.ev.pasid = pasid;
+	}
+	p->rec.ev.code = reason;
+	p->rec.f.source_id = source_id;
+	p->rec.f.kind = fault_type;
+	bpf_probe_read_kernel_str(p->rec.f.reason, sizeof(p->rec.f.reason),
+				  reason_name);
+	dma_fault_emit(p);
 	return 0;
 }

@@ -22,10 +22,15 @@ enum iommufd_event_type {
 	IOMMUFD_EV_FAULT_RESPOND,
 	IOMMUFD_EV_FAULT_AUTO_RESPOND,
 	IOMMUFD_EV_PINNED_UPDATE,
+	IOMMUFD_EV_DMA_FAULT,
 	IOMMUFD_EV_MAX,
 };
 
 #define IOMMUFD_EV_MASK_ALL (((1u << IOMMUFD_EV_MAX) - 1) & ~1u)
+/* The fault stream: I/O page faults, their answers, unrecoverable faults */
+#define IOMMUFD_EV_MASK_FAULTS						\
+	((1u << IOMMUFD_EV_FAULT_REPORT) | (1u << IOMMUFD_EV_FAULT_RESPOND) | \
+	 (1u << IOMMUFD_EV_FAULT_AUTO_RESPOND) | (1u << IOMMUFD_EV_DMA_FAULT))
 
 /* Counters, indexed per CPU in the 'counters' map */
 enum iommufd_counter {
@@ -73,6 +78,46 @@ struct iommufd_event {
 	__u64 page_size;	/* dirty read: bitmap page size */
 	__u64 duration_ns;	/* dirty read: kernel time; fault answer:
 				 * time since report (0 if report unseen) */
+};
+
+/* iommufd_event.flags of an IOMMUFD_EV_DMA_FAULT record */
+enum iommufd_dma_fault_flags {
+	IOMMUFD_DMA_FAULT_WRITE = 1 << 0,	/* else a read */
+	IOMMUFD_DMA_FAULT_ATTRIBUTED = 1 << 1,	/* iommufd_dma_fault seen: ids valid */
+	IOMMUFD_DMA_FAULT_DECODED = 1 << 2,	/* the driver's record seen (VT-d) */
+	IOMMUFD_DMA_FAULT_PASID = 1 << 3,	/* the request carried pasid */
+	IOMMUFD_DMA_FAULT_AFTER_UNMAP = 1 << 4,	/* address unmapped recently */
+};
+
+/* VT-d fault kinds (the kernel's enum dmar_fault_type) */
+enum iommufd_dmar_fault_kind {
+	IOMMUFD_DMAR_FAULT_DMA,
+	IOMMUFD_DMAR_FAULT_INTR,
+	IOMMUFD_DMAR_FAULT_UNKNOWN,
+};
+
+/*
+ * An IOMMUFD_EV_DMA_FAULT record is an iommufd_event followed by this. In
+ * the event: owner_tgid, dev_id, hwpt_id, ioas_id, iova (the faulting
+ * address), pasid, flags (enum iommufd_dma_fault_flags) and code (the VT-d
+ * reason code); tgid and comm are 0 / empty (an interrupt has no caller).
+ */
+struct iommufd_dma_fault_detail {
+	__u32 source_id;	/* PCI requester id: bus << 8 | devfn (VT-d) */
+	__u32 kind;		/* enum iommufd_dmar_fault_kind (VT-d) */
+	/* AFTER_UNMAP: the unmapped range that held the address, and who */
+	__u64 unmap_iova;
+	__u64 unmap_length;
+	__u64 unmap_age_ns;	/* from the unmap to the fault */
+	__s32 unmap_tgid;
+	char unmap_comm[IOMMUFD_COMM_LEN];
+	char reason[64];	/* the driver's name for the reason code */
+	char device[32];	/* the device's name, e.g. 0000:00:03.0 */
+};
+
+struct iommufd_dma_fault_event {
+	struct iommufd_event ev;
+	struct iommufd_dma_fault_detail f;
 };
 
 #endif /* IOMMUFD_BPF_TRACE_H */

@@ -11,22 +11,22 @@ for ev in ioas_map ioas_unmap ioas_copy device_attach device_detach \
 	  device_replace iotlb_flush hwpt_invalidate dirty_tracking \
 	  dirty_read_begin dirty_range dirty_flush dirty_read fault_report \
 	  fault_respond fault_auto_respond pinned_update fault_policy_attach \
-	  fault_verdict fault_policy_exit; do
+	  fault_verdict fault_policy_exit dma_fault; do
 	if [ -d "$T/events/iommufd/iommufd_$ev" ]; then
 		ok "tracefs has iommufd:iommufd_$ev"
 	else
 		not_ok "tracefs has iommufd:iommufd_$ev"
 	fi
 done
-# Every event we define is one of those 20: nothing unlisted, nothing missing
+# Every event we define is one of those 21: nothing unlisted, nothing missing
 count=$(ls -d "$T"/events/iommufd/iommufd_* | wc -l)
-[ "$count" = 20 ] && ok "exactly 20 iommufd events" || not_ok "exactly 20 iommufd events" "found $count"
+[ "$count" = 21 ] && ok "exactly 21 iommufd events" || not_ok "exactly 21 iommufd events" "found $count"
 
 echo 0 > "$T/tracing_on"
 echo > "$T/trace"
 echo 1 > "$T/events/iommufd/enable"
 echo 1 > "$T/tracing_on"
-"$workload" --device -n 1 -p 1 > /tmp/wl.out
+"$workload" --device -n 1 -p 1 --dma-faults 2 > /tmp/wl.out
 echo 0 > "$T/tracing_on"
 echo 0 > "$T/events/iommufd/enable"
 cat "$T/trace" > /tmp/ftrace.txt
@@ -43,6 +43,8 @@ expect_line "map record" "iommufd_ioas_map: tgid=$pid ioas=$ioas iova=0x1000000 
 expect_line "pinned record" "iommufd_pinned_update: tgid=$pid +1 pages npinned=1 account_mode=0 ret=0"
 expect_line "flush record names its reason" "iommufd_iotlb_flush: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 reason=unmap"
 expect_line "unmap record" "iommufd_ioas_unmap: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x0 ret=0"
+expect_line "DMA fault after unmap, attributed" "iommufd_dma_fault: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas iova=0x1000000 write$"
+expect_line "DMA fault never mapped, attributed" "iommufd_dma_fault: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas iova=0x41001000 read$"
 expect_line "detach at close" "iommufd_device_detach: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas pasid=0x0 ret=0"
 if grep -q "reason=%s" "$T/events/iommufd/iommufd_iotlb_flush/format" &&
    grep -q '{ 0, "unmap" }' "$T/events/iommufd/iommufd_iotlb_flush/format"; then

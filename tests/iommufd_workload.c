@@ -3,14 +3,18 @@
  * iommufd-workload: drive known iommufd activity through the selftest mock,
  * for the tracer's tests and the demo.
  *
- *   iommufd-workload [-n ITER] [-p PAGES] [--device] [--faults N] [--sleep MS]
+ *   iommufd-workload [-n ITER] [-p PAGES] [--device] [--faults N]
+ *                    [--dma-faults N] [--sleep MS]
  *
  * Opens /dev/iommu, allocates an IOAS and, with --device, a mock device
  * attached to it (so maps pin pages and unmaps flush the IOTLB). Each
  * iteration maps PAGES pages at a fixed IOVA and unmaps them. --faults N
  * moves the device to an IOPF-capable HWPT and answers N page faults through
- * the fault queue. Prints one line "pid=P ioas=I dev=D hwpt=H" first, then
- * "done maps=M unmaps=U faults=F" at the end.
+ * the fault queue. --dma-faults N then has the device make N unrecoverable
+ * DMA faults: even ones write into the range the last iteration unmapped
+ * (DMA after unmap), odd ones read an IOVA never mapped (IOVA_NEVER). Prints
+ * one line "pid=P ioas=I dev=D hwpt=H" first, then
+ * "done maps=M unmaps=U faults=F dma_faults=D" at the end.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -28,6 +32,7 @@
 #include "iommufd_test.h"
 
 #define IOVA_BASE (1UL << 24)	/* MOCK_APERTURE_START */
+#define IOVA_NEVER (IOVA_BASE + (1UL << 30))
 
 static int fd;
 
@@ -108,6 +113,28 @@ static unsigned int run_faults(uint32_t stdev, uint32_t dev, uint32_t ioas,
 	return n;
 }
 
+/* Unrecoverable DMA faults of the mock device, as its IOMMU would report */
+static unsigned int run_dma_faults(uint32_t dev, size_t len, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct iommu_test_cmd cmd = {
+			.op = IOMMU_TEST_OP_DMA_FAULT,
+			.dma_fault = { .dev_id = dev },
+		};
+
+		if (i % 2) {
+			cmd.dma_fault.iova = IOVA_NEVER + (uint64_t)i * 4096;
+		} else {
+			cmd.dma_fault.iova = IOVA_BASE + (i / 2 * 4096) % len;
+			cmd.dma_fault.flags = MOCK_DMA_FAULT_WRITE;
+		}
+		test_cmd(&cmd, "IOMMU_TEST_OP_DMA_FAULT");
+	}
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -115,37 +142,41 @@ int main(int argc, char **argv)
 		{ "pages", required_argument, NULL, 'p' },
 		{ "device", no_argument, NULL, 'D' },
 		{ "faults", required_argument, NULL, 'f' },
+		{ "dma-faults", required_argument, NULL, 'F' },
 		{ "sleep", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	unsigned long iters = 1, pages = 1, faults = 0, sleep_ms = 0, i;
+	unsigned long iters = 1, pages = 1, faults = 0, dma_faults = 0;
+	unsigned long sleep_ms = 0, i;
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct iommu_test_cmd mock = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
 	uint32_t stdev = 0, dev = 0, hwpt = 0;
 	bool device = false;
-	unsigned int nfaults = 0;
+	unsigned int nfaults = 0, ndma = 0;
 	size_t len;
 	void *buf;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:p:Df:s:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:p:Df:F:s:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': iters = strtoul(optarg, NULL, 0); break;
 		case 'p': pages = strtoul(optarg, NULL, 0); break;
 		case 'D': device = true; break;
 		case 'f': faults = strtoul(optarg, NULL, 0); break;
+		case 'F': dma_faults = strtoul(optarg, NULL, 0); break;
 		case 's': sleep_ms = strtoul(optarg, NULL, 0); break;
 		case 'h':
-			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--sleep MS]\n",
+			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--sleep MS]\n",
 			       argv[0]);
 			return 0;
 		default:
 			return 2;
 		}
 	}
-	if (!iters || !pages || pages > 4096 || (faults && !device)) {
-		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, and --device for --faults\n");
+	if (!iters || !pages || pages > 4096 ||
+	    ((faults || dma_faults) && !device)) {
+		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, and --device for --faults and --dma-faults\n");
 		return 2;
 	}
 
@@ -192,9 +223,12 @@ int main(int argc, char **argv)
 		if (sleep_ms)
 			usleep(sleep_ms * 1000);
 	}
+	if (dma_faults)
+		ndma = run_dma_faults(dev, len, dma_faults);
 	if (faults)
 		nfaults = run_faults(stdev, dev, alloc.out_ioas_id, faults);
-	printf("done maps=%lu unmaps=%lu faults=%u\n", iters, iters, nfaults);
+	printf("done maps=%lu unmaps=%lu faults=%u dma_faults=%u\n", iters,
+	       iters, nfaults, ndma);
 	close(fd);
 	return 0;
 }

@@ -21,6 +21,9 @@ expect_exit 2 "duration without a known unit" "invalid duration '5parsecs'" -- "
 expect_exit 2 "bad pid" "invalid PID 'abc'" -- "$tool" trace -p abc
 expect_exit 2 "bad ring buffer size" "invalid ring buffer size" -- "$tool" trace --ringbuf-kib 3
 expect_exit 2 "stray argument" "unexpected argument" -- "$tool" trace extra
+expect_exit 2 "--faults chooses the events" "do not combine it with -e" -- "$tool" trace --faults -e ioas_map
+expect_exit 2 "-e then --faults" "do not combine it with -e" -- "$tool" trace -e ioas_map --faults
+expect_exit 0 "trace --help explains DMA after unmap" "DMA after unmap" -- "$tool" trace --help
 
 # Without CAP_BPF/CAP_PERFMON: exit 1 naming the cause.
 expect_exit 1 "unprivileged trace names the missing capabilities" \
@@ -34,7 +37,7 @@ i=0
 while ! grep -q "Tracing" "$tmp/trace.err" 2>/dev/null && [ $i -lt 300 ]; do
 	sleep 0.1; i=$((i + 1))
 done
-"$workload" --device -n 3 -p 2 --faults 2 >"$tmp/workload.out" 2>&1
+"$workload" --device -n 3 -p 2 --faults 2 --dma-faults 4 >"$tmp/workload.out" 2>&1
 wl_rc=$?
 kill -INT "$tracer"
 wait "$tracer"; tr_rc=$?
@@ -54,7 +57,9 @@ for want in "3 \"event\":\"ioas_map\",.*\"ioas_id\":$ioas,.*\"length\":8192,\"do
 	    "3 \"event\":\"ioas_unmap\",.*\"ioas_id\":$ioas,.*\"length\":8192,\"done\":8192" \
 	    "3 \"event\":\"iotlb_flush\",.*\"ioas_id\":$ioas,.*\"length\":8192" \
 	    "2 \"event\":\"fault_report\",.*\"pasid\":1," \
-	    "2 \"event\":\"fault_respond\",.*\"code\":0,"; do
+	    "2 \"event\":\"fault_respond\",.*\"code\":0," \
+	    "2 \"event\":\"dma_fault\",.*\"iova\":167[0-9]*,.*\"write\":true,\"attributed\":true,.*\"after_unmap\":true,\"unmap_iova\":16777216,\"unmap_length\":8192,.*\"unmap_tgid\":$pid," \
+	    "2 \"event\":\"dma_fault\",.*\"write\":false,\"attributed\":true,.*\"after_unmap\":false}"; do
 	num=${want%% *} pat=${want#* }
 	got=$(count "$pat")
 	if [ "$got" = "$num" ]; then ok "json: $num x $pat"; else not_ok "json: $num x $pat" "got $got"; fi
@@ -70,6 +75,39 @@ if grep -q "produced, .* delivered, 0 dropped" "$tmp/trace.err"; then
 else
 	not_ok "stderr: produced/delivered/dropped counts" "$(tail -2 "$tmp/trace.err")"
 fi
+# The fault stream: only faults, each attributed, the use-after-unmap
+# diagnosis in the text, and a summary by owner, device and reason at exit.
+"$tool" trace --faults >"$tmp/faults.txt" 2>"$tmp/faults.err" &
+tracer=$!
+i=0
+while ! grep -q "Tracing" "$tmp/faults.err" 2>/dev/null && [ $i -lt 300 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+"$workload" --device -n 2 -p 1 --faults 2 --dma-faults 4 >"$tmp/wl2.out" 2>&1
+kill -INT "$tracer"
+wait "$tracer"; tr_rc=$?
+pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\1/p' "$tmp/wl2.out")
+dev=$(sed -n 's/.* dev=\([0-9]*\) .*/\1/p' "$tmp/wl2.out")
+if [ "$tr_rc" = 0 ] && ! grep -q -e ioas_map -e iotlb_flush "$tmp/faults.txt"; then
+	ok "--faults: exit 0, no map/unmap records"
+else
+	not_ok "--faults: exit 0, no map/unmap records" "exit $tr_rc" "$(head -3 "$tmp/faults.txt")"
+fi
+got=$(grep -c "dma_fault .*owner=$pid .* dev=$dev (iommufd_mock[0-9]*) hwpt=[0-9]* ioas=[0-9]* addr=0x100[0-9a-f]* write DMA after unmap: \[0x1000000, +0x1000) unmapped [0-9.]* ms earlier by tgid=$pid (iommufd_workloa)$" "$tmp/faults.txt")
+[ "$got" = 2 ] && ok "--faults: DMA after unmap, with range, age and unmapper" ||
+	not_ok "--faults: DMA after unmap, with range, age and unmapper" "got $got" "$(grep dma_fault "$tmp/faults.txt")"
+got=$(grep -c "dma_fault .*owner=$pid .* dev=$dev (iommufd_mock[0-9]*) .* addr=0x4100[0-9a-f]* read$" "$tmp/faults.txt")
+[ "$got" = 2 ] && ok "--faults: faults on never-mapped IOVA, no diagnosis" ||
+	not_ok "--faults: faults on never-mapped IOVA, no diagnosis" "got $got"
+for want in "2  write fault (DMA after unmap)" "2  read fault" \
+	    "2  I/O page fault group reported" "2  I/O page fault group answered success"; do
+	if grep -q "^ *$pid *$dev iommufd_mock[0-9]* *$want\$" "$tmp/faults.err"; then
+		ok "--faults summary: $want"
+	else
+		not_ok "--faults summary: $want" "$(cat "$tmp/faults.err")"
+	fi
+done
+
 # A consumer that falls behind: the tracer writes into a pipe nobody reads
 # while a burst fills its 4 KiB ring buffer. Records are lost, but every
 # loss is counted and shows as a sequence gap.

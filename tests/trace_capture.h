@@ -16,7 +16,6 @@
 
 #include "iommufd_trace.h"
 #include "iommufd_trace.skel.h"
-#include "iommufd_trace.h"
 #include "percpu_counters.h"
 
 #define CAPTURE_MAX 512
@@ -25,6 +24,8 @@ struct trace_capture {
 	struct iommufd_trace_bpf *skel;
 	struct ring_buffer *rb;
 	struct iommufd_event ev[CAPTURE_MAX];
+	/* the detail of ev[i] when it is a dma_fault record */
+	struct iommufd_dma_fault_detail fault[CAPTURE_MAX];
 	unsigned int n;
 	unsigned int overflow;
 };
@@ -33,13 +34,22 @@ static int capture_cb(void *ctx, void *data, size_t size)
 {
 	struct trace_capture *cap = ctx;
 
-	if (size != sizeof(struct iommufd_event))
+	const struct iommufd_event *e = data;
+	size_t want = e->type == IOMMUFD_EV_DMA_FAULT ?
+		sizeof(struct iommufd_dma_fault_event) : sizeof(*e);
+
+	if (size != want)
 		return -EINVAL;
 	if (cap->n == CAPTURE_MAX) {
 		cap->overflow++;
 		return 0;
 	}
-	memcpy(&cap->ev[cap->n++], data, size);
+	memcpy(&cap->ev[cap->n], data, sizeof(*e));
+	if (e->type == IOMMUFD_EV_DMA_FAULT)
+		memcpy(&cap->fault[cap->n],
+		       &((const struct iommufd_dma_fault_event *)data)->f,
+		       sizeof(cap->fault[0]));
+	cap->n++;
 	return 0;
 }
 
@@ -61,6 +71,8 @@ static int _capture_start(struct trace_capture *cap, __s32 owner_tgid,
 	cap->skel->rodata->filter_dev_id = dev_id;
 	if (mask)
 		cap->skel->rodata->event_mask = mask;
+	cap->skel->rodata->track_unmaps =
+		!!(cap->skel->rodata->event_mask & (1u << IOMMUFD_EV_DMA_FAULT));
 	err = iommufd_trace_bpf__load(cap->skel);
 	if (!err)
 		err = iommufd_trace_bpf__attach(cap->skel);

@@ -56,8 +56,15 @@ static struct iommufd_event *_expect_events(struct __test_metadata *_metadata,
 			       event_type_name(want[i]));
 		/* Attributed to this process, which owns the context */
 		ASSERT_EQ(getpid(), e->owner_tgid);
-		ASSERT_EQ(getpid(), e->tgid);
-		ASSERT_EQ(0, strncmp(e->comm, "trace_events", sizeof(e->comm)));
+		if (e->type == IOMMUFD_EV_DMA_FAULT) {
+			/* Reported by an interrupt on hardware: no caller */
+			ASSERT_EQ(0, e->tgid);
+			ASSERT_EQ(0, e->comm[0]);
+		} else {
+			ASSERT_EQ(getpid(), e->tgid);
+			ASSERT_EQ(0, strncmp(e->comm, "trace_events",
+					     sizeof(e->comm)));
+		}
 		ASSERT_NE(0, e->ts_ns);
 		ASSERT_NE(0, e->seq);
 		if (i)
@@ -533,6 +540,133 @@ TEST_F(trace, fault_auto_respond_on_replace)
 }
 
 /* Another process's context is filtered out by owner, and accounted */
+static int _test_cmd_dma_fault(int fd, __u32 dev_id, __u64 iova, __u32 flags)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DMA_FAULT,
+		.dma_fault = { .dev_id = dev_id, .flags = flags, .iova = iova },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+#define test_cmd_dma_fault(dev_id, iova, flags) \
+	ASSERT_EQ(0, _test_cmd_dma_fault(self->fd, dev_id, iova, flags))
+#define test_err_dma_fault(_errno, dev_id, iova, flags)                     \
+	EXPECT_ERRNO(_errno, _test_cmd_dma_fault(self->fd, dev_id, iova, flags))
+
+/* The one dma_fault record expected now, checked against its device */
+static const struct iommufd_dma_fault_detail *
+expect_dma_fault(struct __test_metadata *_metadata, struct trace_capture *cap,
+		 __u32 dev_id, __u32 hwpt_id, __u32 ioas_id, __u64 iova,
+		 __u32 flags)
+{
+	const struct iommufd_event *e;
+	const __u32 want = IOMMUFD_EV_DMA_FAULT;
+
+	e = _expect_events(_metadata, cap, &want, 1);
+	ASSERT_NE(NULL, e);
+	ASSERT_EQ(dev_id, e->dev_id);
+	ASSERT_EQ(hwpt_id, e->hwpt_id);
+	ASSERT_EQ(ioas_id, e->ioas_id);
+	ASSERT_EQ(iova, e->iova);
+	ASSERT_EQ(flags, e->flags);
+	/* The mock has no VT-d record to decode */
+	ASSERT_EQ(0, e->code);
+	ASSERT_EQ(0, cap->fault[0].source_id);
+	ASSERT_EQ(0, cap->fault[0].reason[0]);
+	ASSERT_EQ(0, strncmp(cap->fault[0].device, "iommufd_mock",
+			     strlen("iommufd_mock")))
+		TH_LOG("device '%.32s'", cap->fault[0].device);
+	return &cap->fault[0];
+}
+
+/*
+ * Unrecoverable DMA faults of a mock device, reported to its domain as an
+ * IOMMU driver does: attributed to the device, HWPT, IOAS and owner; a fault
+ * in a range unmapped a moment ago says so, with the range and who unmapped
+ * it; one never mapped does not.
+ */
+TEST_F(trace, dma_fault_attribution_and_after_unmap)
+{
+	const __u64 other = MOCK_APERTURE_START + 16 * BUFFER_SIZE;
+	const __u64 never = MOCK_APERTURE_START + (1ULL << 30);
+	const struct iommufd_dma_fault_detail *f;
+	uint32_t stdev_id, hwpt_id, device_id;
+
+	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, &device_id);
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, MOCK_APERTURE_START);
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, other);
+	/* Unmap the first range, then the second: the newest does not hide it */
+	test_ioctl_ioas_unmap(MOCK_APERTURE_START, BUFFER_SIZE);
+	test_ioctl_ioas_unmap(other, BUFFER_SIZE);
+	capture_reset(&self->cap);
+
+	test_cmd_dma_fault(device_id, MOCK_APERTURE_START + PAGE_SIZE + 0x10,
+			   MOCK_DMA_FAULT_WRITE);
+	f = expect_dma_fault(_metadata, &self->cap, device_id, hwpt_id,
+			     self->ioas_id, MOCK_APERTURE_START + PAGE_SIZE + 0x10,
+			     IOMMUFD_DMA_FAULT_WRITE | IOMMUFD_DMA_FAULT_ATTRIBUTED |
+			     IOMMUFD_DMA_FAULT_AFTER_UNMAP);
+	ASSERT_EQ(MOCK_APERTURE_START, f->unmap_iova);
+	ASSERT_EQ(BUFFER_SIZE, f->unmap_length);
+	ASSERT_EQ(getpid(), f->unmap_tgid);
+	ASSERT_EQ(0, strncmp(f->unmap_comm, "trace_events", sizeof(f->unmap_comm)));
+	ASSERT_LT(0, f->unmap_age_ns);
+	ASSERT_GT(60ULL * 1000000000, f->unmap_age_ns);
+
+	test_cmd_dma_fault(device_id, other + BUFFER_SIZE - 1, 0);
+	f = expect_dma_fault(_metadata, &self->cap, device_id, hwpt_id,
+			     self->ioas_id, other + BUFFER_SIZE - 1,
+			     IOMMUFD_DMA_FAULT_ATTRIBUTED |
+			     IOMMUFD_DMA_FAULT_AFTER_UNMAP);
+	ASSERT_EQ(other, f->unmap_iova);
+	ASSERT_EQ(BUFFER_SIZE, f->unmap_length);
+
+	/* Just past the range, and never mapped: no diagnosis */
+	test_cmd_dma_fault(device_id, other + BUFFER_SIZE, 0);
+	f = expect_dma_fault(_metadata, &self->cap, device_id, hwpt_id,
+			     self->ioas_id, other + BUFFER_SIZE,
+			     IOMMUFD_DMA_FAULT_ATTRIBUTED);
+	ASSERT_EQ(0, f->unmap_length);
+	test_cmd_dma_fault(device_id, never, MOCK_DMA_FAULT_WRITE);
+	expect_dma_fault(_metadata, &self->cap, device_id, hwpt_id,
+			 self->ioas_id, never,
+			 IOMMUFD_DMA_FAULT_WRITE | IOMMUFD_DMA_FAULT_ATTRIBUTED);
+
+	/* Bad input changes nothing and emits nothing */
+	test_err_dma_fault(EOPNOTSUPP, device_id, never, 1 << 1);
+	test_err_dma_fault(ENOENT, hwpt_id, never, 0);
+	expect_events();
+}
+
+/* The memory is bounded: 32 unmaps later, the first one is forgotten */
+TEST_F(trace, dma_fault_after_unmap_is_bounded)
+{
+	uint32_t stdev_id, hwpt_id, device_id;
+	unsigned int i;
+
+	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, &device_id);
+	for (i = 0; i <= 32; i++) {
+		__u64 iova = MOCK_APERTURE_START + i * 2 * BUFFER_SIZE;
+
+		test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, iova);
+		test_ioctl_ioas_unmap(iova, BUFFER_SIZE);
+	}
+	capture_reset(&self->cap);
+
+	/* The second unmap is the oldest of the last 32 */
+	test_cmd_dma_fault(device_id, MOCK_APERTURE_START + 2 * BUFFER_SIZE, 0);
+	expect_dma_fault(_metadata, &self->cap, device_id, hwpt_id,
+			 self->ioas_id, MOCK_APERTURE_START + 2 * BUFFER_SIZE,
+			 IOMMUFD_DMA_FAULT_ATTRIBUTED |
+			 IOMMUFD_DMA_FAULT_AFTER_UNMAP);
+	test_cmd_dma_fault(device_id, MOCK_APERTURE_START, 0);
+	expect_dma_fault(_metadata, &self->cap, device_id, hwpt_id,
+			 self->ioas_id, MOCK_APERTURE_START,
+			 IOMMUFD_DMA_FAULT_ATTRIBUTED);
+}
+
 TEST(filter_by_owner)
 {
 	struct trace_capture cap;

@@ -7,6 +7,8 @@
  * device and this process. Run in the 'vtd' VM profile.
  */
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/vfio.h>
@@ -29,6 +31,10 @@
 /* edu masks DMA addresses to 28 bits: keep IOVAs below 256 MiB */
 #define IOVA_IN		0x100000
 #define IOVA_OUT	0x200000
+#define IOVA_NEVER	0x300000	/* never mapped */
+/* VT-d fault reasons for a PTE without the access (the spec's 5h and 6h) */
+#define DMAR_REASON_NO_WRITE	0x05
+#define DMAR_REASON_NO_READ	0x06
 
 FIXTURE(edu)
 {
@@ -233,6 +239,162 @@ TEST_F(edu, dma_round_trip_and_events)
 	ASSERT_EQ(2, charged);
 	ASSERT_EQ(2, released);
 	ASSERT_EQ(2 + 4 + 2 + 1, self->cap.n);
+}
+
+/* The edu device's PCI name (0000:00:03.0) and requester id, from sysfs */
+static void edu_pci_name(struct __test_metadata *_metadata, char *name,
+			 size_t len, uint32_t *rid)
+{
+	const char *path = getenv("EDU_VFIO_CDEV") ?: "/dev/vfio/devices/vfio0";
+	char link[PATH_MAX], target[PATH_MAX];
+	unsigned int dom, bus, slot, fn;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/class/vfio-dev/%s/device",
+		 basename(strdupa(path)));
+	n = readlink(link, target, sizeof(target) - 1);
+	ASSERT_LT(0, n) TH_LOG("%s: %s", link, strerror(errno));
+	target[n] = 0;
+	snprintf(name, len, "%s", basename(target));
+	ASSERT_EQ(4, sscanf(name, "%x:%x:%x.%x", &dom, &bus, &slot, &fn));
+	*rid = bus << 8 | slot << 3 | fn;
+}
+
+/* Wait up to a second for @n records: the fault interrupt is asynchronous */
+static void collect_at_least(struct trace_capture *cap, unsigned int n)
+{
+	int i;
+
+	for (i = 0; i < 100 && capture_collect(cap) < n; i++)
+		usleep(10000);
+}
+
+/*
+ * Real DMA faults through the emulated VT-d: a read of an IOVA never mapped
+ * and a write to one unmapped a moment ago. Each comes out as one dma_fault
+ * record with the VT-d decode and the iommufd attribution, and the second
+ * is diagnosed as DMA after unmap, with the range and who unmapped it.
+ */
+TEST_F(edu, dma_faults_decoded_and_attributed)
+{
+	struct iommu_ioas_unmap unmap = { .size = sizeof(unmap) };
+	const struct iommufd_dma_fault_detail *f;
+	const struct iommufd_event *e;
+	unsigned int i, nfault = 0;
+	char name[32];
+	uint32_t rid;
+
+	edu_pci_name(_metadata, name, sizeof(name), &rid);
+	map_fixed(_metadata, self, self->out, IOVA_OUT);
+	unmap.ioas_id = self->ioas_id;
+	unmap.iova = IOVA_OUT;
+	unmap.length = self->len;
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_UNMAP, &unmap));
+	capture_reset(&self->cap);
+
+	edu_dma(_metadata, self, IOVA_NEVER, EDU_BUF_ADDR, 0);
+	edu_dma(_metadata, self, EDU_BUF_ADDR, IOVA_OUT, EDU_CMD_TO_RAM);
+	collect_at_least(&self->cap, 2);
+
+	for (i = 0; i < self->cap.n; i++) {
+		e = &self->cap.ev[i];
+		f = &self->cap.fault[i];
+		ASSERT_EQ(IOMMUFD_EV_DMA_FAULT, e->type)
+			TH_LOG("unexpected event type %u", e->type);
+		/* Attributed to this process's iommufd objects */
+		ASSERT_EQ(getpid(), e->owner_tgid);
+		ASSERT_EQ(self->devid, e->dev_id);
+		ASSERT_EQ(self->hwpt_id, e->hwpt_id);
+		ASSERT_EQ(self->ioas_id, e->ioas_id);
+		ASSERT_STREQ(name, f->device);
+		/* Decoded from the VT-d fault record */
+		ASSERT_EQ(rid, f->source_id);
+		ASSERT_EQ(IOMMUFD_DMAR_FAULT_DMA, f->kind);
+		ASSERT_EQ(0, e->pasid);
+		ASSERT_EQ(0, e->tgid);
+		nfault++;
+		if (nfault == 1) {
+			ASSERT_EQ(IOVA_NEVER, e->iova);
+			ASSERT_EQ(IOMMUFD_DMA_FAULT_ATTRIBUTED |
+				  IOMMUFD_DMA_FAULT_DECODED, e->flags);
+			ASSERT_EQ(DMAR_REASON_NO_READ, e->code);
+			ASSERT_STREQ("PTE Read access is not set", f->reason);
+			ASSERT_EQ(0, f->unmap_length);
+		} else {
+			ASSERT_EQ(IOVA_OUT, e->iova);
+			ASSERT_EQ(IOMMUFD_DMA_FAULT_WRITE |
+				  IOMMUFD_DMA_FAULT_ATTRIBUTED |
+				  IOMMUFD_DMA_FAULT_DECODED |
+				  IOMMUFD_DMA_FAULT_AFTER_UNMAP, e->flags);
+			ASSERT_EQ(DMAR_REASON_NO_WRITE, e->code);
+			ASSERT_STREQ("PTE Write access is not set", f->reason);
+			ASSERT_EQ(IOVA_OUT, f->unmap_iova);
+			ASSERT_EQ(self->len, f->unmap_length);
+			ASSERT_EQ(getpid(), f->unmap_tgid);
+			ASSERT_EQ(0, strncmp(f->unmap_comm, "vtd_edu",
+					     sizeof(f->unmap_comm)));
+			ASSERT_LT(0, f->unmap_age_ns);
+		}
+	}
+	/* One record per faulting DMA: QEMU records one fault per request */
+	ASSERT_EQ(2, nfault);
+}
+
+static unsigned int count_lines(const char *cmd)
+{
+	unsigned int n = 0;
+	FILE *p = popen(cmd, "r");
+
+	if (!p || fscanf(p, "%u", &n) != 1)
+		n = ~0u;
+	if (p)
+		pclose(p);
+	return n;
+}
+
+static int tracefs_write(const char *file, const char *val)
+{
+	char path[256];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/*
+ * A burst of faults: the kernel log is rate-limited (10 lines per 5 s), the
+ * trace events are not. Every faulting DMA gives one intel_iommu:dmar_fault
+ * and one iommufd:iommufd_dma_fault record, in that interrupt.
+ */
+TEST_F(edu, fault_burst_traced_past_the_log_ratelimit)
+{
+	const unsigned int burst = 15;
+	unsigned int i, logged_before, logged, dmar, iommufd;
+
+	ASSERT_EQ(0, tracefs_write("events/intel_iommu/dmar_fault/enable", "1"));
+	ASSERT_EQ(0, tracefs_write("events/iommufd/iommufd_dma_fault/enable", "1"));
+	ASSERT_EQ(0, tracefs_write("trace", ""));
+	logged_before = count_lines("dmesg | grep -c 'DMAR: \\[DMA Read'");
+
+	for (i = 0; i < burst; i++)
+		edu_dma(_metadata, self, IOVA_NEVER + i * 0x1000, EDU_BUF_ADDR, 0);
+	usleep(100000);
+
+	dmar = count_lines("grep -c ' dmar_fault: ' /sys/kernel/tracing/trace");
+	iommufd = count_lines("grep -c ' iommufd_dma_fault: ' /sys/kernel/tracing/trace");
+	logged = count_lines("dmesg | grep -c 'DMAR: \\[DMA Read'") - logged_before;
+	tracefs_write("events/intel_iommu/dmar_fault/enable", "0");
+	tracefs_write("events/iommufd/iommufd_dma_fault/enable", "0");
+	TH_LOG("%u faulting DMAs: %u dmar_fault, %u iommufd_dma_fault events, %u log lines",
+	       burst, dmar, iommufd, logged);
+	ASSERT_EQ(burst, dmar);
+	ASSERT_EQ(burst, iommufd);
+	ASSERT_GT(burst, logged);
 }
 
 TEST_HARNESS_MAIN

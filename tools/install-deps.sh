@@ -17,6 +17,8 @@ packages=(
 	qemu-system-x86             # the guest: q35 + emulated VT-d + edu device
 	busybox-static              # the guest's userspace
 	linux-perf                  # perf in the guest: the events as perf users see them
+	curl                        # the guest's HTTP client for 'iommufd-bpf metrics'
+	prometheus                  # promtool: checks the metrics exposition (the server is not started)
 )
 
 missing=()
@@ -46,5 +48,14 @@ fi
 echo "[deps] installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Packages wanted for their tools must not start their daemons (prometheus)
+policy=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && own_policy=1
+fi
+rc=0
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+[ -z "$own_policy" ] || rm -f "$policy"
+[ "$rc" = 0 ] || { echo "[deps] error: apt-get install failed ($rc)" >&2; exit "$rc"; }
 echo "[deps] done" >&2

@@ -54,6 +54,15 @@ for profile in "${profiles[@]}"; do
 	if [ "$profile" = mock ] && grep -q '=== BEGIN ARTIFACT trace.json' "$out"; then
 		python3 "$top/tests/host/check_trace_json.py" "$out" && add 1 0 0 || add 0 1 0
 	fi
+	if [ "$profile" = mock ] && grep -q '=== BEGIN ARTIFACT metrics.txt' "$out"; then
+		python3 "$top/tests/host/check_metrics.py" "$out" > "$logs/check_metrics.out" 2>&1
+		cat "$logs/check_metrics.out"
+		hp=$(grep -c '^ok host' "$logs/check_metrics.out")
+		hf=$(grep -c '^not ok host' "$logs/check_metrics.out")
+		# A checker that crashed reports nothing: a failure of its own
+		[ "$hp" -gt 0 ] || [ "$hf" -gt 0 ] || hf=1
+		add "$hp" "$hf" 0
+	fi
 done
 
 grep -h '^upstream ' "$logs"/*.out 2>/dev/null | sort -u

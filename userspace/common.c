@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <argp.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/capability.h>
 #include <bpf/btf.h>
@@ -38,6 +40,22 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 void setup_libbpf_logging(void)
 {
 	libbpf_set_print(libbpf_print);
+}
+
+bool kernel_has_trace_event(const char *name)
+{
+	char type[128];
+	struct btf *btf;
+	int id;
+
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return false;
+	/* Each TRACE_EVENT leaves a btf_trace_<name> typedef for tp_btf */
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	id = btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF);
+	btf__free(btf);
+	return id >= 0;
 }
 
 int check_kernel_support(void)
@@ -248,4 +266,55 @@ int parse_rate(const char *s, double *bytes_per_s)
 		return -1;
 	*bytes_per_s = v * mult;
 	return 0;
+}
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void sleep_until(uint64_t t)
+{
+	uint64_t now = monotonic_ns();
+	struct timespec ts;
+
+	if (now >= t)
+		return;
+	ts.tv_sec = (t - now) / 1000000000ULL;
+	ts.tv_nsec = (t - now) % 1000000000ULL;
+	nanosleep(&ts, NULL);
+}
+
+volatile sig_atomic_t exit_requested;
+
+static void on_exit_signal(int sig)
+{
+	(void)sig;
+	exit_requested = 1;
+}
+
+void catch_exit_signals(void)
+{
+	signal(SIGINT, on_exit_signal);
+	signal(SIGTERM, on_exit_signal);
+}
+
+void parse_interval_count(struct argp_state *state, const char *arg,
+			  uint64_t *interval_ns, uint32_t *count)
+{
+	switch (state->arg_num) {
+	case 0:
+		if (parse_duration(arg, interval_ns))
+			argp_error(state, "invalid interval '%s' (e.g. 1, 500ms, 5s)", arg);
+		break;
+	case 1:
+		if (parse_u32(arg, count) || !*count)
+			argp_error(state, "invalid count '%s'", arg);
+		break;
+	default:
+		argp_error(state, "unexpected argument '%s'", arg);
+	}
 }

@@ -6,6 +6,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <signal.h>
+
+struct argp_state;
+
 /* Exit statuses of every subcommand */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -22,6 +26,9 @@ void setup_libbpf_logging(void);
  * trace events compiled in. Returns 0, or -1 after saying which is missing.
  */
 int check_kernel_support(void);
+
+/* Whether the running kernel has trace event @name (its BTF says so) */
+bool kernel_has_trace_event(const char *name);
 
 /* Check CAP_BPF + CAP_PERFMON in the effective set; -1 with a message if not */
 int check_bpf_privileges(void);
@@ -54,5 +61,26 @@ int parse_size(const char *s, uint64_t *bytes);
  * allowed. Returns 0 and sets *bytes_per_s, or -1 when malformed.
  */
 int parse_rate(const char *s, double *bytes_per_s);
+
+/* CLOCK_MONOTONIC in ns */
+uint64_t monotonic_ns(void);
+
+/* Sleep until monotonic_ns() reaches @t; a signal ends it early */
+void sleep_until(uint64_t t);
+
+/*
+ * Set by SIGINT and SIGTERM once catch_exit_signals() ran: the command ends
+ * its loop, reports, and exits 0.
+ */
+extern volatile sig_atomic_t exit_requested;
+void catch_exit_signals(void);
+
+/*
+ * Parse the positional [INTERVAL [COUNT]] of a reporting command: INTERVAL
+ * a duration (a bare number is seconds), COUNT at least 1. Reports a bad or
+ * extra argument through argp_error() (exit 2).
+ */
+void parse_interval_count(struct argp_state *state, const char *arg,
+			  uint64_t *interval_ns, uint32_t *count);
 
 #endif

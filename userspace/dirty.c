@@ -219,14 +219,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* Cumulative bits per region of one HWPT, sorted by region */
 struct region_count {
 	uint64_t region;
@@ -551,7 +543,7 @@ static int on_record(void *ctx, void *data, size_t len)
 /* Harvest [iova, iova + length) in chunks, with a progress line if slow */
 static int harvest(struct mock_hwpt *m, uint64_t *bitmap, uint64_t *ns)
 {
-	uint64_t start = now_ns(), done, chunk, bits_per_chunk;
+	uint64_t start = monotonic_ns(), done, chunk, bits_per_chunk;
 	bool progress = false;
 	int err = 0;
 
@@ -563,7 +555,7 @@ static int harvest(struct mock_hwpt *m, uint64_t *bitmap, uint64_t *ns)
 					bitmap + done / HARVEST_CHUNK *
 						 bits_per_chunk / 64, 0);
 		if (!err && done + chunk < m->length &&
-		    now_ns() - start > PROGRESS_AFTER_NS) {
+		    monotonic_ns() - start > PROGRESS_AFTER_NS) {
 			fprintf(stderr, "iommufd-bpf: harvested %.1f of %.1f GiB\n",
 				(done + chunk) / 1073741824.0,
 				m->length / 1073741824.0);
@@ -572,17 +564,17 @@ static int harvest(struct mock_hwpt *m, uint64_t *bitmap, uint64_t *ns)
 	}
 	if (progress && !err)
 		fprintf(stderr, "iommufd-bpf: harvest done in %.1f s\n",
-			(now_ns() - start) / 1e9);
-	*ns = now_ns() - start;
+			(monotonic_ns() - start) / 1e9);
+	*ns = monotonic_ns() - start;
 	return err;
 }
 
 static void sleep_interval(uint64_t ns)
 {
-	uint64_t end = now_ns() + ns;
+	uint64_t end = monotonic_ns() + ns;
 
-	while (!exiting && now_ns() < end) {
-		uint64_t left = end - now_ns();
+	while (!exiting && monotonic_ns() < end) {
+		uint64_t left = end - monotonic_ns();
 		struct timespec ts = { 0, left > 100000000ULL ? 100000000ULL : left };
 
 		nanosleep(&ts, NULL);
@@ -611,7 +603,7 @@ static int run_mock(struct iommufd_dirty_bpf *skel, struct ring_buffer *rb,
 	err = dirty_model_start(dm);
 	if (err)
 		goto out;
-	last_end = now_ns();
+	last_end = monotonic_ns();
 	for (i = 1; !exiting && (!opts.count || i <= opts.count); i++) {
 		struct region_snapshot cur = {};
 		struct iteration it = {};
@@ -622,8 +614,8 @@ static int run_mock(struct iommufd_dirty_bpf *skel, struct ring_buffer *rb,
 			break;
 		memset(bitmap, 0, (nbits + 63) / 64 * sizeof(*bitmap));
 		err = harvest(m, bitmap, &ns);
-		it.window_ns = now_ns() - last_end;
-		last_end = now_ns();
+		it.window_ns = monotonic_ns() - last_end;
+		last_end = monotonic_ns();
 		if (err) {
 			warnx_("IOMMU_HWPT_GET_DIRTY_BITMAP: %s", strerror(-err));
 			break;

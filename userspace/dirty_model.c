@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
 #include "dirty_model.h"
 
 /* The device writes in bursts this often */
@@ -48,14 +49,6 @@ const char *dirty_pattern_name(enum dirty_pattern p)
 	return "?";
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* xorshift64*: cheap, and reproducible from the seed */
 static uint64_t next_random(uint64_t *s)
 {
@@ -71,7 +64,7 @@ static void *writer(void *arg)
 	uint64_t npages = dm->hwpt->length / MOCK_DIRTY_PAGE_SIZE;
 	uint64_t hot = npages * dm->hot_percent / 100;
 	uint64_t words = (npages + 63) / 64, seed = 0x9e3779b97f4a7c15ULL;
-	uint64_t sweep = 0, last = now_ns(), *bits;
+	uint64_t sweep = 0, last = monotonic_ns(), *bits;
 	double owed = 0;
 
 	if (!hot)
@@ -87,7 +80,7 @@ static void *writer(void *arg)
 		int64_t marked;
 
 		nanosleep(&tick, NULL);
-		now = now_ns();
+		now = monotonic_ns();
 		owed += dm->rate * (now - last) / 1e9 / MOCK_DIRTY_PAGE_SIZE;
 		last = now;
 		/* A stalled tick does not turn into an endless burst */

@@ -19,6 +19,7 @@ static const char *const names[IOMMUFD_EV_MAX] = {
 	[IOMMUFD_EV_FAULT_RESPOND] = "fault_respond",
 	[IOMMUFD_EV_FAULT_AUTO_RESPOND] = "fault_auto_respond",
 	[IOMMUFD_EV_PINNED_UPDATE] = "pinned_update",
+	[IOMMUFD_EV_DMA_FAULT] = "dma_fault",
 };
 
 /* Values of the kernel enums the records carry in 'code' */
@@ -37,6 +38,12 @@ static const char *auto_resp_reason(uint32_t r)
 static const char *page_resp_code(uint32_t c)
 {
 	return c == 0 ? "success" : c == 1 ? "invalid" : c == 2 ? "failure" : "?";
+}
+
+static const char *dmar_fault_kind(uint32_t k)
+{
+	return k == IOMMUFD_DMAR_FAULT_DMA ? "dma" :
+	       k == IOMMUFD_DMAR_FAULT_INTR ? "intr" : "unknown";
 }
 
 const char *event_type_name(uint32_t type)
@@ -93,12 +100,59 @@ int parse_event_list(const char *list, uint32_t *mask, const char **bad)
 	return 0;
 }
 
-/* Fields that matter for each event; the common ones come first */
-void print_event_text(FILE *out, const struct iommufd_event *e)
+const struct iommufd_dma_fault_detail *event_dma_fault(const struct iommufd_event *e,
+						       size_t size)
 {
+	if (e->type != IOMMUFD_EV_DMA_FAULT ||
+	    size < sizeof(struct iommufd_dma_fault_event))
+		return NULL;
+	return &((const struct iommufd_dma_fault_event *)e)->f;
+}
+
+const char *dma_fault_reason(const struct iommufd_event *e,
+			     const struct iommufd_dma_fault_detail *f)
+{
+	if (f && (e->flags & IOMMUFD_DMA_FAULT_DECODED) && f->reason[0])
+		return f->reason;
+	return e->flags & IOMMUFD_DMA_FAULT_WRITE ? "write fault" : "read fault";
+}
+
+/*
+ * dev=ID (NAME) hwpt ioas, then what the IOMMU driver decoded, then the
+ * use-after-unmap diagnosis; ids are 0 for a device iommufd does not own.
+ */
+static void print_dma_fault_text(FILE *out, const struct iommufd_event *e,
+				 const struct iommufd_dma_fault_detail *f)
+{
+	fprintf(out, " dev=%u (%.32s) hwpt=%u ioas=%u addr=0x%llx %s",
+		e->dev_id, f->device[0] ? f->device : "?", e->hwpt_id,
+		e->ioas_id, (unsigned long long)e->iova,
+		e->flags & IOMMUFD_DMA_FAULT_WRITE ? "write" : "read");
+	if (e->flags & IOMMUFD_DMA_FAULT_PASID)
+		fprintf(out, " pasid=0x%x", e->pasid);
+	if (e->flags & IOMMUFD_DMA_FAULT_DECODED)
+		fprintf(out, " sid=%02x:%02x.%u %s reason=0x%02x \"%.64s\"",
+			f->source_id >> 8, (f->source_id >> 3) & 0x1f,
+			f->source_id & 7, dmar_fault_kind(f->kind), e->code,
+			f->reason);
+	if (e->flags & IOMMUFD_DMA_FAULT_AFTER_UNMAP)
+		fprintf(out, " DMA after unmap: [0x%llx, +0x%llx) unmapped %.3f ms earlier by tgid=%d (%.16s)",
+			(unsigned long long)f->unmap_iova,
+			(unsigned long long)f->unmap_length,
+			f->unmap_age_ns / 1e6, f->unmap_tgid, f->unmap_comm);
+	fputc('\n', out);
+}
+
+/* Fields that matter for each event; the common ones come first */
+void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
+{
+	const struct iommufd_dma_fault_detail *f = event_dma_fault(e, size);
+
 	fprintf(out, "%-8llu %-18s owner=%d tgid=%d comm=%.16s",
 		(unsigned long long)e->seq, event_type_name(e->type) ?: "?",
 		e->owner_tgid, e->tgid, e->comm);
+	if (f)
+		return print_dma_fault_text(out, e, f);
 	switch (e->type) {
 	case IOMMUFD_EV_IOAS_MAP:
 	case IOMMUFD_EV_IOAS_UNMAP:
@@ -171,8 +225,8 @@ void print_event_text(FILE *out, const struct iommufd_event *e)
 	fprintf(out, " ret=%d\n", e->ret);
 }
 
-/* comm is the only string: escape what JSON requires */
-static void print_json_string(FILE *out, const char *s, size_t max)
+/* Strings from the kernel: escape what JSON requires */
+void print_json_string(FILE *out, const char *s, size_t max)
 {
 	size_t i;
 
@@ -191,8 +245,10 @@ static void print_json_string(FILE *out, const char *s, size_t max)
 }
 
 /* Every field, always, so consumers need no per-type schema */
-void print_event_json(FILE *out, const struct iommufd_event *e)
+void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 {
+	const struct iommufd_dma_fault_detail *f = event_dma_fault(e, size);
+
 	fprintf(out, "{\"seq\":%llu,\"ts_ns\":%llu,\"event\":\"%s\",\"ret\":%d,\"owner_tgid\":%d,\"tgid\":%d,\"comm\":",
 		(unsigned long long)e->seq, (unsigned long long)e->ts_ns,
 		event_type_name(e->type) ?: "unknown", e->ret, e->owner_tgid,
@@ -202,9 +258,31 @@ void print_event_json(FILE *out, const struct iommufd_event *e)
 		e->ioas_id, e->hwpt_id, e->dev_id, e->pasid, e->fault_id,
 		e->old_hwpt_id, e->src_ioas_id, e->flags, e->code, e->perm,
 		e->grpid, e->count);
-	fprintf(out, ",\"iova\":%llu,\"length\":%llu,\"done\":%llu,\"dst_iova\":%llu,\"page_size\":%llu,\"duration_ns\":%llu}\n",
+	fprintf(out, ",\"iova\":%llu,\"length\":%llu,\"done\":%llu,\"dst_iova\":%llu,\"page_size\":%llu,\"duration_ns\":%llu",
 		(unsigned long long)e->iova, (unsigned long long)e->length,
 		(unsigned long long)e->done, (unsigned long long)e->dst_iova,
 		(unsigned long long)e->page_size,
 		(unsigned long long)e->duration_ns);
+	if (f) {
+		fprintf(out, ",\"write\":%s,\"attributed\":%s,\"decoded\":%s,\"device\":",
+			e->flags & IOMMUFD_DMA_FAULT_WRITE ? "true" : "false",
+			e->flags & IOMMUFD_DMA_FAULT_ATTRIBUTED ? "true" : "false",
+			e->flags & IOMMUFD_DMA_FAULT_DECODED ? "true" : "false");
+		print_json_string(out, f->device, sizeof(f->device));
+		fprintf(out, ",\"source_id\":%u,\"kind\":\"%s\",\"reason\":",
+			f->source_id, dmar_fault_kind(f->kind));
+		print_json_string(out, dma_fault_reason(e, f), sizeof(f->reason));
+		fprintf(out, ",\"after_unmap\":%s",
+			e->flags & IOMMUFD_DMA_FAULT_AFTER_UNMAP ? "true" : "false");
+		if (e->flags & IOMMUFD_DMA_FAULT_AFTER_UNMAP) {
+			fprintf(out, ",\"unmap_iova\":%llu,\"unmap_length\":%llu,\"unmap_age_ns\":%llu,\"unmap_tgid\":%d,\"unmap_comm\":",
+				(unsigned long long)f->unmap_iova,
+				(unsigned long long)f->unmap_length,
+				(unsigned long long)f->unmap_age_ns,
+				f->unmap_tgid);
+			print_json_string(out, f->unmap_comm,
+					  sizeof(f->unmap_comm));
+		}
+	}
+	fputs("}\n", out);
 }

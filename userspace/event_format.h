@@ -21,8 +21,22 @@ int parse_event_list(const char *list, uint32_t *mask, const char **bad);
 /* Comma-separated names of every event, for --help */
 const char *event_names_help(void);
 
-/* Print one event as one line (text or a JSON object), newline included */
-void print_event_text(FILE *out, const struct iommufd_event *e);
-void print_event_json(FILE *out, const struct iommufd_event *e);
+/*
+ * Print one record of @size bytes as one line (text or a JSON object),
+ * newline included. A dma_fault record carries a detail after the event.
+ */
+void print_event_text(FILE *out, const struct iommufd_event *e, size_t size);
+void print_event_json(FILE *out, const struct iommufd_event *e, size_t size);
+
+/* The detail of a dma_fault record of @size bytes, or NULL */
+const struct iommufd_dma_fault_detail *event_dma_fault(const struct iommufd_event *e,
+						       size_t size);
+
+/* @s (at most @max bytes) as a JSON string, quotes and escapes included */
+void print_json_string(FILE *out, const char *s, size_t max);
+
+/* What went wrong: the driver's reason name, or "read/write fault" */
+const char *dma_fault_reason(const struct iommufd_event *e,
+			     const struct iommufd_dma_fault_detail *f);
 
 #endif

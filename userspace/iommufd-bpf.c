@@ -12,7 +12,10 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{ "trace", cmd_trace, "stream iommufd events (text or JSON lines)" },
+	{ "trace", cmd_trace, "stream iommufd events (text or JSON lines); --faults: the fault stream" },
+	{ "top", cmd_top, "live per context / IOAS / device rates, counted in the kernel" },
+	{ "hist", cmd_hist, "log2 latency histograms of map, unmap, invalidate, fault-to-answer" },
+	{ "metrics", cmd_metrics, "Prometheus / OpenMetrics: serve /metrics over HTTP, or a textfile" },
 	{ "dirty", cmd_dirty, "dirty rate, hot regions and pre-copy forecast of dirty-tracking HWPTs" },
 	{ "forecast", cmd_forecast, "pre-copy convergence for a given dirty rate and link" },
 	{ "fault", cmd_fault, "attach, list, inspect, detach policies answering I/O page faults" },

@@ -7,5 +7,8 @@ int cmd_trace(int argc, char **argv);
 int cmd_dirty(int argc, char **argv);
 int cmd_forecast(int argc, char **argv);
 int cmd_fault(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_hist(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 
 #endif

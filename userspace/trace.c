@@ -33,31 +33,40 @@ static struct trace_opts {
 	uint64_t max_events;
 	uint32_t ringbuf_kib;
 	bool json;
+	bool faults;
+	bool events_given;
 } opts = {
 	.event_mask = IOMMUFD_EV_MASK_ALL,
 };
+
+/* --faults: faults seen, by owner, device and reason, for the summary */
+struct fault_row {
+	int32_t owner_tgid;
+	uint32_t dev_id;
+	char device[32];
+	char reason[80];
+	uint64_t count;
+};
+
+#define FAULT_ROWS_MAX 256
 
 static struct trace_state {
 	uint64_t delivered;
 	uint64_t last_seq;
 	uint64_t gaps;
+	struct fault_row rows[FAULT_ROWS_MAX];
+	unsigned int nr_rows;
+	uint64_t rows_overflow;
 } st;
 
-static volatile sig_atomic_t exiting;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
-
-enum { OPT_IOAS = 0x100, OPT_DEV, OPT_RINGBUF };
+enum { OPT_IOAS = 0x100, OPT_DEV, OPT_RINGBUF, OPT_FAULTS };
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Only contexts owned by this process (the tgid that opened /dev/iommu)", 0 },
 	{ "ioas", OPT_IOAS, "ID", 0, "Only events on this IOAS id", 0 },
 	{ "dev", OPT_DEV, "ID", 0, "Only events of this iommufd device id", 0 },
 	{ "events", 'e', "LIST", 0, "Comma-separated event names, or 'all' (default)", 0 },
+	{ "faults", OPT_FAULTS, NULL, 0, "The fault stream: I/O page faults, their answers and unrecoverable DMA faults, with a use-after-unmap diagnosis and a summary by device and reason at exit", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line instead of text", 0 },
 	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 500ms, 10s, 2m)", 0 },
 	{ "count", 'c', "N", 0, "Stop after N events", 0 },
@@ -75,9 +84,18 @@ static const char doc[] =
 	"  iommufd-bpf trace --json -d 10s      # JSON lines for 10 seconds\n"
 	"  iommufd-bpf trace -p 1234            # only iommufd contexts of pid 1234\n"
 	"  iommufd-bpf trace -e fault_report,fault_respond --dev 3\n"
+	"  iommufd-bpf trace --faults -p 1234   # the faults of one VMM's devices\n"
+	"\n"
+	"dma_fault records are unrecoverable DMA faults (a device touched an IOVA it\n"
+	"may not), attributed to the iommufd device, HWPT, IOAS and owner; on VT-d\n"
+	"they also carry the source id, PASID and the fault reason. With dma_fault\n"
+	"traced, the last 32 ranges unmapped from each IOAS are remembered in the\n"
+	"kernel, and a fault inside one is reported as \"DMA after unmap\" with the\n"
+	"range, how long before the fault it was unmapped, and by which process.\n"
 	"\n"
 	"At exit it prints produced, delivered, dropped and filtered counts to stderr\n"
-	"(and a final \"summary\" object with --json). Exit status: 0 on success\n"
+	"(and a final \"summary\" object with --json); with --faults first a count of\n"
+	"faults by owner, device and reason. Exit status: 0 on success\n"
 	"(also when ended by SIGINT/SIGTERM), 1 on failure, 2 on bad usage.\n"
 	"\vEvents:";
 
@@ -100,9 +118,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid device id '%s'", arg);
 		break;
 	case 'e':
+		if (opts.faults)
+			argp_error(state, "--faults chooses the events: do not combine it with -e");
 		if (parse_event_list(arg, &opts.event_mask, &bad))
 			argp_error(state, "unknown event '%s' (known: %s)", bad,
 				   event_names_help());
+		opts.events_given = true;
+		break;
+	case OPT_FAULTS:
+		if (opts.events_given)
+			argp_error(state, "--faults chooses the events: do not combine it with -e");
+		opts.faults = true;
+		opts.event_mask = IOMMUFD_EV_MASK_FAULTS;
 		break;
 	case 'j':
 		opts.json = true;
@@ -147,6 +174,113 @@ static char *help_filter(int key, const char *text, void *input)
 	return s;
 }
 
+/* The summary's reason for a fault record, or NULL for other records */
+static const char *fault_reason(const struct iommufd_event *e, size_t size,
+				char *buf, size_t len)
+{
+	static const char *const codes[] = { "success", "invalid", "failure" };
+
+	switch (e->type) {
+	case IOMMUFD_EV_DMA_FAULT:
+		snprintf(buf, len, "%s%s", dma_fault_reason(e, event_dma_fault(e, size)),
+			 e->flags & IOMMUFD_DMA_FAULT_AFTER_UNMAP ?
+				" (DMA after unmap)" : "");
+		return buf;
+	case IOMMUFD_EV_FAULT_REPORT:
+		return "I/O page fault group reported";
+	case IOMMUFD_EV_FAULT_RESPOND:
+		snprintf(buf, len, "I/O page fault group answered %s",
+			 e->code < 3 ? codes[e->code] : "?");
+		return buf;
+	case IOMMUFD_EV_FAULT_AUTO_RESPOND:
+		return "I/O page fault groups answered by the kernel";
+	default:
+		return NULL;
+	}
+}
+
+static void count_fault(const struct iommufd_event *e, size_t size)
+{
+	const struct iommufd_dma_fault_detail *f = event_dma_fault(e, size);
+	const char *device = f ? f->device : "";
+	struct fault_row *row;
+	const char *reason;
+	char buf[80];
+	unsigned int i;
+
+	reason = fault_reason(e, size, buf, sizeof(buf));
+	if (!reason)
+		return;
+	for (i = 0; i < st.nr_rows; i++) {
+		row = &st.rows[i];
+		if (row->owner_tgid == e->owner_tgid &&
+		    row->dev_id == e->dev_id &&
+		    !strncmp(row->device, device, sizeof(row->device)) &&
+		    !strcmp(row->reason, reason))
+			goto found;
+	}
+	if (st.nr_rows == FAULT_ROWS_MAX) {
+		st.rows_overflow++;
+		return;
+	}
+	row = &st.rows[st.nr_rows++];
+	row->owner_tgid = e->owner_tgid;
+	row->dev_id = e->dev_id;
+	snprintf(row->device, sizeof(row->device), "%.31s", device);
+	snprintf(row->reason, sizeof(row->reason), "%s", reason);
+found:
+	/* An auto-response record stands for 'count' groups */
+	row->count += e->type == IOMMUFD_EV_FAULT_AUTO_RESPOND ? e->count : 1;
+}
+
+/*
+ * Only dma_fault records name the device: give its name to the rows of
+ * the same owner and device id that lack it.
+ */
+static void name_fault_rows(void)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < st.nr_rows; i++) {
+		struct fault_row *r = &st.rows[i];
+
+		for (j = 0; !r->device[0] && r->dev_id && j < st.nr_rows; j++)
+			if (st.rows[j].device[0] &&
+			    st.rows[j].owner_tgid == r->owner_tgid &&
+			    st.rows[j].dev_id == r->dev_id)
+				memcpy(r->device, st.rows[j].device,
+				       sizeof(r->device));
+	}
+}
+
+static void print_fault_summary(void)
+{
+	unsigned int i;
+
+	name_fault_rows();
+	for (i = 0; i < st.nr_rows; i++) {
+		const struct fault_row *r = &st.rows[i];
+
+		if (opts.json) {
+			printf("{\"event\":\"fault_summary\",\"owner_tgid\":%d,\"dev_id\":%u,\"device\":\"%s\",\"reason\":\"%s\",\"count\":%llu}\n",
+			       r->owner_tgid, r->dev_id, r->device, r->reason,
+			       (unsigned long long)r->count);
+			continue;
+		}
+		if (!i)
+			fprintf(stderr, "Faults by owner, device and reason:\n%8s %6s %-16s %8s  %s\n",
+				"OWNER", "DEV", "DEVICE", "COUNT", "REASON");
+		fprintf(stderr, "%8d %6u %-16s %8llu  %s\n", r->owner_tgid,
+			r->dev_id, r->device[0] ? r->device : "-",
+			(unsigned long long)r->count, r->reason);
+	}
+	if (!st.nr_rows && !opts.json)
+		fprintf(stderr, "No faults.\n");
+	if (st.rows_overflow)
+		warnx_("%llu faults of more than %d owner/device/reason rows were not summarised",
+		       (unsigned long long)st.rows_overflow, FAULT_ROWS_MAX);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct iommufd_event *e = data;
@@ -160,21 +294,15 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (e->seq > st.last_seq)
 		st.last_seq = e->seq;
 	st.delivered++;
+	if (opts.faults)
+		count_fault(e, size);
 	if (opts.json)
-		print_event_json(stdout, e);
+		print_event_json(stdout, e, size);
 	else
-		print_event_text(stdout, e);
+		print_event_text(stdout, e, size);
 	if (opts.max_events && st.delivered >= opts.max_events)
-		exiting = 1;
+		exit_requested = 1;
 	return 0;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 int cmd_trace(int argc, char **argv)
@@ -206,6 +334,11 @@ int cmd_trace(int argc, char **argv)
 	skel->rodata->filter_ioas_id = opts.ioas_id;
 	skel->rodata->filter_dev_id = opts.dev_id;
 	skel->rodata->event_mask = opts.event_mask;
+	skel->rodata->track_unmaps =
+		!!(opts.event_mask & (1u << IOMMUFD_EV_DMA_FAULT));
+	/* The VT-d driver's event: absent on a kernel without VT-d */
+	if (!kernel_has_trace_event("dmar_fault"))
+		bpf_program__set_autoload(skel->progs.on_dmar_fault, false);
 	if (opts.ringbuf_kib)
 		bpf_map__set_max_entries(skel->maps.events,
 					 opts.ringbuf_kib * 1024);
@@ -234,14 +367,14 @@ int cmd_trace(int argc, char **argv)
 	if (err)
 		goto out;
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	catch_exit_signals();
 	if (opts.duration_ns)
-		deadline = now_ns() + opts.duration_ns;
-	fprintf(stderr, "Tracing iommufd events%s. Ctrl-C to end.\n",
+		deadline = monotonic_ns() + opts.duration_ns;
+	fprintf(stderr, "Tracing iommufd %s%s. Ctrl-C to end.\n",
+		opts.faults ? "faults" : "events",
 		opts.json ? " as JSON lines" : "");
 
-	while (!exiting) {
+	while (!exit_requested) {
 		err = ring_buffer__poll(rb, 100);
 		if (err == -EINTR) {
 			err = 0;
@@ -252,7 +385,7 @@ int cmd_trace(int argc, char **argv)
 			goto out;
 		}
 		err = 0;
-		if (deadline && now_ns() >= deadline)
+		if (deadline && monotonic_ns() >= deadline)
 			break;
 		fflush(stdout);
 	}
@@ -270,6 +403,8 @@ int cmd_trace(int argc, char **argv)
 	/* Records lost after the last one delivered leave no gap in the stream */
 	if (!opts.max_events && skel->bss->next_seq > st.last_seq)
 		st.gaps += skel->bss->next_seq - st.last_seq;
+	if (opts.faults)
+		print_fault_summary();
 	if (opts.json)
 		printf("{\"event\":\"summary\",\"produced\":%llu,\"delivered\":%llu,\"dropped\":%llu,\"filtered\":%llu,\"seq_gaps\":%llu}\n",
 		       (unsigned long long)cnt[IOMMUFD_CNT_PRODUCED],

@@ -4,10 +4,13 @@
  *
  * A mock device is attached, so every map pins and fills the domain and
  * every unmap flushes and unpins: the real path. Variants run side by side
- * in interleaved blocks (A B A B ...): "off" with nothing attached, "trace"
- * with the iommufd_trace programs attached and a thread draining the ring
- * buffer as the tool does. Each block times BLOCK_OPS map+unmap pairs;
- * the figure is the median block, the ratio is median(trace)/median(off).
+ * in interleaved blocks (A B C D A B C D ...): "off" with nothing attached,
+ * "trace" with the iommufd_trace programs attached and a thread draining
+ * the ring buffer as 'iommufd-bpf trace' does (an event per operation),
+ * "top" with iommufd_stats counting in the kernel as 'iommufd-bpf top'
+ * does, and "latency" with its histograms on as 'hist' and 'metrics' do.
+ * Each block times BLOCK_OPS map+unmap pairs; the figure is the median
+ * block, a ratio is median(variant)/median(off).
  *
  * Prints one JSON object (flat, named figures) on stdout.
  */
@@ -27,7 +30,7 @@
 #include "iommufd_test.h"
 #include "iommufd_trace.h"
 #include "iommufd_trace.skel.h"
-#include "iommufd_trace.h"
+#include "iommufd_stats.skel.h"
 #include "percpu_counters.h"
 
 #define IOVA (1UL << 24)
@@ -62,8 +65,9 @@ static void *drain(void *arg)
 {
 	struct ring_buffer *rb = arg;
 
+	/* The tool's poll tick; the ring buffer wakes it for new records */
 	while (!atomic_load(&stop_drain))
-		ring_buffer__poll(rb, 10);
+		ring_buffer__poll(rb, 100);
 	ring_buffer__consume(rb);
 	return NULL;
 }
@@ -114,10 +118,27 @@ static double spread(double *v, unsigned int n)
 	return 100.0 * (v[n * 9 / 10] - v[n / 10]) / m;
 }
 
-static void run(const char *name, size_t len, unsigned int blocks,
-		unsigned int ops, struct iommufd_trace_bpf *skel, int first)
+struct variants {
+	struct iommufd_trace_bpf *trace;
+	struct iommufd_stats_bpf *top;
+	struct iommufd_stats_bpf *latency;
+};
+
+static void print_figures(const char *prefix, const char *name, double *v,
+			  double *off, unsigned int blocks)
 {
-	double off[blocks], on[blocks];
+	double m = median(v, blocks), m_off = median(off, blocks);
+
+	printf("\"%s.map_unmap_%s_ns\":%.0f,\"%s.map_unmap_%s_spread_pct\":%.1f,"
+	       "\"%s.map_unmap_%s_ratio\":%.4f,",
+	       prefix, name, m, prefix, name, spread(v, blocks), prefix, name,
+	       m / m_off);
+}
+
+static void run(const char *name, size_t len, unsigned int blocks,
+		unsigned int ops, struct variants *var)
+{
+	double off[blocks], trace[blocks], top[blocks], lat[blocks];
 	unsigned int b;
 	void *buf;
 
@@ -130,19 +151,37 @@ static void run(const char *name, size_t len, unsigned int blocks,
 
 	block(buf, len, ops);	/* warm up */
 	for (b = 0; b < blocks; b++) {
-		if (iommufd_trace_bpf__attach(skel))
-			die("attach");
-		on[b] = block(buf, len, ops);
-		iommufd_trace_bpf__detach(skel);
+		if (iommufd_trace_bpf__attach(var->trace))
+			die("attach trace");
+		trace[b] = block(buf, len, ops);
+		iommufd_trace_bpf__detach(var->trace);
+		if (iommufd_stats_bpf__attach(var->top))
+			die("attach top");
+		top[b] = block(buf, len, ops);
+		iommufd_stats_bpf__detach(var->top);
+		if (iommufd_stats_bpf__attach(var->latency))
+			die("attach latency");
+		lat[b] = block(buf, len, ops);
+		iommufd_stats_bpf__detach(var->latency);
 		off[b] = block(buf, len, ops);
 	}
-	printf("%s\"trace.map_unmap_%s_off_ns\":%.0f,\"trace.map_unmap_%s_trace_ns\":%.0f,"
-	       "\"trace.map_unmap_%s_off_spread_pct\":%.1f,\"trace.map_unmap_%s_trace_spread_pct\":%.1f,",
-	       first ? "" : "", name, median(off, blocks), name,
-	       median(on, blocks), name, spread(off, blocks), name,
-	       spread(on, blocks));
-	printf("\"trace.map_unmap_%s_ratio\":%.4f,", name,
-	       median(on, blocks) / median(off, blocks));
+	printf("\"trace.map_unmap_%s_off_ns\":%.0f,\"trace.map_unmap_%s_off_spread_pct\":%.1f,",
+	       name, median(off, blocks), name, spread(off, blocks));
+	print_figures("trace", name, trace, off, blocks);
+	print_figures("top", name, top, off, blocks);
+	print_figures("latency", name, lat, off, blocks);
+}
+
+static struct iommufd_stats_bpf *load_stats(bool latency)
+{
+	struct iommufd_stats_bpf *skel = iommufd_stats_bpf__open();
+
+	if (!skel)
+		die("open iommufd_stats");
+	skel->rodata->collect_latency = latency;
+	if (iommufd_stats_bpf__load(skel))
+		die("load iommufd_stats");
+	return skel;
 }
 
 int main(int argc, char **argv)
@@ -154,6 +193,7 @@ int main(int argc, char **argv)
 	unsigned int blocks = argc > 1 ? atoi(argv[1]) : 21;
 	unsigned int ops = argc > 2 ? atoi(argv[2]) : 400;
 	struct iommufd_trace_bpf *skel;
+	struct variants var;
 	struct ring_buffer *rb;
 	__u64 cnt[IOMMUFD_CNT_MAX];
 	pthread_t th;
@@ -166,17 +206,25 @@ int main(int argc, char **argv)
 	if (ioctl(fd, IOMMU_TEST_CMD, &mock))
 		die("IOMMU_TEST_OP_MOCK_DOMAIN");
 
-	skel = iommufd_trace_bpf__open_and_load();
+	/* As 'iommufd-bpf trace' loads it: every event, so DMA faults too */
+	skel = iommufd_trace_bpf__open();
 	if (!skel)
+		die("open iommufd_trace");
+	skel->rodata->track_unmaps = true;
+	if (iommufd_trace_bpf__load(skel))
 		die("load iommufd_trace");
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), count_event,
 			      NULL, NULL);
 	if (!rb || pthread_create(&th, NULL, drain, rb))
 		die("ring buffer");
 
+	var.trace = skel;
+	var.top = load_stats(false);
+	var.latency = load_stats(true);
+
 	printf("{\"trace.blocks\":%u,\"trace.ops_per_block\":%u,", blocks, ops);
-	run("4k", 4096, blocks, ops, skel, 1);
-	run("2m", 2u << 20, blocks, ops / 4 ?: 1, skel, 0);
+	run("4k", 4096, blocks, ops, &var);
+	run("2m", 2u << 20, blocks, ops / 4 ?: 1, &var);
 
 	atomic_store(&stop_drain, 1);
 	pthread_join(th, NULL);

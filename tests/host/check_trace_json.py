@@ -18,7 +18,16 @@ FIELDS = {
     "iova": int, "length": int, "done": int, "dst_iova": int,
     "page_size": int, "duration_ns": int,
 }
-EVENTS = {"ioas_map", "ioas_unmap", "ioas_copy", "device_attach",
+# dma_fault records add these (the unmap_* ones only after an unmap)
+DMA_FAULT_FIELDS = {
+    "write": bool, "attributed": bool, "decoded": bool, "device": str,
+    "source_id": int, "kind": str, "reason": str, "after_unmap": bool,
+}
+AFTER_UNMAP_FIELDS = {
+    "unmap_iova": int, "unmap_length": int, "unmap_age_ns": int,
+    "unmap_tgid": int, "unmap_comm": str,
+}
+EVENTS = {"dma_fault", "ioas_map", "ioas_unmap", "ioas_copy", "device_attach",
           "device_detach", "device_replace", "iotlb_flush", "hwpt_invalidate",
           "dirty_tracking", "dirty_read", "fault_report", "fault_respond",
           "fault_auto_respond", "pinned_update"}
@@ -50,13 +59,18 @@ def main():
         errors.append("last line is not the summary: %r" % summary)
     last = 0
     for r in records:
-        for k, t in FIELDS.items():
+        fields = dict(FIELDS)
+        if r.get("event") == "dma_fault":
+            fields.update(DMA_FAULT_FIELDS)
+            if r.get("after_unmap"):
+                fields.update(AFTER_UNMAP_FIELDS)
+        for k, t in fields.items():
             if not isinstance(r.get(k), t):
                 errors.append("seq %s: field %s missing or not %s" %
                               (r.get("seq"), k, t.__name__))
-        if set(r) != set(FIELDS):
+        if set(r) != set(fields):
             errors.append("seq %s: unexpected keys %s" %
-                          (r.get("seq"), sorted(set(r) - set(FIELDS))))
+                          (r.get("seq"), sorted(set(r) ^ set(fields))))
         if r["event"] not in EVENTS:
             errors.append("seq %s: unknown event %s" % (r["seq"], r["event"]))
         if r["seq"] != last + 1:
@@ -80,7 +94,16 @@ def main():
         "iotlb_flush": (3, dict(ioas_id=ioas, length=8192, code=0)),
         "fault_report": (2, dict(dev_id=dev, pasid=1, perm=1, count=1)),
         "fault_respond": (2, dict(dev_id=dev, code=0)),
+        # --dma-faults 4: two writes into the range unmapped last, two reads
+        # of an IOVA never mapped
+        "dma_fault": (2, dict(dev_id=dev, ioas_id=ioas, write=True,
+                              attributed=True, decoded=False,
+                              after_unmap=True, unmap_iova=1 << 24,
+                              unmap_length=8192, unmap_tgid=pid)),
     }
+    want_reads = n("dma_fault", dev_id=dev, write=False, after_unmap=False)
+    if want_reads != 2:
+        errors.append("dma_fault reads never mapped: %d records, want 2" % want_reads)
     for ev, (count, kw) in want.items():
         got = n(ev, **kw)
         if got != count:

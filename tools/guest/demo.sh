@@ -107,6 +107,35 @@ mock)
 	sleep 0.2
 	stop_tracer
 
+	step "The fault stream: a device DMAs into IOVA its process just unmapped, and into IOVA never mapped"
+	start_tracer --faults
+	tests/iommufd_workload --device -n 2 -p 1 --faults 2 --dma-faults 4 >/dev/null
+	sleep 0.2
+	stop_tracer
+
+	step "iommufd-bpf top: rates per context, IOAS and device, counted in the kernel"
+	tests/iommufd_workload --device -n 1500 -p 1 --faults 40 --dma-faults 6 >/dev/null &
+	wl=$!
+	iommufd-bpf top 1s 3 2>/dev/null
+	wait "$wl"
+
+	step "iommufd-bpf hist: how long maps, unmaps and fault answers take (log2 buckets)"
+	iommufd-bpf hist -k map,unmap,fault -d 4s 2>/dev/null &
+	h=$!
+	sleep 1
+	tests/iommufd_workload --device -n 200 -p 4 --faults 20 >/dev/null
+	wait "$h"
+
+	step "iommufd-bpf metrics: /metrics for Prometheus, read here with curl"
+	iommufd-bpf metrics --listen 127.0.0.1:9464 2>/tmp/metrics.err &
+	m=$!
+	while ! grep -q Serving /tmp/metrics.err 2>/dev/null; do sleep 0.1; done
+	cat /tmp/metrics.err
+	tests/iommufd_workload --device -n 20 -p 2 --faults 5 --dma-faults 2 >/dev/null
+	curl -s http://127.0.0.1:9464/metrics |
+		grep -E '^iommufd_(ioas_maps_total|ioas_mapped_bytes_total|device_iopf_groups_total|device_dma_faults_total|operation_duration_seconds_count)'
+	kill -INT "$m"; wait "$m"
+
 	step "Dirty tracking: a device writes 40 MiB/s into a hot tenth of 256 MiB; harvest every second"
 	iommufd-bpf dirty --mock 256M --rate 40MiB/s --pattern hot:10% \
 		--bandwidth 1Gbit/s --downtime 100ms 1s 4
@@ -120,7 +149,15 @@ mock)
 vtd)
 	step "QEMU's edu device DMAs through the emulated VT-d, mapped via vfio cdev + iommufd"
 	start_tracer
-	tests/vtd_edu >/tmp/edu.out 2>&1 && echo "(edu DMA round trip: data intact)" || cat /tmp/edu.out
+	tests/vtd_edu -r edu.dma_round_trip_and_events >/tmp/edu.out 2>&1 &&
+		echo "(edu DMA round trip: data intact)" || cat /tmp/edu.out
+	sleep 0.2
+	stop_tracer
+
+	step "The fault stream: edu DMAs from IOVA never mapped, then into IOVA unmapped a moment ago"
+	start_tracer --faults
+	tests/vtd_edu -r edu.dma_faults_decoded_and_attributed >/tmp/edu.out 2>&1 ||
+		cat /tmp/edu.out
 	sleep 0.2
 	stop_tracer
 	;;

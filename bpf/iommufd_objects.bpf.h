@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Reading iommufd's kernel objects from tp_btf programs, shared by the
+ * tracer and the in-kernel aggregation. Include after vmlinux.h.
+ */
+#ifndef IOMMUFD_BPF_OBJECTS_BPF_H
+#define IOMMUFD_BPF_OBJECTS_BPF_H
+
+#include <bpf/bpf_core_read.h>
+
+/*
+ * container_of() for kernel objects: the verifier will not let a pointer to
+ * one struct grow into its container, so cast through bpf_rdonly_cast(),
+ * which gives a read-only view of the container at the CO-RE offset.
+ */
+#define kernel_container_of(ptr, type, member)				\
+	bpf_core_cast((void *)(ptr) - bpf_core_field_offset(type, member), type)
+
+/* The owner of a context: the tgid that opened /dev/iommu */
+static __always_inline __s32 ctx_owner(struct iommufd_ctx *ictx)
+{
+	return ictx ? ictx->owner_tgid : 0;
+}
+
+/* The IOAS under a HWPT (a nested HWPT's is its parent's), or 0 */
+static __always_inline __u32 hwpt_ioas_id(struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_hwpt_paging *paging;
+	struct iommufd_hwpt_nested *nested;
+
+	if (!hwpt)
+		return 0;
+	switch (hwpt->obj.type) {
+	case IOMMUFD_OBJ_HWPT_PAGING:
+		paging = kernel_container_of(hwpt, struct iommufd_hwpt_paging,
+					     common);
+		return paging->ioas->obj.id;
+	case IOMMUFD_OBJ_HWPT_NESTED:
+		nested = kernel_container_of(hwpt, struct iommufd_hwpt_nested,
+					     common);
+		return nested->parent->ioas->obj.id;
+	default:
+		return 0;
+	}
+}
+
+/* The IOAS an IOVA area belongs to */
+static __always_inline struct iommufd_ioas *area_ioas(struct iopt_area *area)
+{
+	return kernel_container_of(area->iopt, struct iommufd_ioas, iopt);
+}
+
+/* The iommufd device a fault group was reported for */
+static __always_inline struct iommufd_device *group_idev(struct iopf_group *group)
+{
+	struct iommufd_attach_handle *handle =
+		kernel_container_of(group->attach_handle,
+				    struct iommufd_attach_handle, handle);
+
+	return handle->idev;
+}
+
+#endif /* IOMMUFD_BPF_OBJECTS_BPF_H */

@@ -1,0 +1,178 @@
+#!/bin/sh
+# The in-kernel aggregation as users meet it: 'iommufd-bpf top', 'hist' and
+# 'metrics' against a workload whose operations we know, so every count
+# must equal what was driven. Bad input exits 2 (1 for a port in use) with
+# a message naming it. The JSON of top and hist and the /metrics pages are
+# printed between ARTIFACT markers for the host to check with a JSON
+# parser, promtool and an OpenMetrics checker.
+tool=${TOOL:-/opt/iommufd-bpf/bin/iommufd-bpf}
+workload=${WORKLOAD:-/opt/iommufd-bpf/tests/iommufd_workload}
+tmp=$(mktemp -d)
+. "$(dirname "$0")/tap.sh"
+
+# Start "$@" in the background with stderr in $tmp/$name.err and wait for
+# its ready line; sets $bg to its pid
+start_bg() { # NAME READY-PATTERN CMD...
+	name=$1 ready=$2; shift 2
+	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	bg=$!
+	i=0
+	while ! grep -q "$ready" "$tmp/$name.err" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
+# ids printed by the workload's first line
+ids() { # FILE
+	pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\1/p' "$1")
+	ioas=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\2/p' "$1")
+	dev=$(sed -n 's/.* dev=\([0-9]*\) .*/\1/p' "$1")
+}
+
+check_eq() { # NAME GOT WANT
+	if [ "$2" = "$3" ]; then ok "$1 ($2)"; else not_ok "$1" "got '$2', want '$3'"; fi
+}
+
+echo "TAP version 13"
+expect_exit 0 "top --help teaches with examples" "EXAMPLES" -- "$tool" top --help
+expect_exit 2 "top: bad interval" "invalid interval 'soon'" -- "$tool" top soon
+expect_exit 2 "top: bad count" "invalid count '0'" -- "$tool" top 1 0
+expect_exit 2 "top: stray argument" "unexpected argument 'x'" -- "$tool" top 1 2 x
+expect_exit 0 "hist --help names the four histograms" "fault-to-answer\|report to answer" -- "$tool" hist --help
+expect_exit 2 "hist: unknown kind is named" "unknown kind in 'map,dma'" -- "$tool" hist -k map,dma
+expect_exit 0 "metrics --help teaches with examples" "EXAMPLES" -- "$tool" metrics --help
+expect_exit 2 "metrics: nothing to do" "nothing to do" -- "$tool" metrics
+for bad in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 1.2.3:99 ::1:9464 "[::1]" nosuchhost:80 127.0.0.1:http; do
+	expect_exit 2 "metrics: bad address '$bad' is named" \
+		"invalid listen address '$(echo "$bad" | sed 's/[][]/\\&/g')'" -- \
+		"$tool" metrics --listen "$bad"
+done
+expect_exit 2 "metrics: textfile must end in .prom" "must end in .prom" -- \
+	"$tool" metrics --textfile /tmp/iommufd.txt
+expect_exit 1 "metrics: textfile in a missing directory is named" \
+	"cannot write /nonexistent/dir/iommufd.prom.tmp" -- \
+	"$tool" metrics --textfile /nonexistent/dir/iommufd.prom -d 1s
+expect_exit 1 "unprivileged top names the missing capabilities" \
+	"needs CAP_BPF and CAP_PERFMON" -- \
+	/opt/iommufd-bpf/tests/run_unprivileged "$tool" top 1 1
+
+# top: 7 maps and unmaps of 2 pages, 3 page faults, 2 DMA faults
+start_bg top "Counting" "$tool" top --json 500ms
+"$workload" --device -n 7 -p 2 --faults 3 --dma-faults 2 >"$tmp/wl.out" 2>&1
+sleep 1
+kill -INT "$bg"; wait "$bg"; rc=$?
+ids "$tmp/wl.out"
+check_eq "top exits 0 on SIGINT" "$rc" 0
+sum() { # ROW FIELD KEY=VALUE: total of FIELD over the JSON rows that match
+	grep "\"row\":\"$1\"" "$tmp/top.out" | grep "\"owner_tgid\":$pid,.*$3" |
+		sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" | awk '{ s += $1 } END { print s + 0 }'
+}
+check_eq "top: maps of the IOAS" "$(sum ioas maps "\"ioas_id\":$ioas,")" 7
+check_eq "top: unmaps of the IOAS" "$(sum ioas unmaps "\"ioas_id\":$ioas,")" 7
+check_eq "top: bytes mapped" "$(sum ioas map_bytes "\"ioas_id\":$ioas,")" $((7 * 8192))
+check_eq "top: IOTLB flushes" "$(sum ioas flushes "\"ioas_id\":$ioas,")" 7
+check_eq "top: I/O page fault groups of the device" "$(sum dev iopf_groups "\"dev_id\":$dev,")" 3
+check_eq "top: answers" "$(sum dev iopf_answered "\"dev_id\":$dev,")" 3
+check_eq "top: DMA faults" "$(sum dev dma_faults "\"dev_id\":$dev,")" 2
+check_eq "top: context row sums its IOAS" "$(sum ctx maps "")" 7
+# The table form refreshes with a header per interval
+"$tool" top 300ms 2 >"$tmp/top.txt" 2>&1; rc=$?
+if [ "$rc" = 0 ] && [ "$(grep -c 'OWNER.*MAPS/s.*IOPF/s.*DMAFLT/s.*PINNED' "$tmp/top.txt")" = 2 ]; then
+	ok "top: a table per interval, COUNT honoured"
+else
+	not_ok "top: a table per interval, COUNT honoured" "exit $rc" "$(head -5 "$tmp/top.txt")"
+fi
+
+# hist: every operation lands in one bucket
+start_bg hist "Timing" "$tool" hist --json --per-owner
+"$workload" --device -n 9 -p 1 --faults 4 >"$tmp/wl.out" 2>&1
+kill -INT "$bg"; wait "$bg"; rc=$?
+ids "$tmp/wl.out"
+check_eq "hist exits 0 on SIGINT" "$rc" 0
+for want in map:9 unmap:9 fault:4; do
+	kind=${want%:*} n=${want#*:}
+	line=$(grep "\"kind\":\"$kind\",\"owner_tgid\":$pid," "$tmp/hist.out")
+	count=$(echo "$line" | sed -n 's/.*"count":\([0-9]*\),"sum_ns".*/\1/p')
+	buckets=$(echo "$line" | grep -o '"count":[0-9]*}' | sed 's/[^0-9]//g' | awk '{ s += $1 } END { print s + 0 }')
+	if [ "$count" = "$n" ] && [ "$buckets" = "$n" ]; then
+		ok "hist: $n ${kind}s, buckets add up"
+	else
+		not_ok "hist: $n ${kind}s, buckets add up" "count '$count' buckets '$buckets'" "$line"
+	fi
+done
+"$tool" hist -k map -d 2s >"$tmp/hist.txt" 2>&1 &
+h=$!
+sleep 1
+"$workload" --device -n 3 -p 1 >/dev/null 2>&1
+wait "$h"; rc=$?
+if [ "$rc" = 0 ] && grep -q "^map latency: 3, average" "$tmp/hist.txt" &&
+   grep -q '|\*\*\*\*' "$tmp/hist.txt" && ! grep -q "unmap latency" "$tmp/hist.txt"; then
+	ok "hist: text histogram of the kind asked for"
+else
+	not_ok "hist: text histogram of the kind asked for" "exit $rc" "$(cat "$tmp/hist.txt")"
+fi
+
+# metrics over HTTP, read by curl
+start_bg metrics "Serving" "$tool" metrics --listen 127.0.0.1:9464
+expect_exit 1 "metrics: a port in use is named" \
+	"cannot listen on 127.0.0.1:9464: Address already in use" -- \
+	"$tool" metrics --listen 127.0.0.1:9464 -d 1s
+"$workload" --device -n 5 -p 2 --faults 3 --dma-faults 2 >"$tmp/wl.out" 2>&1
+ids "$tmp/wl.out"
+curl -sf -D "$tmp/headers" http://127.0.0.1:9464/metrics >"$tmp/metrics.txt"; rc=$?
+curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
+	-D "$tmp/om.headers" http://127.0.0.1:9464/metrics >"$tmp/openmetrics.txt"; rc2=$?
+code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9464/nope)
+kill -INT "$bg"; wait "$bg"; mrc=$?
+check_eq "curl gets /metrics" "$rc/$rc2" 0/0
+check_eq "metrics exits 0 on SIGINT" "$mrc" 0
+check_eq "an unknown path is 404" "$code" 404
+grep -qi '^Content-Type: text/plain; version=0.0.4' "$tmp/headers" &&
+	ok "Prometheus text format by default" ||
+	not_ok "Prometheus text format by default" "$(cat "$tmp/headers")"
+grep -qi '^Content-Type: application/openmetrics-text; version=1.0.0' "$tmp/om.headers" &&
+   [ "$(tail -1 "$tmp/openmetrics.txt")" = "# EOF" ] &&
+	ok "OpenMetrics when asked, ending in # EOF" ||
+	not_ok "OpenMetrics when asked, ending in # EOF" "$(cat "$tmp/om.headers")"
+sample() { # NAME LABELS-REGEX
+	grep "^$1{owner=\"$pid\",comm=\"[^\"]*\"$2} " "$tmp/metrics.txt" | sed 's/.* //'
+}
+check_eq "metrics: maps" "$(sample iommufd_ioas_maps_total ",ioas=\"$ioas\"")" 5
+check_eq "metrics: bytes mapped" "$(sample iommufd_ioas_mapped_bytes_total ",ioas=\"$ioas\"")" $((5 * 8192))
+check_eq "metrics: unmaps" "$(sample iommufd_ioas_unmaps_total ",ioas=\"$ioas\"")" 5
+check_eq "metrics: IOTLB flushes" "$(sample iommufd_ioas_iotlb_flushes_total ",ioas=\"$ioas\"")" 5
+check_eq "metrics: fault groups" "$(sample iommufd_device_iopf_groups_total ",dev=\"$dev\"")" 3
+check_eq "metrics: answered success" "$(sample iommufd_device_iopf_answers_total ",dev=\"$dev\",code=\"success\"")" 3
+check_eq "metrics: DMA faults" "$(sample iommufd_device_dma_faults_total ",dev=\"$dev\"")" 2
+check_eq "metrics: map latency count" "$(sample iommufd_operation_duration_seconds_count ",op=\"map\"")" 5
+check_eq "metrics: map latency +Inf bucket" "$(sample iommufd_operation_duration_seconds_bucket ",op=\"map\",le=\"+Inf\"")" 5
+check_eq "metrics: fault-to-answer count" "$(sample iommufd_operation_duration_seconds_count ",op=\"fault\"")" 3
+
+# The textfile for node_exporter: rewritten in place, never half-written
+mkdir -p "$tmp/textfile"
+start_bg textfile "Writing" "$tool" metrics --textfile "$tmp/textfile/iommufd.prom" --interval 200ms
+"$workload" --device -n 4 -p 1 >"$tmp/wl.out" 2>&1
+ids "$tmp/wl.out"
+sleep 1
+kill -INT "$bg"; wait "$bg"; rc=$?
+check_eq "metrics --textfile exits 0 on SIGINT" "$rc" 0
+check_eq "textfile: maps" "$(grep "^iommufd_ioas_maps_total{owner=\"$pid\"" "$tmp/textfile/iommufd.prom" | sed 's/.* //')" 4
+check_eq "textfile: nothing left aside" "$(ls "$tmp/textfile")" iommufd.prom
+
+echo "=== BEGIN ARTIFACT top.json ==="
+cat "$tmp/top.out"
+echo "=== END ARTIFACT top.json ==="
+echo "=== BEGIN ARTIFACT hist.json ==="
+cat "$tmp/hist.out"
+echo "=== END ARTIFACT hist.json ==="
+echo "=== BEGIN ARTIFACT metrics.txt ==="
+cat "$tmp/metrics.txt"
+echo "=== END ARTIFACT metrics.txt ==="
+echo "=== BEGIN ARTIFACT openmetrics.txt ==="
+cat "$tmp/openmetrics.txt"
+echo "=== END ARTIFACT openmetrics.txt ==="
+echo "=== BEGIN ARTIFACT textfile.prom ==="
+cat "$tmp/textfile/iommufd.prom"
+echo "=== END ARTIFACT textfile.prom ==="
+rm -rf "$tmp"
+tap_end

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * A stats snapshot in Prometheus' text exposition format (0.0.4, what the
+ * node_exporter textfile collector reads) or in OpenMetrics 1.0.
+ */
+#ifndef IOMMUFD_BPF_EXPOSITION_H
+#define IOMMUFD_BPF_EXPOSITION_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "stats.h"
+
+#define CONTENT_TYPE_PROMETHEUS "text/plain; version=0.0.4; charset=utf-8"
+#define CONTENT_TYPE_OPENMETRICS \
+	"application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+/* Write every metric of @snap; OpenMetrics ends with "# EOF" */
+void write_exposition(FILE *out, const struct stats_snapshot *snap,
+		      bool openmetrics);
+
+#endif

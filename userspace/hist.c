@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * iommufd-bpf hist: log2 latency histograms of IOAS map, unmap, user IOTLB
+ * invalidation and I/O page fault report-to-answer, built in the kernel
+ * (iommufd_stats) and printed like bcc's biolatency.
+ */
+#include <argp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "stats.h"
+#include "subcommands.h"
+
+static struct hist_opts {
+	int32_t owner_tgid;
+	uint64_t interval_ns;
+	uint64_t duration_ns;
+	uint32_t count;
+	uint32_t kinds;		/* bit per enum stats_hist_kind */
+	bool per_owner;
+	bool json;
+} opts = {
+	.kinds = (1u << STATS_HIST_MAX) - 1,
+};
+
+enum { OPT_PER_OWNER = 0x100 };
+
+static const struct argp_option options[] = {
+	{ "pid", 'p', "PID", 0, "Only contexts owned by this process", 0 },
+	{ "kind", 'k', "LIST", 0, "Comma-separated: map, unmap, invalidate, fault (default all)", 0 },
+	{ "per-owner", OPT_PER_OWNER, NULL, 0, "One histogram per context instead of their sum", 0 },
+	{ "json", 'j', NULL, 0, "One JSON object per histogram", 0 },
+	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 10s)", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
+	{},
+};
+
+static const char doc[] =
+	"Latency histograms (log2 buckets of nanoseconds) of iommufd operations:\n"
+	"  map         IOMMU_IOAS_MAP / VFIO_IOMMU_MAP_DMA: pinning and mapping\n"
+	"  unmap       IOMMU_IOAS_UNMAP / VFIO_IOMMU_UNMAP_DMA, with its IOTLB flushes\n"
+	"  invalidate  IOMMU_HWPT_INVALIDATE: a VMM's IOTLB flush of a nested HWPT\n"
+	"  fault       I/O page fault group, from report to answer (by userspace\n"
+	"              through the fault fd, or by a fault policy in the kernel)\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  iommufd-bpf hist -d 10s           # every histogram after 10 seconds\n"
+	"  iommufd-bpf hist -k map,unmap 5   # every 5 seconds, what those took\n"
+	"  iommufd-bpf hist -p 1234 --per-owner --json -d 1m\n"
+	"\n"
+	"Without INTERVAL the histograms are printed once, at the end (Ctrl-C or\n"
+	"-d); with it, each interval prints what happened in it. Exit status: 0 on\n"
+	"success, 1 on failure, 2 on bad usage.";
+
+static int parse_kinds(const char *list, uint32_t *out)
+{
+	char copy[128], *tok, *save = NULL;
+	uint32_t k, m = 0;
+
+	if (strlen(list) >= sizeof(copy))
+		return -1;
+	strcpy(copy, list);
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		for (k = 0; k < STATS_HIST_MAX; k++)
+			if (!strcmp(tok, stats_hist_name(k)))
+				break;
+		if (k == STATS_HIST_MAX)
+			return -1;
+		m |= 1u << k;
+	}
+	if (!m)
+		return -1;
+	*out = m;
+	return 0;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'p':
+		if (parse_pid(arg, &opts.owner_tgid))
+			argp_error(state, "invalid PID '%s'", arg);
+		break;
+	case 'k':
+		if (parse_kinds(arg, &opts.kinds))
+			argp_error(state, "unknown kind in '%s' (known: map, unmap, invalidate, fault)", arg);
+		break;
+	case OPT_PER_OWNER:
+		opts.per_owner = true;
+		break;
+	case 'j':
+		opts.json = true;
+		break;
+	case 'd':
+		if (parse_duration(arg, &opts.duration_ns))
+			argp_error(state, "invalid duration '%s' (e.g. 500ms, 10s, 2m)", arg);
+		break;
+	case 'v':
+		verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		parse_interval_count(state, arg, &opts.interval_ns, &opts.count);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* @h = what @now has for (owner, kind) minus @before; owner < 0 is "all" */
+static void collect(const struct stats_snapshot *now,
+		    const struct stats_snapshot *before, int64_t owner,
+		    uint32_t kind, struct stats_hist *h)
+{
+	size_t i, s;
+
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < now->nr_hist; i++) {
+		const struct stats_hist_row *r = &now->hist[i];
+
+		if (r->key.kind != kind ||
+		    (owner >= 0 && r->key.owner_tgid != owner))
+			continue;
+		for (s = 0; s < STATS_HIST_SLOTS; s++)
+			h->slots[s] += r->v.slots[s];
+		h->count += r->v.count;
+		h->sum_ns += r->v.sum_ns;
+	}
+	for (i = 0; before && i < before->nr_hist; i++) {
+		const struct stats_hist_row *r = &before->hist[i];
+
+		if (r->key.kind != kind ||
+		    (owner >= 0 && r->key.owner_tgid != owner))
+			continue;
+		for (s = 0; s < STATS_HIST_SLOTS; s++)
+			h->slots[s] -= r->v.slots[s];
+		h->count -= r->v.count;
+		h->sum_ns -= r->v.sum_ns;
+	}
+}
+
+static void print_text(const char *what, int64_t owner,
+		       const struct stats_hist *h)
+{
+	__u64 max = 0;
+	int s, first = -1, last = -1, i, stars;
+
+	for (s = 0; s < STATS_HIST_SLOTS; s++) {
+		if (!h->slots[s])
+			continue;
+		if (first < 0)
+			first = s;
+		last = s;
+		if (h->slots[s] > max)
+			max = h->slots[s];
+	}
+	if (owner >= 0)
+		printf("\n%s latency of owner %lld: ", what, (long long)owner);
+	else
+		printf("\n%s latency: ", what);
+	if (!h->count) {
+		printf("none\n");
+		return;
+	}
+	printf("%llu, average %llu ns\n", (unsigned long long)h->count,
+	       (unsigned long long)(h->sum_ns / h->count));
+	printf("%24s : %-8s %s\n", "ns", "count", "distribution");
+	for (s = first; s <= last; s++) {
+		char range[32];
+
+		snprintf(range, sizeof(range), "%llu -> %llu",
+			 1ull << s, (2ull << s) - 1);
+		stars = max ? (int)(h->slots[s] * 40 / max) : 0;
+		printf("%24s : %-8llu |", range,
+		       (unsigned long long)h->slots[s]);
+		for (i = 0; i < 40; i++)
+			putchar(i < stars ? '*' : ' ');
+		printf("|\n");
+	}
+}
+
+static void print_json(const char *what, int64_t owner,
+		       const struct stats_hist *h)
+{
+	int s, last = -1;
+
+	for (s = 0; s < STATS_HIST_SLOTS; s++)
+		if (h->slots[s])
+			last = s;
+	printf("{\"kind\":\"%s\"", what);
+	if (owner >= 0)
+		printf(",\"owner_tgid\":%lld", (long long)owner);
+	printf(",\"count\":%llu,\"sum_ns\":%llu,\"buckets\":[",
+	       (unsigned long long)h->count, (unsigned long long)h->sum_ns);
+	/* Slot k holds [2^k, 2^(k+1)) ns; up to the last non-empty slot */
+	for (s = 0; s <= last; s++)
+		printf("%s{\"low_ns\":%llu,\"high_ns\":%llu,\"count\":%llu}",
+		       s ? "," : "", 1ull << s, (2ull << s) - 1,
+		       (unsigned long long)h->slots[s]);
+	printf("]}\n");
+}
+
+static void show(const struct stats_snapshot *now,
+		 const struct stats_snapshot *before)
+{
+	struct stats_hist h;
+	uint32_t kind;
+	size_t i, j;
+
+	for (kind = 0; kind < STATS_HIST_MAX; kind++) {
+		if (!(opts.kinds & (1u << kind)))
+			continue;
+		if (!opts.per_owner) {
+			collect(now, before, -1, kind, &h);
+			if (opts.json)
+				print_json(stats_hist_name(kind), -1, &h);
+			else
+				print_text(stats_hist_name(kind), -1, &h);
+			continue;
+		}
+		for (i = 0; i < now->nr_hist; i++) {
+			const struct stats_hist_row *r = &now->hist[i];
+
+			if (r->key.kind != kind)
+				continue;
+			/* once per owner: rows are unique per (owner, kind) */
+			for (j = 0; j < i; j++)
+				if (now->hist[j].key.kind == kind &&
+				    now->hist[j].key.owner_tgid == r->key.owner_tgid)
+					break;
+			if (j < i)
+				continue;
+			collect(now, before, r->key.owner_tgid, kind, &h);
+			if (opts.json)
+				print_json(stats_hist_name(kind),
+					   r->key.owner_tgid, &h);
+			else
+				print_text(stats_hist_name(kind),
+					   r->key.owner_tgid, &h);
+		}
+	}
+	fflush(stdout);
+}
+
+int cmd_hist(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = options, .parser = parse_opt,
+		.args_doc = "[INTERVAL [COUNT]]", .doc = doc,
+	};
+	struct stats_snapshot before = { 0 }, now = { 0 };
+	struct stats_opts sopts = { .latency = true };
+	struct iommufd_stats_bpf *skel;
+	uint64_t start, deadline = 0, next = 0;
+	uint32_t shown = 0;
+	int err;
+
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return EXIT_USAGE;
+	sopts.owner_tgid = opts.owner_tgid;
+	skel = stats_start(&sopts);
+	if (!skel)
+		return EXIT_FAIL;
+	err = drop_all_capabilities();
+	if (err)
+		goto out;
+	catch_exit_signals();
+	start = monotonic_ns();
+	if (opts.duration_ns)
+		deadline = start + opts.duration_ns;
+	if (opts.interval_ns)
+		next = start + opts.interval_ns;
+	fprintf(stderr, "Timing iommufd operations%s. Ctrl-C to end.\n",
+		opts.interval_ns ? "" : " (histograms at the end)");
+	while (!exit_requested) {
+		uint64_t until = next ? next : deadline;
+		bool last;
+
+		if (deadline && deadline < until)
+			until = deadline;
+		/* Without interval or deadline: look for a signal every 100 ms */
+		sleep_until(until ? until : monotonic_ns() + 100000000ull);
+		last = exit_requested || (deadline && monotonic_ns() >= deadline);
+		if (!opts.interval_ns && !last)
+			continue;
+		err = stats_read(skel, &now);
+		if (err) {
+			warnx_("cannot read the histograms: %s", strerror(-err));
+			goto out;
+		}
+		show(&now, opts.interval_ns ? &before : NULL);
+		shown++;
+		last = last || (opts.count && shown >= opts.count);
+		stats_snapshot_free(&before);
+		before = now;
+		memset(&now, 0, sizeof(now));
+		if (last)
+			break;
+		next += opts.interval_ns;
+	}
+	if (before.lost[STATS_LOST_HIST] || before.lost[STATS_LOST_FAULT_TIMES])
+		warnx_("tables full: %llu latencies not counted",
+		       (unsigned long long)(before.lost[STATS_LOST_HIST] +
+					    before.lost[STATS_LOST_FAULT_TIMES]));
+out:
+	stats_snapshot_free(&before);
+	stats_snapshot_free(&now);
+	stats_stop(skel);
+	return err ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * iommufd-bpf metrics: export the in-kernel aggregation (iommufd_stats) to
+ * Prometheus, by serving /metrics over HTTP and/or by rewriting a file for
+ * node_exporter's textfile collector, so a fleet's Prometheus aggregates
+ * across machines.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "common.h"
+#include "exposition.h"
+#include "stats.h"
+#include "subcommands.h"
+
+static struct metrics_opts {
+	int32_t owner_tgid;
+	const char *listen;
+	const char *textfile;
+	uint64_t interval_ns;
+	uint64_t duration_ns;
+	bool no_latency;
+	union {
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} addr;
+} opts = {
+	.interval_ns = 15000000000ull,
+};
+
+enum { OPT_LISTEN = 0x100, OPT_TEXTFILE, OPT_INTERVAL, OPT_NO_LATENCY };
+
+static const struct argp_option options[] = {
+	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Serve /metrics over HTTP here: 127.0.0.1:9464, [::1]:9464, localhost:9464, or :9464 for every IPv4 address", 0 },
+	{ "textfile", OPT_TEXTFILE, "FILE.prom", 0, "Rewrite FILE.prom every interval for node_exporter's textfile collector (atomically: write aside, rename)", 0 },
+	{ "interval", OPT_INTERVAL, "TIME", 0, "How often to rewrite the textfile (default 15s)", 0 },
+	{ "pid", 'p', "PID", 0, "Only contexts owned by this process", 0 },
+	{ "no-latency", OPT_NO_LATENCY, NULL, 0, "Leave out the latency histograms (cheaper per operation)", 0 },
+	{ "duration", 'd', "TIME", 0, "Stop after TIME (default: until SIGINT/SIGTERM)", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
+	{},
+};
+
+static const char doc[] =
+	"Export iommufd activity as Prometheus metrics: maps, unmaps, bytes,\n"
+	"IOTLB flushes and invalidations per IOAS; I/O page faults, their answers\n"
+	"and unrecoverable DMA faults per device; bytes pinned per context; and\n"
+	"latency histograms of map, unmap, invalidate and fault-to-answer. Labels:\n"
+	"owner (the tgid that opened /dev/iommu), comm, ioas, dev. Counters start\n"
+	"at zero when the exporter starts.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  iommufd-bpf metrics --listen 127.0.0.1:9464\n"
+	"  iommufd-bpf metrics --textfile /var/lib/node_exporter/textfile/iommufd.prom\n"
+	"  curl -s http://127.0.0.1:9464/metrics\n"
+	"\n"
+	"The HTTP server answers GET /metrics in Prometheus' text format, or in\n"
+	"OpenMetrics when the client asks for application/openmetrics-text (as\n"
+	"Prometheus does). Exit status: 0 on success (also when ended by\n"
+	"SIGINT/SIGTERM), 1 on failure (e.g. the port is in use), 2 on bad usage.";
+
+/*
+ * "IPV4:PORT", "[IPV6]:PORT", "localhost:PORT" or ":PORT" (every address)
+ * into opts.addr. Numeric only: a static binary cannot use NSS to resolve.
+ */
+static int parse_listen(const char *s)
+{
+	const char *colon, *host = s;
+	char h[INET6_ADDRSTRLEN];
+	size_t hlen;
+	uint32_t port;
+
+	memset(&opts.addr, 0, sizeof(opts.addr));
+	if (*s == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end || end[1] != ':')
+			return -1;
+		host = s + 1;
+		hlen = end - host;
+		colon = end + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', colon - s))
+			return -1;	/* a bare IPv6 address needs brackets */
+		hlen = colon - s;
+	}
+	if (hlen >= sizeof(h) || parse_u32(colon + 1, &port) || !port ||
+	    port > 65535)
+		return -1;
+	memcpy(h, host, hlen);
+	h[hlen] = 0;
+	if (!strcmp(h, "localhost"))
+		strcpy(h, "127.0.0.1");
+	if (!*h) {
+		opts.addr.v4.sin_family = AF_INET;
+		opts.addr.v4.sin_addr.s_addr = htonl(INADDR_ANY);
+		opts.addr.v4.sin_port = htons(port);
+	} else if (inet_pton(AF_INET, h, &opts.addr.v4.sin_addr) == 1) {
+		opts.addr.v4.sin_family = AF_INET;
+		opts.addr.v4.sin_port = htons(port);
+	} else if (inet_pton(AF_INET6, h, &opts.addr.v6.sin6_addr) == 1) {
+		opts.addr.v6.sin6_family = AF_INET6;
+		opts.addr.v6.sin6_port = htons(port);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	size_t n;
+
+	switch (key) {
+	case OPT_LISTEN:
+		if (parse_listen(arg))
+			argp_error(state, "invalid listen address '%s' (want IPV4:PORT, [IPV6]:PORT, localhost:PORT or :PORT with a port 1-65535)", arg);
+		opts.listen = arg;
+		break;
+	case OPT_TEXTFILE:
+		n = strlen(arg);
+		if (n < 6 || strcmp(arg + n - 5, ".prom"))
+			argp_error(state, "textfile '%s' must end in .prom: node_exporter's textfile collector reads only those", arg);
+		opts.textfile = arg;
+		break;
+	case OPT_INTERVAL:
+		if (parse_duration(arg, &opts.interval_ns))
+			argp_error(state, "invalid interval '%s' (e.g. 15s)", arg);
+		break;
+	case 'p':
+		if (parse_pid(arg, &opts.owner_tgid))
+			argp_error(state, "invalid PID '%s'", arg);
+		break;
+	case OPT_NO_LATENCY:
+		opts.no_latency = true;
+		break;
+	case 'd':
+		if (parse_duration(arg, &opts.duration_ns))
+			argp_error(state, "invalid duration '%s' (e.g. 500ms, 10s, 2m)", arg);
+		break;
+	case 'v':
+		verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		if (!opts.listen && !opts.textfile)
+			argp_error(state, "nothing to do: give --listen ADDR:PORT and/or --textfile FILE.prom");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* Bind and listen; -1 after saying why (port in use, no such address...) */
+static int open_listener(void)
+{
+	int family = opts.addr.v4.sin_family, fd, one = 1;
+	socklen_t len = family == AF_INET ? sizeof(opts.addr.v4) :
+					    sizeof(opts.addr.v6);
+
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		warnx_("cannot listen on %s: %s", opts.listen, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&opts.addr, len) || listen(fd, 16)) {
+		warnx_("cannot listen on %s: %s", opts.listen, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= n;
+	}
+}
+
+static void respond(int fd, const char *status, const char *type,
+		    const char *body, size_t len)
+{
+	char head[256];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		     status, type, len);
+	send_all(fd, head, n);
+	send_all(fd, body, len);
+}
+
+/*
+ * One request per connection: read the head (up to 8 KiB, 2 s), answer
+ * GET /metrics, and close.
+ */
+static int serve_one(int lfd, struct iommufd_stats_bpf *skel,
+		     struct stats_snapshot *snap)
+{
+	char req[8192], method[16], path[1024];
+	size_t got = 0;
+	int fd, err = 0;
+	bool om;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return 0;	/* the client went away: not our failure */
+	req[0] = 0;
+	while (got < sizeof(req) - 1 && !strstr(req, "\r\n\r\n")) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 2000) <= 0)
+			break;
+		n = recv(fd, req + got, sizeof(req) - 1 - got, 0);
+		if (n <= 0)
+			break;
+		got += n;
+		req[got] = 0;
+	}
+	req[got] = 0;
+	if (sscanf(req, "%15s %1023s", method, path) != 2) {
+		respond(fd, "400 Bad Request", "text/plain", "bad request\n", 12);
+	} else if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		respond(fd, "405 Method Not Allowed", "text/plain",
+			"only GET\n", 9);
+	} else if (!strcmp(path, "/")) {
+		static const char home[] = "iommufd-bpf metrics: see /metrics\n";
+
+		respond(fd, "200 OK", "text/plain", home, sizeof(home) - 1);
+	} else if (strcmp(path, "/metrics")) {
+		respond(fd, "404 Not Found", "text/plain", "not found\n", 10);
+	} else {
+		char *body = NULL;
+		size_t len = 0;
+		FILE *mem;
+
+		om = strstr(req, "application/openmetrics-text") != NULL;
+		err = stats_read(skel, snap);
+		mem = err ? NULL : open_memstream(&body, &len);
+		if (!mem) {
+			respond(fd, "500 Internal Server Error", "text/plain",
+				"cannot read the statistics\n", 27);
+		} else {
+			write_exposition(mem, snap, om);
+			fclose(mem);
+			respond(fd, "200 OK", om ? CONTENT_TYPE_OPENMETRICS :
+				CONTENT_TYPE_PROMETHEUS, body, len);
+		}
+		free(body);
+	}
+	close(fd);
+	return err;
+}
+
+/* Write aside, then rename: the collector never reads half a file */
+static int write_textfile(struct iommufd_stats_bpf *skel,
+			  struct stats_snapshot *snap)
+{
+	char tmp[4096];
+	FILE *f;
+	int err;
+
+	err = stats_read(skel, snap);
+	if (err) {
+		warnx_("cannot read the statistics: %s", strerror(-err));
+		return err;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", opts.textfile);
+	f = fopen(tmp, "w");
+	if (!f) {
+		err = -errno;
+		warnx_("cannot write %s: %s", tmp, strerror(errno));
+		return err;
+	}
+	write_exposition(f, snap, false);
+	if (fclose(f) || rename(tmp, opts.textfile)) {
+		err = -errno;
+		warnx_("cannot write %s: %s", opts.textfile, strerror(errno));
+		unlink(tmp);
+	}
+	return err;
+}
+
+int cmd_metrics(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = options, .parser = parse_opt, .doc = doc,
+	};
+	struct stats_snapshot snap = { 0 };
+	struct stats_opts sopts = { 0 };
+	struct iommufd_stats_bpf *skel = NULL;
+	uint64_t deadline = 0, next_file = 0;
+	int lfd = -1, err;
+
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return EXIT_USAGE;
+	/* Fail on the address or the file before loading anything */
+	if (opts.listen) {
+		lfd = open_listener();
+		if (lfd < 0)
+			return EXIT_FAIL;
+	}
+	sopts.owner_tgid = opts.owner_tgid;
+	sopts.latency = !opts.no_latency;
+	skel = stats_start(&sopts);
+	if (!skel) {
+		err = -1;
+		goto out;
+	}
+	err = drop_all_capabilities();
+	if (err)
+		goto out;
+	if (opts.textfile) {
+		err = write_textfile(skel, &snap);
+		if (err)
+			goto out;
+		next_file = monotonic_ns() + opts.interval_ns;
+	}
+	catch_exit_signals();
+	signal(SIGPIPE, SIG_IGN);
+	if (opts.duration_ns)
+		deadline = monotonic_ns() + opts.duration_ns;
+	if (opts.listen)
+		fprintf(stderr, "Serving http://%s/metrics. Ctrl-C to end.\n",
+			opts.listen);
+	if (opts.textfile)
+		fprintf(stderr, "Writing %s every %.1fs. Ctrl-C to end.\n",
+			opts.textfile, opts.interval_ns / 1e9);
+
+	while (!exit_requested) {
+		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		uint64_t t = monotonic_ns();
+		int n;
+
+		if (deadline && t >= deadline)
+			break;
+		if (opts.textfile && t >= next_file) {
+			err = write_textfile(skel, &snap);
+			if (err)
+				goto out;
+			next_file += opts.interval_ns;
+		}
+		/* Wake at least every 100 ms for signals, the file and -d */
+		n = poll(&p, lfd >= 0 ? 1 : 0, 100);
+		if (n > 0 && (p.revents & POLLIN))
+			serve_one(lfd, skel, &snap);
+	}
+	/* A last file with everything counted */
+	if (opts.textfile)
+		err = write_textfile(skel, &snap);
+out:
+	if (lfd >= 0)
+		close(lfd);
+	stats_snapshot_free(&snap);
+	if (skel)
+		stats_stop(skel);
+	return err ? EXIT_FAIL : EXIT_OK;
+}
