@@ -105,7 +105,7 @@ h=$!
 sleep 1
 "$workload" --device -n 3 -p 1 >/dev/null 2>&1
 wait "$h"; rc=$?
-if [ "$rc" = 0 ] && grep -q "^map latency: 3, average" "$tmp/hist.txt" &&
+if [ "$rc" = 0 ] && grep -q "^map latency: 3 operations, average" "$tmp/hist.txt" &&
    grep -q '|\*\*\*\*' "$tmp/hist.txt" && ! grep -q "unmap latency" "$tmp/hist.txt"; then
 	ok "hist: text histogram of the kind asked for"
 else

@@ -148,11 +148,12 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 {
 	const struct iommufd_dma_fault_detail *f = event_dma_fault(e, size);
 
-	fprintf(out, "%-8llu %-18s owner=%d tgid=%d comm=%.16s",
-		(unsigned long long)e->seq, event_type_name(e->type) ?: "?",
-		e->owner_tgid, e->tgid, e->comm);
+	fprintf(out, "%-8llu %-18s owner=%d", (unsigned long long)e->seq,
+		event_type_name(e->type) ?: "?", e->owner_tgid);
+	/* A DMA fault is reported by an interrupt: there is no calling task */
 	if (f)
 		return print_dma_fault_text(out, e, f);
+	fprintf(out, " tgid=%d comm=%.16s", e->tgid, e->comm);
 	switch (e->type) {
 	case IOMMUFD_EV_IOAS_MAP:
 	case IOMMUFD_EV_IOAS_UNMAP:

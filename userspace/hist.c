@@ -168,7 +168,7 @@ static void print_text(const char *what, int64_t owner,
 		printf("none\n");
 		return;
 	}
-	printf("%llu, average %llu ns\n", (unsigned long long)h->count,
+	printf("%llu operations, average %llu ns\n", (unsigned long long)h->count,
 	       (unsigned long long)(h->sum_ns / h->count));
 	printf("%24s : %-8s %s\n", "ns", "count", "distribution");
 	for (s = first; s <= last; s++) {

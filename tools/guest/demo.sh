@@ -114,10 +114,11 @@ mock)
 	stop_tracer
 
 	step "iommufd-bpf top: rates per context, IOAS and device, counted in the kernel"
-	tests/iommufd_workload --device -n 1500 -p 1 --faults 40 --dma-faults 6 >/dev/null &
-	wl=$!
-	iommufd-bpf top 1s 3 2>/dev/null
-	wait "$wl"
+	iommufd-bpf top 1s 3 2>/tmp/top.err &
+	top=$!
+	while ! grep -q Counting /tmp/top.err 2>/dev/null; do sleep 0.1; done
+	tests/iommufd_workload --device -n 300 -p 4 --sleep 5 --faults 40 --dma-faults 6 >/dev/null
+	wait "$top"
 
 	step "iommufd-bpf hist: how long maps, unmaps and fault answers take (log2 buckets)"
 	iommufd-bpf hist -k map,unmap,fault -d 4s 2>/dev/null &
