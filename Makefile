@@ -38,7 +38,7 @@ BPF_OBJS  := $(BPF_PROGS:%=$(BUILD)/bpf/%.bpf.o)
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/bpf/%.skel.h)
 # BPF programs only the tests load (a steerable policy, verifier rejections)
 TEST_BPF_PROGS := fault_test_policy fault_latency reject_kfunc_from_tracing \
-		  reject_ctx_write reject_sleepable reject_no_license
+		  reject_ctx_write reject_sleepable reject_no_license empty_hooks
 TEST_BPF_OBJS  := $(TEST_BPF_PROGS:%=$(BUILD)/bpf/tests/%.bpf.o)
 TEST_BPF_SKELS := $(TEST_BPF_PROGS:%=$(BUILD)/bpf/tests/%.skel.h)
 FAULT_POLICY_SKELS := $(BUILD)/bpf/fault_windows.skel.h $(BUILD)/bpf/fault_storm.skel.h \
@@ -180,7 +180,8 @@ $(BUILD)/tests/iommufd_workload: tests/iommufd_workload.c
 
 $(BUILD)/tests/bench_trace_overhead: tests/bench/trace_overhead.c \
 		userspace/percpu_counters.h $(BUILD)/bpf/iommufd_trace.skel.h \
-		$(BUILD)/bpf/iommufd_stats.skel.h $(LIBBPF)
+		$(BUILD)/bpf/iommufd_stats.skel.h $(BUILD)/bpf/tests/empty_hooks.skel.h \
+		$(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -lpthread -o $@

@@ -32,6 +32,17 @@ STATS_TABLE(dev_stats, struct stats_dev_key, struct stats_dev, 4096);
 STATS_TABLE(owner_stats, __s32, struct stats_owner, 1024);
 STATS_TABLE(hist_stats, struct stats_hist_key, struct stats_hist, 4096);
 
+#define FAST_TABLE(name, value_t)					\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);		\
+		__uint(max_entries, STATS_FAST_SLOTS);			\
+		__type(key, __u32);					\
+		__type(value, value_t);					\
+	} name SEC(".maps")
+
+FAST_TABLE(ioas_fast, struct stats_ioas_slot);
+FAST_TABLE(owner_fast, struct stats_owner_slot);
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, STATS_LOST_MAX);
@@ -80,11 +91,34 @@ static __always_inline bool skip_owner(__s32 owner)
 	return filter_owner_tgid && owner != filter_owner_tgid;
 }
 
+/* The fast slot's row for the key if it holds or can take it, else the hash's */
 static __always_inline struct stats_ioas *ioas_entry(__s32 owner, __u32 ioas)
 {
 	struct stats_ioas_key key = { .owner_tgid = owner, .ioas_id = ioas };
+	__u32 slot = stats_fast_slot(owner, ioas);
+	struct stats_ioas_slot *f = bpf_map_lookup_elem(&ioas_fast, &slot);
 
+	if (f && !f->used) {
+		f->key = key;
+		f->used = 1;
+	}
+	if (f && f->key.owner_tgid == owner && f->key.ioas_id == ioas)
+		return &f->v;
 	return entry(&ioas_stats, &key, &zero_ioas, STATS_LOST_IOAS);
+}
+
+static __always_inline struct stats_owner *owner_entry(__s32 owner)
+{
+	__u32 slot = stats_fast_slot(owner, 0);
+	struct stats_owner_slot *f = bpf_map_lookup_elem(&owner_fast, &slot);
+
+	if (f && !f->used) {
+		f->owner_tgid = owner;
+		f->used = 1;
+	}
+	if (f && f->owner_tgid == owner)
+		return &f->v;
+	return entry(&owner_stats, &owner, &zero_owner, STATS_LOST_OWNER);
 }
 
 static __always_inline struct stats_dev *dev_entry(__s32 owner, __u32 dev)
@@ -218,7 +252,7 @@ int BPF_PROG(stats_pinned_update, struct iopt_pages *pages,
 
 	if (ret || skip_owner(owner))
 		return 0;
-	s = entry(&owner_stats, &owner, &zero_owner, STATS_LOST_OWNER);
+	s = owner_entry(owner);
 	if (!s)
 		return 0;
 	/* Pages are PAGE_SIZE: 4 KiB on x86 */

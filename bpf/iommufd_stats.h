@@ -45,6 +45,32 @@ struct stats_owner {
 	__s64 pinned_bytes;
 };
 
+/*
+ * The busiest rows (IOAS, owner: updated on every map and unmap) live first
+ * in a per-CPU direct-mapped table, whose lookup the verifier inlines: a
+ * key takes slot stats_fast_slot() of the CPU that first counts it there,
+ * and goes to the hash when another key holds that slot. A key may so have
+ * a slot on some CPUs and a hash entry on others; readers add all up.
+ */
+#define STATS_FAST_SLOTS 512
+
+static inline __u32 stats_fast_slot(__s32 owner, __u32 id)
+{
+	return ((__u32)owner * 2654435761u ^ id * 40503u) & (STATS_FAST_SLOTS - 1);
+}
+
+struct stats_ioas_slot {
+	struct stats_ioas_key key;
+	__u64 used;
+	struct stats_ioas v;
+};
+
+struct stats_owner_slot {
+	__s32 owner_tgid;
+	__u32 used;
+	struct stats_owner v;
+};
+
 /* Log2 latency histograms: slot k counts durations in [2^k, 2^(k+1)) ns */
 enum stats_hist_kind {
 	STATS_HIST_MAP,		/* IOAS map, pinning and filling the domains */

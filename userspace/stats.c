@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,67 @@ static int read_percpu_hash(int fd, size_t key_size, size_t value_size,
 	return 0;
 }
 
+/* Add @v (n 64-bit counters) to the row of @key in *rows, appending one */
+static int merge_row(void **rows, size_t *n, size_t key_size,
+		     size_t value_size, const void *key, const void *v)
+{
+	size_t row_size = key_size + value_size, i, w;
+	char *r = *rows, *grown;
+
+	for (i = 0; i < *n; i++)
+		if (!memcmp(r + i * row_size, key, key_size))
+			break;
+	if (i == *n) {
+		grown = realloc(r, (*n + 1) * row_size);
+		if (!grown)
+			return -ENOMEM;
+		r = *rows = grown;
+		memcpy(r + i * row_size, key, key_size);
+		memset(r + i * row_size + key_size, 0, value_size);
+		(*n)++;
+	}
+	for (w = 0; w < value_size / 8; w++)
+		((__u64 *)(r + i * row_size + key_size))[w] += ((const __u64 *)v)[w];
+	return 0;
+}
+
+/*
+ * Fold a per-CPU fast table into rows: every used slot of every CPU is a
+ * row (key at @key_off, "used" at @used_off, value at @value_off).
+ */
+static int read_fast_table(int fd, size_t slot_size, size_t key_off,
+			   size_t key_size, size_t used_off, size_t value_off,
+			   size_t value_size, void **rows, size_t *n)
+{
+	int ncpu = libbpf_num_possible_cpus(), c, err = 0;
+	size_t stride = (slot_size + 7) & ~7ul;
+	__u32 slot;
+	char *vals;
+
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc(ncpu, stride);
+	if (!vals)
+		return -ENOMEM;
+	for (slot = 0; slot < STATS_FAST_SLOTS && !err; slot++) {
+		if (bpf_map_lookup_elem(fd, &slot, vals)) {
+			err = -errno;
+			break;
+		}
+		for (c = 0; c < ncpu && !err; c++) {
+			const char *f = vals + c * stride;
+			__u32 used;
+
+			memcpy(&used, f + used_off, sizeof(used));
+			if (used)
+				err = merge_row(rows, n, key_size, value_size,
+						f + key_off, f + value_off);
+		}
+	}
+	free(vals);
+	return err;
+}
+
 void stats_snapshot_free(struct stats_snapshot *snap)
 {
 	free(snap->ioas);
@@ -156,6 +218,15 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 			       sizeof(struct stats_ioas), (void **)&snap->ioas,
 			       &snap->nr_ioas);
 	if (!err)
+		err = read_fast_table(bpf_map__fd(skel->maps.ioas_fast),
+				      sizeof(struct stats_ioas_slot),
+				      offsetof(struct stats_ioas_slot, key),
+				      sizeof(struct stats_ioas_key),
+				      offsetof(struct stats_ioas_slot, used),
+				      offsetof(struct stats_ioas_slot, v),
+				      sizeof(struct stats_ioas),
+				      (void **)&snap->ioas, &snap->nr_ioas);
+	if (!err)
 		err = read_percpu_hash(bpf_map__fd(skel->maps.dev_stats),
 				       sizeof(struct stats_dev_key),
 				       sizeof(struct stats_dev),
@@ -164,6 +235,15 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 		err = read_percpu_hash(bpf_map__fd(skel->maps.owner_stats),
 				       sizeof(__s32), sizeof(struct stats_owner),
 				       (void **)&snap->owner, &snap->nr_owner);
+	if (!err)
+		err = read_fast_table(bpf_map__fd(skel->maps.owner_fast),
+				      sizeof(struct stats_owner_slot),
+				      offsetof(struct stats_owner_slot, owner_tgid),
+				      sizeof(__s32),
+				      offsetof(struct stats_owner_slot, used),
+				      offsetof(struct stats_owner_slot, v),
+				      sizeof(struct stats_owner),
+				      (void **)&snap->owner, &snap->nr_owner);
 	if (!err)
 		err = read_percpu_hash(bpf_map__fd(skel->maps.hist_stats),
 				       sizeof(struct stats_hist_key),

@@ -8,7 +8,8 @@
  * "trace" with the iommufd_trace programs attached and a thread draining
  * the ring buffer as 'iommufd-bpf trace' does (an event per operation),
  * "top" with iommufd_stats counting in the kernel as 'iommufd-bpf top'
- * does, and "latency" with its histograms on as 'hist' and 'metrics' do.
+ * does, "latency" with its histograms on as 'hist' and 'metrics' do, and
+ * "empty", programs that do nothing on the same events: the floor.
  * Each block times BLOCK_OPS map+unmap pairs; the figure is the median
  * block, a ratio is median(variant)/median(off).
  *
@@ -31,6 +32,7 @@
 #include "iommufd_trace.h"
 #include "iommufd_trace.skel.h"
 #include "iommufd_stats.skel.h"
+#include "empty_hooks.skel.h"
 #include "percpu_counters.h"
 
 #define IOVA (1UL << 24)
@@ -122,6 +124,7 @@ struct variants {
 	struct iommufd_trace_bpf *trace;
 	struct iommufd_stats_bpf *top;
 	struct iommufd_stats_bpf *latency;
+	struct empty_hooks_bpf *empty;
 };
 
 static void print_figures(const char *prefix, const char *name, double *v,
@@ -138,7 +141,7 @@ static void print_figures(const char *prefix, const char *name, double *v,
 static void run(const char *name, size_t len, unsigned int blocks,
 		unsigned int ops, struct variants *var)
 {
-	double off[blocks], trace[blocks], top[blocks], lat[blocks];
+	double off[blocks], trace[blocks], top[blocks], lat[blocks], empty[blocks];
 	unsigned int b;
 	void *buf;
 
@@ -163,6 +166,10 @@ static void run(const char *name, size_t len, unsigned int blocks,
 			die("attach latency");
 		lat[b] = block(buf, len, ops);
 		iommufd_stats_bpf__detach(var->latency);
+		if (empty_hooks_bpf__attach(var->empty))
+			die("attach empty");
+		empty[b] = block(buf, len, ops);
+		empty_hooks_bpf__detach(var->empty);
 		off[b] = block(buf, len, ops);
 	}
 	printf("\"trace.map_unmap_%s_off_ns\":%.0f,\"trace.map_unmap_%s_off_spread_pct\":%.1f,",
@@ -170,6 +177,7 @@ static void run(const char *name, size_t len, unsigned int blocks,
 	print_figures("trace", name, trace, off, blocks);
 	print_figures("top", name, top, off, blocks);
 	print_figures("latency", name, lat, off, blocks);
+	print_figures("empty", name, empty, off, blocks);
 }
 
 static struct iommufd_stats_bpf *load_stats(bool latency)
@@ -221,6 +229,9 @@ int main(int argc, char **argv)
 	var.trace = skel;
 	var.top = load_stats(false);
 	var.latency = load_stats(true);
+	var.empty = empty_hooks_bpf__open_and_load();
+	if (!var.empty)
+		die("load empty_hooks");
 
 	printf("{\"trace.blocks\":%u,\"trace.ops_per_block\":%u,", blocks, ops);
 	run("4k", 4096, blocks, ops, &var);
