@@ -123,10 +123,12 @@ curl -sf -D "$tmp/headers" http://127.0.0.1:9464/metrics >"$tmp/metrics.txt"; rc
 curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
 	-D "$tmp/om.headers" http://127.0.0.1:9464/metrics >"$tmp/openmetrics.txt"; rc2=$?
 code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9464/nope)
+head_size=$(curl -s -I -o /dev/null -w '%{http_code} %{size_download}' http://127.0.0.1:9464/metrics)
 kill -INT "$bg"; wait "$bg"; mrc=$?
 check_eq "curl gets /metrics" "$rc/$rc2" 0/0
 check_eq "metrics exits 0 on SIGINT" "$mrc" 0
 check_eq "an unknown path is 404" "$code" 404
+check_eq "HEAD: 200 without a body" "$head_size" "200 0"
 grep -qi '^Content-Type: text/plain; version=0.0.4' "$tmp/headers" &&
 	ok "Prometheus text format by default" ||
 	not_ok "Prometheus text format by default" "$(cat "$tmp/headers")"

@@ -198,6 +198,9 @@ static void send_all(int fd, const char *buf, size_t len)
 	}
 }
 
+/* HEAD: the headers GET would send, without the body */
+static bool head_only;
+
 static void respond(int fd, const char *status, const char *type,
 		    const char *body, size_t len)
 {
@@ -208,7 +211,8 @@ static void respond(int fd, const char *status, const char *type,
 		     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
 		     status, type, len);
 	send_all(fd, head, n);
-	send_all(fd, body, len);
+	if (!head_only)
+		send_all(fd, body, len);
 }
 
 /*
@@ -240,6 +244,7 @@ static int serve_one(int lfd, struct iommufd_stats_bpf *skel,
 		req[got] = 0;
 	}
 	req[got] = 0;
+	head_only = !strncmp(req, "HEAD ", 5);
 	if (sscanf(req, "%15s %1023s", method, path) != 2) {
 		respond(fd, "400 Bad Request", "text/plain", "bad request\n", 12);
 	} else if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
