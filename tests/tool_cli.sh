@@ -108,6 +108,27 @@ for want in "2  write fault (DMA after unmap)" "2  read fault" \
 	fi
 done
 
+# The same as JSON: the summary rows are objects too
+"$tool" trace --faults --json >"$tmp/faults.json" 2>"$tmp/faults.err" &
+tracer=$!
+i=0
+while ! grep -q "Tracing" "$tmp/faults.err" 2>/dev/null && [ $i -lt 300 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+"$workload" --device -n 1 -p 1 --dma-faults 2 >"$tmp/wl3.out" 2>&1
+kill -INT "$tracer"
+wait "$tracer"; tr_rc=$?
+pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\1/p' "$tmp/wl3.out")
+dev=$(sed -n 's/.* dev=\([0-9]*\) .*/\1/p' "$tmp/wl3.out")
+if [ "$tr_rc" = 0 ] &&
+   grep -q "^{\"event\":\"fault_summary\",\"owner_tgid\":$pid,\"dev_id\":$dev,\"device\":\"iommufd_mock[0-9]*\",\"reason\":\"write fault (DMA after unmap)\",\"count\":1}$" "$tmp/faults.json" &&
+   grep -q "^{\"event\":\"fault_summary\",\"owner_tgid\":$pid,\"dev_id\":$dev,\"device\":\"iommufd_mock[0-9]*\",\"reason\":\"read fault\",\"count\":1}$" "$tmp/faults.json" &&
+   tail -1 "$tmp/faults.json" | grep -q '^{"event":"summary",'; then
+	ok "--faults --json: summary rows as objects, then the accounting"
+else
+	not_ok "--faults --json: summary rows as objects, then the accounting" "exit $tr_rc" "$(tail -4 "$tmp/faults.json")"
+fi
+
 # A consumer that falls behind: the tracer writes into a pipe nobody reads
 # while a burst fills its 4 KiB ring buffer. Records are lost, but every
 # loss is counted and shows as a sequence gap.

@@ -262,9 +262,12 @@ static void print_fault_summary(void)
 		const struct fault_row *r = &st.rows[i];
 
 		if (opts.json) {
-			printf("{\"event\":\"fault_summary\",\"owner_tgid\":%d,\"dev_id\":%u,\"device\":\"%s\",\"reason\":\"%s\",\"count\":%llu}\n",
-			       r->owner_tgid, r->dev_id, r->device, r->reason,
-			       (unsigned long long)r->count);
+			printf("{\"event\":\"fault_summary\",\"owner_tgid\":%d,\"dev_id\":%u,\"device\":",
+			       r->owner_tgid, r->dev_id);
+			print_json_string(stdout, r->device, sizeof(r->device));
+			printf(",\"reason\":");
+			print_json_string(stdout, r->reason, sizeof(r->reason));
+			printf(",\"count\":%llu}\n", (unsigned long long)r->count);
 			continue;
 		}
 		if (!i)
