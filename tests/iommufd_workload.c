@@ -4,7 +4,7 @@
  * for the tracer's tests and the demo.
  *
  *   iommufd-workload [-n ITER] [-p PAGES] [--device] [--faults N]
- *                    [--dma-faults N] [--sleep MS]
+ *                    [--dma-faults N] [--invalidate N] [--sleep MS]
  *
  * Opens /dev/iommu, allocates an IOAS and, with --device, a mock device
  * attached to it (so maps pin pages and unmaps flush the IOTLB). Each
@@ -12,9 +12,12 @@
  * moves the device to an IOPF-capable HWPT and answers N page faults through
  * the fault queue. --dma-faults N then has the device make N unrecoverable
  * DMA faults: even ones write into the range the last iteration unmapped
- * (DMA after unmap), odd ones read an IOVA never mapped (IOVA_NEVER). Prints
+ * (DMA after unmap), odd ones read an IOVA never mapped (IOVA_NEVER).
+ * --invalidate N flushes the IOTLB of a nested HWPT N times, as a VMM does
+ * for its guest (IOMMU_HWPT_INVALIDATE), plus one request the mock refuses.
+ * Prints
  * one line "pid=P ioas=I dev=D hwpt=H" first, then
- * "done maps=M unmaps=U faults=F dma_faults=D" at the end.
+ * "done maps=M unmaps=U faults=F dma_faults=D invalidations=I" at the end.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -135,6 +138,38 @@ static unsigned int run_dma_faults(uint32_t dev, size_t len, unsigned int n)
 	return n;
 }
 
+/* IOTLB invalidations of a nested HWPT over the IOAS: n that work, one not */
+static unsigned int run_invalidations(uint32_t dev, uint32_t ioas,
+				      unsigned int n)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_invalidate_selftest inv = {
+		.flags = IOMMU_TEST_INVALIDATE_FLAG_ALL,
+	};
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd), .data_uptr = (uintptr_t)&inv,
+		.data_type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+		.entry_len = sizeof(inv),
+	};
+	uint32_t parent;
+	unsigned int i;
+
+	parent = hwpt_alloc(dev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0,
+			    IOMMU_HWPT_DATA_NONE, NULL, 0);
+	cmd.hwpt_id = hwpt_alloc(dev, parent, 0, 0, IOMMU_HWPT_DATA_SELFTEST,
+				 &data, sizeof(data));
+	for (i = 0; i < n; i++) {
+		cmd.entry_num = 1;
+		if (ioctl(fd, IOMMU_HWPT_INVALIDATE, &cmd))
+			die("IOMMU_HWPT_INVALIDATE");
+	}
+	cmd.entry_num = 1;
+	cmd.data_type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID;
+	if (!ioctl(fd, IOMMU_HWPT_INVALIDATE, &cmd) || errno != EINVAL)
+		die("IOMMU_HWPT_INVALIDATE of an invalid type did not fail with EINVAL");
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -143,31 +178,33 @@ int main(int argc, char **argv)
 		{ "device", no_argument, NULL, 'D' },
 		{ "faults", required_argument, NULL, 'f' },
 		{ "dma-faults", required_argument, NULL, 'F' },
+		{ "invalidate", required_argument, NULL, 'I' },
 		{ "sleep", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	unsigned long iters = 1, pages = 1, faults = 0, dma_faults = 0;
+	unsigned long iters = 1, pages = 1, faults = 0, dma_faults = 0, invals = 0;
 	unsigned long sleep_ms = 0, i;
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct iommu_test_cmd mock = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
 	uint32_t stdev = 0, dev = 0, hwpt = 0;
 	bool device = false;
-	unsigned int nfaults = 0, ndma = 0;
+	unsigned int nfaults = 0, ndma = 0, ninval = 0;
 	size_t len;
 	void *buf;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:p:Df:F:s:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:s:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': iters = strtoul(optarg, NULL, 0); break;
 		case 'p': pages = strtoul(optarg, NULL, 0); break;
 		case 'D': device = true; break;
 		case 'f': faults = strtoul(optarg, NULL, 0); break;
 		case 'F': dma_faults = strtoul(optarg, NULL, 0); break;
+		case 'I': invals = strtoul(optarg, NULL, 0); break;
 		case 's': sleep_ms = strtoul(optarg, NULL, 0); break;
 		case 'h':
-			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--sleep MS]\n",
+			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--sleep MS]\n",
 			       argv[0]);
 			return 0;
 		default:
@@ -175,8 +212,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!iters || !pages || pages > 4096 ||
-	    ((faults || dma_faults) && !device)) {
-		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, and --device for --faults and --dma-faults\n");
+	    ((faults || dma_faults || invals) && !device)) {
+		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, and --device for --faults, --dma-faults and --invalidate\n");
 		return 2;
 	}
 
@@ -225,10 +262,12 @@ int main(int argc, char **argv)
 	}
 	if (dma_faults)
 		ndma = run_dma_faults(dev, len, dma_faults);
+	if (invals)
+		ninval = run_invalidations(dev, alloc.out_ioas_id, invals);
 	if (faults)
 		nfaults = run_faults(stdev, dev, alloc.out_ioas_id, faults);
-	printf("done maps=%lu unmaps=%lu faults=%u dma_faults=%u\n", iters,
-	       iters, nfaults, ndma);
+	printf("done maps=%lu unmaps=%lu faults=%u dma_faults=%u invalidations=%u\n",
+	       iters, iters, nfaults, ndma, ninval);
 	close(fd);
 	return 0;
 }

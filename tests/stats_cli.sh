@@ -56,9 +56,10 @@ expect_exit 1 "unprivileged top names the missing capabilities" \
 	"needs CAP_BPF and CAP_PERFMON" -- \
 	/opt/iommufd-bpf/tests/run_unprivileged "$tool" top 1 1
 
-# top: 7 maps and unmaps of 2 pages, 3 page faults, 2 DMA faults
+# top: 7 maps and unmaps of 2 pages, 3 page faults, 2 DMA faults, 6 IOTLB
+# invalidations of a nested HWPT and one refused
 start_bg top "Counting" "$tool" top --json 500ms
-"$workload" --device -n 7 -p 2 --faults 3 --dma-faults 2 >"$tmp/wl.out" 2>&1
+"$workload" --device -n 7 -p 2 --faults 3 --dma-faults 2 --invalidate 6 >"$tmp/wl.out" 2>&1
 sleep 1
 kill -INT "$bg"; wait "$bg"; rc=$?
 ids "$tmp/wl.out"
@@ -71,6 +72,8 @@ check_eq "top: maps of the IOAS" "$(sum ioas maps "\"ioas_id\":$ioas,")" 7
 check_eq "top: unmaps of the IOAS" "$(sum ioas unmaps "\"ioas_id\":$ioas,")" 7
 check_eq "top: bytes mapped" "$(sum ioas map_bytes "\"ioas_id\":$ioas,")" $((7 * 8192))
 check_eq "top: IOTLB flushes" "$(sum ioas flushes "\"ioas_id\":$ioas,")" 7
+check_eq "top: user IOTLB invalidations" "$(sum ioas invalidations "\"ioas_id\":$ioas,")" 6
+check_eq "top: the refused invalidation is an error" "$(sum ioas errors "\"ioas_id\":$ioas,")" 1
 check_eq "top: I/O page fault groups of the device" "$(sum dev iopf_groups "\"dev_id\":$dev,")" 3
 check_eq "top: answers" "$(sum dev iopf_answered "\"dev_id\":$dev,")" 3
 check_eq "top: DMA faults" "$(sum dev dma_faults "\"dev_id\":$dev,")" 2
@@ -85,11 +88,11 @@ fi
 
 # hist: every operation lands in one bucket
 start_bg hist "Timing" "$tool" hist --json --per-owner
-"$workload" --device -n 9 -p 1 --faults 4 >"$tmp/wl.out" 2>&1
+"$workload" --device -n 9 -p 1 --faults 4 --invalidate 5 >"$tmp/wl.out" 2>&1
 kill -INT "$bg"; wait "$bg"; rc=$?
 ids "$tmp/wl.out"
 check_eq "hist exits 0 on SIGINT" "$rc" 0
-for want in map:9 unmap:9 fault:4; do
+for want in map:9 unmap:9 fault:4 invalidate:5; do
 	kind=${want%:*} n=${want#*:}
 	line=$(grep "\"kind\":\"$kind\",\"owner_tgid\":$pid," "$tmp/hist.out")
 	count=$(echo "$line" | sed -n 's/.*"count":\([0-9]*\),"sum_ns".*/\1/p')
@@ -117,7 +120,7 @@ start_bg metrics "Serving" "$tool" metrics --listen 127.0.0.1:9464
 expect_exit 1 "metrics: a port in use is named" \
 	"cannot listen on 127.0.0.1:9464: Address already in use" -- \
 	"$tool" metrics --listen 127.0.0.1:9464 -d 1s
-"$workload" --device -n 5 -p 2 --faults 3 --dma-faults 2 >"$tmp/wl.out" 2>&1
+"$workload" --device -n 5 -p 2 --faults 3 --dma-faults 2 --invalidate 4 >"$tmp/wl.out" 2>&1
 ids "$tmp/wl.out"
 curl -sf -D "$tmp/headers" http://127.0.0.1:9464/metrics >"$tmp/metrics.txt"; rc=$?
 curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
@@ -148,6 +151,8 @@ check_eq "metrics: answered success" "$(sample iommufd_device_iopf_answers_total
 check_eq "metrics: DMA faults" "$(sample iommufd_device_dma_faults_total ",dev=\"$dev\"")" 2
 check_eq "metrics: map latency count" "$(sample iommufd_operation_duration_seconds_count ",op=\"map\"")" 5
 check_eq "metrics: map latency +Inf bucket" "$(sample iommufd_operation_duration_seconds_bucket ",op=\"map\",le=\"+Inf\"")" 5
+check_eq "metrics: invalidations" "$(sample iommufd_ioas_invalidations_total ",ioas=\"$ioas\"")" 4
+check_eq "metrics: invalidate latency count" "$(sample iommufd_operation_duration_seconds_count ",op=\"invalidate\"")" 4
 check_eq "metrics: fault-to-answer count" "$(sample iommufd_operation_duration_seconds_count ",op=\"fault\"")" 3
 
 # The textfile for node_exporter: rewritten in place, never half-written
