@@ -10,6 +10,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "iommufd_objects.bpf.h"
+#include "fault_times.bpf.h"
 #include "iommufd_stats.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -49,14 +50,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
-
-/* Report time of each fault group waiting for its answer (latency only) */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);	/* struct iopf_group * */
-	__type(value, __u64);	/* ns */
-} fault_reported SEC(".maps");
 
 static const struct stats_ioas zero_ioas;
 static const struct stats_dev zero_dev;
@@ -269,7 +262,6 @@ int BPF_PROG(stats_fault_report, struct iommufd_fault *fault,
 	     struct iopf_group *group)
 {
 	__s32 owner = ctx_owner(fault->ictx);
-	__u64 key = (__u64)group, now;
 	struct stats_dev *s;
 
 	if (skip_owner(owner))
@@ -277,11 +269,8 @@ int BPF_PROG(stats_fault_report, struct iommufd_fault *fault,
 	s = dev_entry(owner, idev->obj.id);
 	if (s)
 		s->iopf_groups++;
-	if (collect_latency) {
-		now = bpf_ktime_get_ns();
-		if (bpf_map_update_elem(&fault_reported, &key, &now, BPF_ANY))
-			count_lost(STATS_LOST_FAULT_TIMES);
-	}
+	if (collect_latency && fault_reported_now(group))
+		count_lost(STATS_LOST_FAULT_TIMES);
 	return 0;
 }
 
@@ -305,7 +294,6 @@ int BPF_PROG(stats_fault_respond, struct iommufd_fault *fault,
 {
 	struct iommufd_device *idev = group_idev(group);
 	__s32 owner = ctx_owner(fault->ictx);
-	__u64 key = (__u64)group, *reported;
 	struct stats_dev *s;
 
 	if (skip_owner(owner))
@@ -313,14 +301,8 @@ int BPF_PROG(stats_fault_respond, struct iommufd_fault *fault,
 	s = dev_entry(owner, idev->obj.id);
 	if (s)
 		count_answer(s, code);
-	if (!collect_latency)
-		return 0;
-	reported = bpf_map_lookup_elem(&fault_reported, &key);
-	if (reported) {
-		hist_add(owner, STATS_HIST_FAULT,
-			 bpf_ktime_get_ns() - *reported);
-		bpf_map_delete_elem(&fault_reported, &key);
-	}
+	if (collect_latency)
+		hist_add(owner, STATS_HIST_FAULT, fault_waited_ns(group));
 	return 0;
 }
 

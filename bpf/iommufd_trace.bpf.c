@@ -12,6 +12,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "iommufd_objects.bpf.h"
+#include "fault_times.bpf.h"
 #include "iommufd_trace.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -44,14 +45,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
-
-/* Report time of each fault group still waiting for its answer */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);	/* struct iopf_group * */
-	__type(value, __u64);	/* ns */
-} fault_reported SEC(".maps");
 
 /*
  * Per IOAS, the last UNMAP_RING ranges unmapped from its domains, newest at
@@ -393,10 +386,9 @@ int BPF_PROG(on_fault_report, struct iommufd_fault *fault,
 	     struct iopf_group *group)
 {
 	struct iommu_fault_page_request *prm = &group->last_fault.fault.prm;
-	__u64 key = (__u64)group, now = bpf_ktime_get_ns();
 	struct iommufd_event *e;
 
-	bpf_map_update_elem(&fault_reported, &key, &now, BPF_ANY);
+	fault_reported_now(group);
 	e = event_begin(IOMMUFD_EV_FAULT_REPORT, ctx_owner(fault->ictx),
 			hwpt_ioas_id(hwpt), idev->obj.id);
 	if (!e)
@@ -419,14 +411,9 @@ int BPF_PROG(on_fault_respond, struct iommufd_fault *fault,
 {
 	struct iommu_fault_page_request *prm = &group->last_fault.fault.prm;
 	struct iommufd_device *idev = group_idev(group);
-	__u64 key = (__u64)group, waited = 0, *reported;
+	__u64 waited = fault_waited_ns(group);
 	struct iommufd_event *e;
 
-	reported = bpf_map_lookup_elem(&fault_reported, &key);
-	if (reported) {
-		waited = bpf_ktime_get_ns() - *reported;
-		bpf_map_delete_elem(&fault_reported, &key);
-	}
 	e = event_begin(IOMMUFD_EV_FAULT_RESPOND, ctx_owner(fault->ictx), 0,
 			idev->obj.id);
 	if (!e)

@@ -60,24 +60,12 @@ bool kernel_has_trace_event(const char *name)
 
 int check_kernel_support(void)
 {
-	struct btf *btf;
-	int id;
-
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		warnx_("no kernel BTF at /sys/kernel/btf/vmlinux (%s): the kernel needs CONFIG_DEBUG_INFO_BTF=y",
 		       strerror(errno));
 		return -1;
 	}
-	btf = btf__load_vmlinux_btf();
-	if (!btf) {
-		warnx_("cannot read the kernel's BTF: %s", strerror(errno));
-		return -1;
-	}
-	/* Each TRACE_EVENT leaves a btf_trace_<name> typedef for tp_btf */
-	id = btf__find_by_name_kind(btf, "btf_trace_iommufd_ioas_map",
-				    BTF_KIND_TYPEDEF);
-	btf__free(btf);
-	if (id < 0) {
+	if (!kernel_has_trace_event("iommufd_ioas_map")) {
 		warnx_("this kernel lacks the iommufd trace events (iommufd:*): it needs CONFIG_IOMMUFD=y and the iommufd-bpf kernel series");
 		return -1;
 	}
@@ -318,3 +306,36 @@ void parse_interval_count(struct argp_state *state, const char *arg,
 		argp_error(state, "unexpected argument '%s'", arg);
 	}
 }
+
+static const struct argp_option common_options[] = {
+	{ "pid", 'p', "PID", 0, "Only contexts owned by this process (the tgid that opened /dev/iommu)", 0 },
+	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 500ms, 10s, 2m)", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
+	{},
+};
+
+static error_t parse_common_opt(int key, char *arg, struct argp_state *state)
+{
+	struct common_opts *o = state->input;
+
+	switch (key) {
+	case 'p':
+		if (parse_pid(arg, &o->owner_tgid))
+			argp_error(state, "invalid PID '%s'", arg);
+		break;
+	case 'd':
+		if (parse_duration(arg, &o->duration_ns))
+			argp_error(state, "invalid duration '%s' (e.g. 500ms, 10s, 2m)", arg);
+		break;
+	case 'v':
+		verbose = true;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp common_argp = {
+	.options = common_options, .parser = parse_common_opt,
+};

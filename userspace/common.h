@@ -76,6 +76,20 @@ extern volatile sig_atomic_t exit_requested;
 void catch_exit_signals(void);
 
 /*
+ * -p PID, -d TIME and -v, which the tracing and counting commands share:
+ * an argp child. A command lists COMMON_ARGP_CHILD in its argp's children
+ * and, on ARGP_KEY_INIT, points state->child_inputs[0] at its
+ * struct common_opts.
+ */
+struct common_opts {
+	int32_t owner_tgid;	/* -p: only contexts this tgid opened; 0: all */
+	uint64_t duration_ns;	/* -d: stop after this long; 0: never */
+};
+
+extern const struct argp common_argp;
+#define COMMON_ARGP_CHILD { &common_argp, 0, NULL, 0 }
+
+/*
  * Parse the positional [INTERVAL [COUNT]] of a reporting command: INTERVAL
  * a duration (a bare number is seconds), COUNT at least 1. Reports a bad or
  * extra argument through argp_error() (exit 2).

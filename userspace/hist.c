@@ -17,9 +17,8 @@
 #include "subcommands.h"
 
 static struct hist_opts {
-	int32_t owner_tgid;
+	struct common_opts common;
 	uint64_t interval_ns;
-	uint64_t duration_ns;
 	uint32_t count;
 	uint32_t kinds;		/* bit per enum stats_hist_kind */
 	bool per_owner;
@@ -31,12 +30,9 @@ static struct hist_opts {
 enum { OPT_PER_OWNER = 0x100 };
 
 static const struct argp_option options[] = {
-	{ "pid", 'p', "PID", 0, "Only contexts owned by this process", 0 },
 	{ "kind", 'k', "LIST", 0, "Comma-separated: map, unmap, invalidate, fault (default all)", 0 },
 	{ "per-owner", OPT_PER_OWNER, NULL, 0, "One histogram per context instead of their sum", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per histogram", 0 },
-	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 10s)", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
 	{},
 };
 
@@ -83,9 +79,8 @@ static int parse_kinds(const char *list, uint32_t *out)
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case 'p':
-		if (parse_pid(arg, &opts.owner_tgid))
-			argp_error(state, "invalid PID '%s'", arg);
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &opts.common;
 		break;
 	case 'k':
 		if (parse_kinds(arg, &opts.kinds))
@@ -96,13 +91,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'j':
 		opts.json = true;
-		break;
-	case 'd':
-		if (parse_duration(arg, &opts.duration_ns))
-			argp_error(state, "invalid duration '%s' (e.g. 500ms, 10s, 2m)", arg);
-		break;
-	case 'v':
-		verbose = true;
 		break;
 	case ARGP_KEY_ARG:
 		parse_interval_count(state, arg, &opts.interval_ns, &opts.count);
@@ -250,7 +238,9 @@ static void show(const struct stats_snapshot *now,
 
 int cmd_hist(int argc, char **argv)
 {
+	static const struct argp_child children[] = { COMMON_ARGP_CHILD, {} };
 	static const struct argp argp = {
+		.children = children,
 		.options = options, .parser = parse_opt,
 		.args_doc = "[INTERVAL [COUNT]]", .doc = doc,
 	};
@@ -264,7 +254,7 @@ int cmd_hist(int argc, char **argv)
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return EXIT_USAGE;
-	sopts.owner_tgid = opts.owner_tgid;
+	sopts.owner_tgid = opts.common.owner_tgid;
 	skel = stats_start(&sopts);
 	if (!skel)
 		return EXIT_FAIL;
@@ -273,8 +263,8 @@ int cmd_hist(int argc, char **argv)
 		goto out;
 	catch_exit_signals();
 	start = monotonic_ns();
-	if (opts.duration_ns)
-		deadline = start + opts.duration_ns;
+	if (opts.common.duration_ns)
+		deadline = start + opts.common.duration_ns;
 	if (opts.interval_ns)
 		next = start + opts.interval_ns;
 	fprintf(stderr, "Timing iommufd operations%s. Ctrl-C to end.\n",

@@ -24,11 +24,10 @@
 #include "subcommands.h"
 
 static struct metrics_opts {
-	int32_t owner_tgid;
+	struct common_opts common;
 	const char *listen;
 	const char *textfile;
 	uint64_t interval_ns;
-	uint64_t duration_ns;
 	bool no_latency;
 	union {
 		struct sockaddr_in v4;
@@ -44,10 +43,7 @@ static const struct argp_option options[] = {
 	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Serve /metrics over HTTP here: 127.0.0.1:9464, [::1]:9464, localhost:9464, or :9464 for every IPv4 address", 0 },
 	{ "textfile", OPT_TEXTFILE, "FILE.prom", 0, "Rewrite FILE.prom every interval for node_exporter's textfile collector (atomically: write aside, rename)", 0 },
 	{ "interval", OPT_INTERVAL, "TIME", 0, "How often to rewrite the textfile (default 15s)", 0 },
-	{ "pid", 'p', "PID", 0, "Only contexts owned by this process", 0 },
 	{ "no-latency", OPT_NO_LATENCY, NULL, 0, "Leave out the latency histograms (cheaper per operation)", 0 },
-	{ "duration", 'd', "TIME", 0, "Stop after TIME (default: until SIGINT/SIGTERM)", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
 	{},
 };
 
@@ -138,19 +134,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (parse_duration(arg, &opts.interval_ns))
 			argp_error(state, "invalid interval '%s' (e.g. 15s)", arg);
 		break;
-	case 'p':
-		if (parse_pid(arg, &opts.owner_tgid))
-			argp_error(state, "invalid PID '%s'", arg);
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &opts.common;
 		break;
 	case OPT_NO_LATENCY:
 		opts.no_latency = true;
-		break;
-	case 'd':
-		if (parse_duration(arg, &opts.duration_ns))
-			argp_error(state, "invalid duration '%s' (e.g. 500ms, 10s, 2m)", arg);
-		break;
-	case 'v':
-		verbose = true;
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
@@ -310,7 +298,9 @@ static int write_textfile(struct iommufd_stats_bpf *skel,
 
 int cmd_metrics(int argc, char **argv)
 {
+	static const struct argp_child children[] = { COMMON_ARGP_CHILD, {} };
 	static const struct argp argp = {
+		.children = children,
 		.options = options, .parser = parse_opt, .doc = doc,
 	};
 	struct stats_snapshot snap = { 0 };
@@ -328,7 +318,7 @@ int cmd_metrics(int argc, char **argv)
 		if (lfd < 0)
 			return EXIT_FAIL;
 	}
-	sopts.owner_tgid = opts.owner_tgid;
+	sopts.owner_tgid = opts.common.owner_tgid;
 	sopts.latency = !opts.no_latency;
 	skel = stats_start(&sopts);
 	if (!skel) {
@@ -346,8 +336,8 @@ int cmd_metrics(int argc, char **argv)
 	}
 	catch_exit_signals();
 	signal(SIGPIPE, SIG_IGN);
-	if (opts.duration_ns)
-		deadline = monotonic_ns() + opts.duration_ns;
+	if (opts.common.duration_ns)
+		deadline = monotonic_ns() + opts.common.duration_ns;
 	if (opts.listen)
 		fprintf(stderr, "Serving http://%s/metrics. Ctrl-C to end.\n",
 			opts.listen);

@@ -39,11 +39,6 @@ struct iommufd_stats_bpf *stats_start(const struct stats_opts *opts)
 	}
 	skel->rodata->filter_owner_tgid = opts->owner_tgid;
 	skel->rodata->collect_latency = opts->latency;
-	/* The policy and DMA fault events come with later parts of the series */
-	if (!kernel_has_trace_event("iommufd_fault_verdict"))
-		bpf_program__set_autoload(skel->progs.stats_fault_verdict, false);
-	if (!kernel_has_trace_event("iommufd_dma_fault"))
-		bpf_program__set_autoload(skel->progs.stats_dma_fault, false);
 	err = iommufd_stats_bpf__load(skel);
 	if (err) {
 		warnx_("cannot load the BPF programs: %s (run with -v for the verifier log)",

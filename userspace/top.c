@@ -18,9 +18,8 @@
 #include "subcommands.h"
 
 static struct top_opts {
-	int32_t owner_tgid;
+	struct common_opts common;
 	uint64_t interval_ns;
-	uint64_t duration_ns;
 	uint32_t count;
 	bool json;
 	bool all;
@@ -29,11 +28,8 @@ static struct top_opts {
 };
 
 static const struct argp_option options[] = {
-	{ "pid", 'p', "PID", 0, "Only contexts owned by this process (the tgid that opened /dev/iommu)", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per row and interval instead of a table", 0 },
 	{ "all", 'a', NULL, 0, "Also rows without activity in the interval", 0 },
-	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 30s, 5m)", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
 	{},
 };
 
@@ -57,22 +53,14 @@ static const char doc[] =
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case 'p':
-		if (parse_pid(arg, &opts.owner_tgid))
-			argp_error(state, "invalid PID '%s'", arg);
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &opts.common;
 		break;
 	case 'j':
 		opts.json = true;
 		break;
 	case 'a':
 		opts.all = true;
-		break;
-	case 'd':
-		if (parse_duration(arg, &opts.duration_ns))
-			argp_error(state, "invalid duration '%s' (e.g. 500ms, 10s, 2m)", arg);
-		break;
-	case 'v':
-		verbose = true;
 		break;
 	case ARGP_KEY_ARG:
 		parse_interval_count(state, arg, &opts.interval_ns, &opts.count);
@@ -326,7 +314,9 @@ static void show(const struct stats_snapshot *now,
 
 int cmd_top(int argc, char **argv)
 {
+	static const struct argp_child children[] = { COMMON_ARGP_CHILD, {} };
 	static const struct argp argp = {
+		.children = children,
 		.options = options, .parser = parse_opt, .args_doc = "[INTERVAL [COUNT]]",
 		.doc = doc,
 	};
@@ -340,7 +330,7 @@ int cmd_top(int argc, char **argv)
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return EXIT_USAGE;
-	sopts.owner_tgid = opts.owner_tgid;
+	sopts.owner_tgid = opts.common.owner_tgid;
 	skel = stats_start(&sopts);
 	if (!skel)
 		return EXIT_FAIL;
@@ -353,8 +343,8 @@ int cmd_top(int argc, char **argv)
 		warnx_("cannot read the statistics: %s", strerror(-err));
 		goto out;
 	}
-	if (opts.duration_ns)
-		deadline = before.when_ns + opts.duration_ns;
+	if (opts.common.duration_ns)
+		deadline = before.when_ns + opts.common.duration_ns;
 	fprintf(stderr, "Counting iommufd activity every %.2fs. Ctrl-C to end.\n",
 		opts.interval_ns / 1e9);
 	next = before.when_ns + opts.interval_ns;

@@ -25,11 +25,10 @@
 #include "subcommands.h"
 
 static struct trace_opts {
-	int32_t owner_tgid;
+	struct common_opts common;
 	uint32_t ioas_id;
 	uint32_t dev_id;
 	uint32_t event_mask;
-	uint64_t duration_ns;
 	uint64_t max_events;
 	uint32_t ringbuf_kib;
 	bool json;
@@ -62,16 +61,13 @@ static struct trace_state {
 enum { OPT_IOAS = 0x100, OPT_DEV, OPT_RINGBUF, OPT_FAULTS };
 
 static const struct argp_option options[] = {
-	{ "pid", 'p', "PID", 0, "Only contexts owned by this process (the tgid that opened /dev/iommu)", 0 },
 	{ "ioas", OPT_IOAS, "ID", 0, "Only events on this IOAS id", 0 },
 	{ "dev", OPT_DEV, "ID", 0, "Only events of this iommufd device id", 0 },
 	{ "events", 'e', "LIST", 0, "Comma-separated event names, or 'all' (default)", 0 },
 	{ "faults", OPT_FAULTS, NULL, 0, "The fault stream: I/O page faults, their answers and unrecoverable DMA faults, with a use-after-unmap diagnosis and a summary by device and reason at exit", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line instead of text", 0 },
-	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 500ms, 10s, 2m)", 0 },
 	{ "count", 'c', "N", 0, "Stop after N events", 0 },
 	{ "ringbuf-kib", OPT_RINGBUF, "KIB", 0, "Ring buffer size in KiB, a power of two >= 4 (default 256)", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
 	{},
 };
 
@@ -105,9 +101,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	uint32_t v;
 
 	switch (key) {
-	case 'p':
-		if (parse_pid(arg, &opts.owner_tgid))
-			argp_error(state, "invalid PID '%s'", arg);
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &opts.common;
 		break;
 	case OPT_IOAS:
 		if (parse_u32(arg, &opts.ioas_id) || !opts.ioas_id)
@@ -134,10 +129,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'j':
 		opts.json = true;
 		break;
-	case 'd':
-		if (parse_duration(arg, &opts.duration_ns))
-			argp_error(state, "invalid duration '%s' (e.g. 500ms, 10s, 2m)", arg);
-		break;
 	case 'c':
 		if (parse_u32(arg, &v) || !v)
 			argp_error(state, "invalid count '%s'", arg);
@@ -148,9 +139,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		    v > 1024 * 1024)
 			argp_error(state, "invalid ring buffer size '%s' KiB (a power of two, 4 to 1048576)", arg);
 		opts.ringbuf_kib = v;
-		break;
-	case 'v':
-		verbose = true;
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
@@ -310,7 +298,9 @@ static int on_event(void *ctx, void *data, size_t size)
 
 int cmd_trace(int argc, char **argv)
 {
+	static const struct argp_child children[] = { COMMON_ARGP_CHILD, {} };
 	static const struct argp argp = {
+		.children = children,
 		.options = options, .parser = parse_opt, .doc = doc,
 		.help_filter = help_filter,
 	};
@@ -333,7 +323,7 @@ int cmd_trace(int argc, char **argv)
 		warnx_("cannot open the BPF object: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
-	skel->rodata->filter_owner_tgid = opts.owner_tgid;
+	skel->rodata->filter_owner_tgid = opts.common.owner_tgid;
 	skel->rodata->filter_ioas_id = opts.ioas_id;
 	skel->rodata->filter_dev_id = opts.dev_id;
 	skel->rodata->event_mask = opts.event_mask;
@@ -371,8 +361,8 @@ int cmd_trace(int argc, char **argv)
 		goto out;
 
 	catch_exit_signals();
-	if (opts.duration_ns)
-		deadline = monotonic_ns() + opts.duration_ns;
+	if (opts.common.duration_ns)
+		deadline = monotonic_ns() + opts.common.duration_ns;
 	fprintf(stderr, "Tracing iommufd %s%s. Ctrl-C to end.\n",
 		opts.faults ? "faults" : "events",
 		opts.json ? " as JSON lines" : "");

@@ -19,6 +19,8 @@ import re
 import subprocess
 import sys
 
+from artifacts import artifact, read_output
+
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
 SAMPLE = re.compile(r"^(%s)(\{(?:%s(?:,%s)*)?\})? (\S+)$" % (NAME, LABEL, LABEL))
@@ -28,13 +30,6 @@ SUFFIXES = {
     "histogram": ["_bucket", "_sum", "_count", "_created"],
 }
 
-
-def artifact(text, name):
-    m = re.search(r"=== BEGIN ARTIFACT %s ===\n(.*?)=== END ARTIFACT %s ===" %
-                  (re.escape(name), re.escape(name)), text, re.S)
-    if not m:
-        raise SystemExit("check_metrics: no artifact %s" % name)
-    return m.group(1)
 
 
 def labels_of(braces):
@@ -194,8 +189,7 @@ def promtool(text):
 
 
 def main():
-    text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
-    text = text.replace("\r\n", "\n")
+    text = read_output(sys.argv[1])
     failed = 0
     for name, check in (("top.json", check_top_row), ("hist.json", check_hist_row)):
         errors, rows = check_json_lines(name, artifact(text, name), check)

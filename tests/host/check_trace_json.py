@@ -10,6 +10,8 @@ import json
 import re
 import sys
 
+from artifacts import artifact, read_output
+
 FIELDS = {
     "seq": int, "ts_ns": int, "event": str, "ret": int, "owner_tgid": int,
     "tgid": int, "comm": str, "ioas_id": int, "hwpt_id": int, "dev_id": int,
@@ -33,18 +35,9 @@ EVENTS = {"dma_fault", "ioas_map", "ioas_unmap", "ioas_copy", "device_attach",
           "fault_auto_respond", "pinned_update"}
 
 
-def artifact(text, name):
-    m = re.search(r"=== BEGIN ARTIFACT %s ===\n(.*?)=== END ARTIFACT %s ===" %
-                  (re.escape(name), re.escape(name)), text, re.S)
-    if not m:
-        raise SystemExit("check_trace_json: no artifact %s" % name)
-    return m.group(1)
-
 
 def main():
-    text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
-    # The guest's serial output may carry CR before LF
-    text = text.replace("\r\n", "\n")
+    text = read_output(sys.argv[1])
     lines = [l for l in artifact(text, "trace.json").split("\n") if l]
     wl = re.search(r"pid=(\d+) ioas=(\d+) dev=(\d+) hwpt=(\d+)",
                    artifact(text, "workload.out"))
