@@ -71,6 +71,7 @@ void BPF_PROG(policy_exit, struct iommufd_fault_exit_info *info)
 				  info->reason);
 	rec->verdict = info->verdict;
 	rec->groups = info->groups;
+	rec->clamped = info->clamped;
 	rec->time_ns = bpf_ktime_get_ns();
 	/* last: readers take a non-zero kind as "the record is complete" */
 	rec->kind = info->kind;

@@ -23,6 +23,8 @@
 #define FAULT_EXIT_FAULT_GONE	2
 #define FAULT_EXIT_BAD_VERDICT	3
 #define FAULT_EXIT_ERROR	4
+#define FAULT_EXIT_STALL	5	/* handle_fault over its time budget */
+#define FAULT_EXIT_RETRY_STORM	6	/* SUCCESS again and again, device kept faulting */
 
 #define FAULT_POLICY_NAME_LEN	16
 #define FAULT_EXIT_REASON_LEN	128
@@ -50,6 +52,7 @@ struct fault_policy_exit {
 	__u32 kind;		/* FAULT_EXIT_*, FAULT_EXIT_NONE while attached */
 	__s32 verdict;		/* the bad value, for FAULT_EXIT_BAD_VERDICT */
 	__u64 groups;		/* groups the kernel offered it */
+	__u64 clamped;		/* SUCCESS for nested HWPTs, deferred instead */
 	__u64 time_ns;		/* CLOCK_MONOTONIC of the exit */
 	char reason[FAULT_EXIT_REASON_LEN];
 };

@@ -244,8 +244,9 @@ int BPF_PROG(on_device_replace, struct iommufd_device *idev,
 	     struct iommufd_hw_pagetable *old_hwpt,
 	     struct iommufd_hw_pagetable *new_hwpt, ioasid_t pasid, int ret)
 {
-	return device_hwpt(IOMMUFD_EV_DEVICE_REPLACE, idev, new_hwpt, old_hwpt,
-			   pasid, ret);
+	/* A failed replace of a device attached to nothing has no old HWPT */
+	return device_hwpt(IOMMUFD_EV_DEVICE_REPLACE, idev, new_hwpt,
+			   tp_arg_nullable(old_hwpt), pasid, ret);
 }
 
 static __always_inline void remember_unmap(__u32 ioas_id, __u64 iova,
@@ -435,6 +436,8 @@ int BPF_PROG(on_fault_auto_respond, struct iommufd_fault *fault,
 {
 	struct iommufd_event *e;
 
+	/* Destroying the fault object answers groups of no device */
+	idev = tp_arg_nullable(idev);
 	e = event_begin(IOMMUFD_EV_FAULT_AUTO_RESPOND, ctx_owner(fault->ictx),
 			0, idev ? idev->obj.id : 0);
 	if (!e)
@@ -505,6 +508,7 @@ int BPF_PROG(on_dma_fault, struct iommufd_hw_pagetable *hwpt,
 
 	if (!p)
 		return 0;
+	dev = tp_arg_nullable(dev);
 	__builtin_memset(&p->rec, 0, sizeof(p->rec));
 	p->dev = (__u64)dev;
 	p->rec.ev.owner_tgid = owner_tgid;
@@ -514,8 +518,13 @@ int BPF_PROG(on_dma_fault, struct iommufd_hw_pagetable *hwpt,
 	p->rec.ev.iova = iova;
 	p->rec.ev.flags = IOMMUFD_DMA_FAULT_ATTRIBUTED |
 			  (flags & IOMMU_FAULT_WRITE ? IOMMUFD_DMA_FAULT_WRITE : 0);
-	bpf_probe_read_kernel_str(p->rec.f.device, sizeof(p->rec.f.device),
-				  dev->kobj.name);
+	/* Drivers that cannot tell the device (ARM SMMU) report none */
+	if (dev)
+		bpf_probe_read_kernel_str(p->rec.f.device,
+					  sizeof(p->rec.f.device),
+					  dev->kobj.name);
+	else
+		__builtin_memcpy(p->rec.f.device, "(none)", sizeof("(none)"));
 	/* The VT-d driver's own event follows and completes the record */
 	if (&intel_iommu_ops &&
 	    (__u64)hwpt->domain->owner == (__u64)&intel_iommu_ops) {
@@ -536,6 +545,8 @@ int BPF_PROG(on_dmar_fault, struct intel_iommu *iommu, struct device *dev,
 
 	if (!p)
 		return 0;
+	/* NULL for a source id the IOMMU has no device for (any more) */
+	dev = tp_arg_nullable(dev);
 	/* Not the fault iommufd just heard of: a device iommufd does not own */
 	if (!p->valid || p->dev != (__u64)dev ||
 	    (p->rec.ev.iova & ~0xfffull) != addr) {

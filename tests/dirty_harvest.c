@@ -17,6 +17,7 @@
 #include "iommufd_dirty.h"
 #include "mock_device.h"
 #include "fault_injection.h"
+#include "iommufd_test.h"
 
 #define SZ_2M		(2ULL << 20)
 #define AREAS		4			/* the fixture maps 4 areas */
@@ -430,6 +431,74 @@ TEST_F(dirty, hwpt_without_dirty_tracking)
 	ASSERT_EQ(-ENOENT, mock_hwpt_harvest(&self->m, self->m.iova, LENGTH,
 					     PAGE, self->got, 0));
 	self->m.hwpt_id = dirty_hwpt;
+}
+
+/*
+ * Reading part of a huge IOPTE: the driver reports the whole IOPTE from where
+ * its walk is, past the end of the range asked for. Only the range's bits
+ * may be set: nothing past the bitmap's last word, whether that word ends
+ * inside a page of user memory (the rest of the page must not be written)
+ * or at its end (the next page is not the bitmap's: the read must not fail).
+ */
+#define HUGE_IOPTE	(512 * MOCK_DIRTY_PAGE_SIZE / 2)	/* the mock's */
+#define PART		(32 * PAGE)	/* read: the first 32 pages of it */
+#define CANARY		0xa5a5a5a5a5a5a5a5ULL
+
+static void read_part_of_huge(struct __test_metadata *_metadata,
+			      struct mock_hwpt *m, uint64_t *word,
+			      uint32_t flags)
+{
+	ASSERT_EQ(0, mock_hwpt_harvest(m, m->iova, PART, PAGE, word, flags));
+	ASSERT_EQ(0xffffffffULL, *word);
+}
+
+TEST(dirty_part_of_huge_iopte)
+{
+	uint64_t first_page[1] = { 1 };
+	struct mock_hwpt m;
+	uint64_t *canary;
+	long page = sysconf(_SC_PAGE_SIZE);
+	uint8_t *mem;
+	int i;
+
+	ASSERT_EQ(0, mock_hwpt_create_flags(&m, SZ_2M, SZ_2M,
+					    MOCK_FLAGS_DEVICE_HUGE_IOVA));
+	if (!m.hugetlb) {
+		mock_hwpt_destroy(&m);
+		SKIP(return, "no free hugetlb page: the mock maps huge IOPTEs only over contiguous memory");
+	}
+	ASSERT_EQ(0, mock_hwpt_set_tracking(&m, true));
+	/* The device writes one page: the whole huge IOPTE turns dirty */
+	ASSERT_EQ(1, mock_hwpt_dirty(&m, first_page, 1));
+
+	/* A bitmap of one word, followed in its page by a canary */
+	mem = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	canary = (uint64_t *)mem + 1;
+	for (i = 0; i < 8; i++)
+		canary[i] = CANARY;
+	*(uint64_t *)mem = 0;
+	read_part_of_huge(_metadata, &m, (uint64_t *)mem, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(CANARY, canary[i]) TH_LOG("word %d past the bitmap written", i + 1);
+
+	/* The word at the very end of a page, the next page not accessible */
+	ASSERT_EQ(0, mprotect(mem + page, page, PROT_NONE));
+	*(uint64_t *)(mem + page - 8) = 0;
+	read_part_of_huge(_metadata, &m, (uint64_t *)(mem + page - 8),
+			  IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
+	/* Without NO_CLEAR: the same bits, and the IOPTE is clean after */
+	*(uint64_t *)(mem + page - 8) = 0;
+	read_part_of_huge(_metadata, &m, (uint64_t *)(mem + page - 8), 0);
+	memset(mem, 0, HUGE_IOPTE / PAGE / 8);
+	ASSERT_EQ(0, mock_hwpt_harvest(&m, m.iova, HUGE_IOPTE, PAGE,
+				       (uint64_t *)mem, 0));
+	for (i = 0; i < (int)(HUGE_IOPTE / PAGE / 64); i++)
+		ASSERT_EQ(0, ((uint64_t *)mem)[i]);
+
+	munmap(mem, 2 * page);
+	mock_hwpt_destroy(&m);
 }
 
 TEST_HARNESS_MAIN

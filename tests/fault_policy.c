@@ -20,6 +20,7 @@
 #include "bpf/fault_test_policy.h"
 #include "fault_test_policy.skel.h"
 #include "reject_ctx_write.skel.h"
+#include "reject_ctx_private_read.skel.h"
 #include "reject_kfunc_from_tracing.skel.h"
 #include "reject_no_license.skel.h"
 #include "reject_sleepable.skel.h"
@@ -226,7 +227,9 @@ TEST_F(policy, verdicts_exactly_once)
 			EXPECT_EQ(addr, last->addr);
 			EXPECT_EQ(sizes[s] * PAGE, last->length);
 
-			if (verdicts[v] == FAULT_DEFER) {
+			/* a nested HWPT's SUCCESS is the guest's to give */
+			if (verdicts[v] == FAULT_DEFER ||
+			    (variant->nested && verdicts[v] == FAULT_SUCCESS)) {
 				expect_ledger(reported, success, invalid, 6);
 				/* the groups, and nothing else, wait on the fd */
 				ASSERT_EQ(6, drain(self->fault_fd,
@@ -298,10 +301,218 @@ TEST_F(policy, eject_kfunc_defers_and_reports)
 	EXPECT_STREQ("test policy gave up", rec.reason);
 	EXPECT_EQ(3, rec.groups);
 	EXPECT_EQ(3, self->skel->bss->calls);
-	/* two answered in the kernel; the ejecting call's SUCCESS not trusted */
-	expect_ledger(5, 2, 0, 3);
-	EXPECT_EQ(3, drain(self->fault_fd, IOMMUFD_PAGE_RESP_SUCCESS));
+	if (variant->nested) {
+		/* SUCCESS for a nested HWPT is deferred: all five on the fd */
+		EXPECT_EQ(2, rec.clamped);
+		expect_ledger(5, 0, 0, 5);
+		EXPECT_EQ(5, drain(self->fault_fd, IOMMUFD_PAGE_RESP_SUCCESS));
+	} else {
+		/* two answered here; the ejecting call's SUCCESS not trusted */
+		EXPECT_EQ(0, rec.clamped);
+		expect_ledger(5, 2, 0, 3);
+		EXPECT_EQ(3, drain(self->fault_fd, IOMMUFD_PAGE_RESP_SUCCESS));
+	}
 	expect_ledger(5, 5, 0, 0);
+}
+
+/* ---- what a policy may cost the other tenants of its IOMMU ------------- */
+
+/* The budget of a handle_fault call, from the iommufd module parameter */
+static unsigned int policy_budget_us(void)
+{
+	FILE *f = fopen("/sys/module/iommufd/parameters/fault_policy_budget_us", "r");
+	unsigned int us = 0;
+
+	if (f) {
+		if (fscanf(f, "%u", &us) != 1)
+			us = 0;
+		fclose(f);
+	}
+	return us;
+}
+
+/*
+ * A policy that stalls the page request path is ejected at its second slow
+ * call in a row, whose verdict is not trusted, and never asked again:
+ * later groups go to the fd at once. One slow call is forgiven (it may be
+ * the host preempting the vCPU): its verdict stands.
+ */
+TEST_F(policy, stalling_policy_is_ejected)
+{
+	unsigned int budget = policy_budget_us();
+	struct fault_policy_exit rec;
+	char want[64];
+
+	ASSERT_LT(0, budget) TH_LOG("no fault_policy_budget_us parameter");
+	ASSERT_EQ(0, attach_test_policy(_metadata, self, FAULT_INVALID));
+	/* fast calls are answered */
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid, 1,
+			     0x100000, RW, 1));
+	expect_ledger(1, 0, 1, 0);
+	/* calls running 5 budgets: the first is forgiven, not the second */
+	self->skel->bss->spin_ns = 5ULL * budget * 1000;
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid, 2,
+			     0x100000, RW, 1));
+	expect_ledger(2, 0, 2, 0);
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid, 3,
+			     0x100000, RW, 1));
+	ASSERT_EQ(0, wait_exit(bpf_map__fd(self->skel->maps.exit_rec), &rec));
+	EXPECT_EQ(FAULT_EXIT_STALL, rec.kind);
+	EXPECT_EQ(FAULT_INVALID, rec.verdict);
+	EXPECT_EQ(3, rec.groups);
+	snprintf(want, sizeof(want), "over its budget of %u us twice in a row",
+		 budget);
+	EXPECT_NE(NULL, strstr(rec.reason, want)) TH_LOG("reason: %s", rec.reason);
+	EXPECT_NE(NULL, strstr(rec.reason, "handle_fault ran "));
+	expect_ledger(3, 0, 2, 1);
+	self->skel->bss->spin_ns = 0;
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid, 4,
+			     0x100000, RW, 1));
+	EXPECT_EQ(3, self->skel->bss->calls);
+	EXPECT_EQ(2, drain(self->fault_fd, IOMMUFD_PAGE_RESP_SUCCESS));
+	expect_ledger(4, 2, 2, 0);
+}
+
+/*
+ * A device retries at once after SUCCESS. Played here: each SUCCESS is
+ * followed by the same fault again, as a device would do for an address
+ * that is not mapped. On a paging HWPT the policy is ejected at its 16th
+ * SUCCESS in a row and the device's next request reaches the VMM, instead
+ * of looping forever; on a nested HWPT SUCCESS is never given in the
+ * kernel (the guest's vIOMMU must see its stage-1 faults) and every group
+ * reaches the VMM at once.
+ */
+TEST_F(policy, success_for_unmapped_address_stops)
+{
+	const uint64_t addr = 0x1000000;	/* never mapped */
+	struct fault_policy_exit rec;
+	struct ledger l;
+	uint32_t tries;
+
+	ASSERT_EQ(0, attach_test_policy(_metadata, self, FAULT_SUCCESS));
+	for (tries = 1; tries <= 1000; tries++) {
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
+				     tries % 256, addr, RW, 1));
+		ASSERT_EQ(0, read_ledger(self->fd, self->device_id, &l));
+		if (l.pending)
+			break;	/* not answered SUCCESS: the device stops */
+	}
+	if (variant->nested) {
+		EXPECT_EQ(1, tries);
+		expect_ledger(1, 0, 0, 1);
+		detach_test_policy(self);
+		ASSERT_EQ(0, wait_exit(bpf_map__fd(self->skel->maps.exit_rec), &rec));
+		EXPECT_EQ(FAULT_EXIT_UNREG, rec.kind);
+		EXPECT_EQ(1, rec.clamped);
+	} else {
+		EXPECT_EQ(16, tries);
+		expect_ledger(16, 15, 0, 1);
+		ASSERT_EQ(0, wait_exit(bpf_map__fd(self->skel->maps.exit_rec), &rec));
+		EXPECT_EQ(FAULT_EXIT_RETRY_STORM, rec.kind);
+		EXPECT_EQ(0, rec.clamped);
+		EXPECT_NE(NULL, strstr(rec.reason, "answered SUCCESS 16 times in a row for 0x1000000"))
+			TH_LOG("reason: %s", rec.reason);
+	}
+	EXPECT_EQ(1, drain(self->fault_fd, IOMMUFD_PAGE_RESP_INVALID));
+}
+
+/* ---- which fault object a policy serves, and who can see it ------------ */
+
+/* The "policy:" value of a fault fd's fdinfo, in buf; 0 or -1 */
+static int fdinfo_policy(int fd, char *buf, size_t len)
+{
+	char path[64], line[128];
+	int rc = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "policy: %127s", buf) == 1 && strlen(buf) < len) {
+			rc = 0;
+			break;
+		}
+	fclose(f);
+	return rc;
+}
+
+/*
+ * The fault fd is the one the map's writer gave: linked again by a child
+ * whose table has another fault object at that fd number, the policy still
+ * serves the writer's. The VMM sees which policy serves it in fdinfo.
+ */
+TEST_F(policy, fault_fd_named_where_given)
+{
+	int other_fd, gone_fd, status, map_fd;
+	uint32_t other_id, gone_id;
+	char name[128];
+	pid_t child;
+	int i;
+
+	ASSERT_EQ(0, fdinfo_policy(self->fault_fd, name, sizeof(name)));
+	EXPECT_STREQ("-", name);
+	ASSERT_EQ(0, _test_ioctl_fault_alloc(self->fd, &other_id,
+					     (uint32_t *)&other_fd));
+
+	/* written (and linked once) here; the map keeps what it was given */
+	ASSERT_EQ(0, attach_test_policy(_metadata, self, FAULT_INVALID));
+	ASSERT_EQ(0, fdinfo_policy(self->fault_fd, name, sizeof(name)));
+	EXPECT_STREQ("test", name);
+	detach_test_policy(self);
+	ASSERT_EQ(0, fdinfo_policy(self->fault_fd, name, sizeof(name)));
+	EXPECT_STREQ("-", name);
+
+	map_fd = bpf_map__fd(self->skel->maps.test_ops);
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		if (dup2(other_fd, self->fault_fd) < 0)
+			_exit(2);
+		if (bpf_link_create(map_fd, 0, BPF_STRUCT_OPS, NULL) < 0)
+			_exit(3);
+		pause();	/* the policy lives as long as its link */
+		_exit(0);
+	}
+	for (i = 0; i < 2000; i++) {
+		ASSERT_EQ(0, fdinfo_policy(self->fault_fd, name, sizeof(name)));
+		if (strcmp(name, "-") || waitpid(child, &status, WNOHANG))
+			break;
+		usleep(1000);
+	}
+	EXPECT_STREQ("test", name);
+	ASSERT_EQ(0, fdinfo_policy(other_fd, name, sizeof(name)));
+	EXPECT_STREQ("-", name);
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid, 1,
+			     0x100000, RW, 1));
+	expect_ledger(1, 0, 1, 0);
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	EXPECT_TRUE(WIFSIGNALED(status)) TH_LOG("child exited %d", WEXITSTATUS(status));
+	/* the link died with the child, and the VMM can tell */
+	for (i = 0; i < 2000; i++) {
+		ASSERT_EQ(0, fdinfo_policy(self->fault_fd, name, sizeof(name)));
+		if (!strcmp(name, "-"))
+			break;
+		usleep(1000);
+	}
+	EXPECT_STREQ("-", name);
+	fault_test_policy_bpf__destroy(self->skel);
+	self->skel = NULL;
+	close(other_fd);
+
+	/* a fault object destroyed between writing the map and linking it */
+	ASSERT_EQ(0, _test_ioctl_fault_alloc(self->fd, &gone_id,
+					     (uint32_t *)&gone_fd));
+	ASSERT_EQ(0, test_policy_load(&self->skel, gone_fd, FAULT_INVALID));
+	self->link = bpf_map__attach_struct_ops(self->skel->maps.test_ops);
+	ASSERT_NE(NULL, self->link);
+	detach_test_policy(self);
+	close(gone_fd);
+	ASSERT_EQ(0, _test_ioctl_destroy(self->fd, gone_id));
+	EXPECT_EQ(-ENOENT, bpf_link_create(bpf_map__fd(self->skel->maps.test_ops),
+					   0, BPF_STRUCT_OPS, NULL));
 }
 
 TEST_F(policy, one_policy_per_fault_object)
@@ -324,6 +535,11 @@ TEST_F(policy, one_policy_per_fault_object)
 	ASSERT_NE(NULL, link);
 	ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid, 1,
 			     0x100000, RW, 1));
+	if (variant->nested) {
+		/* SUCCESS for a nested HWPT is the guest's: to the fd */
+		expect_ledger(2, 0, 1, 1);
+		EXPECT_EQ(1, drain(self->fault_fd, IOMMUFD_PAGE_RESP_SUCCESS));
+	}
 	expect_ledger(2, 1, 1, 0);
 	bpf_link__destroy(link);
 	fault_test_policy_bpf__destroy(other);
@@ -961,6 +1177,8 @@ TEST(verifier_rejections)
 	EXPECT_REJECTED(reject_kfunc_from_tracing,
 			"calling kernel function bpf_iommufd_fault_iova_mapped is not allowed");
 	EXPECT_REJECTED(reject_ctx_write, "only read is supported");
+	EXPECT_REJECTED(reject_ctx_private_read,
+			"access beyond struct iommufd_fault_ctx");
 	EXPECT_REJECTED(reject_sleepable,
 			"attach to unsupported member handle_fault of struct iommufd_fault_ops");
 	EXPECT_REJECTED(reject_no_license,

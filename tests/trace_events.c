@@ -539,21 +539,28 @@ TEST_F(trace, fault_auto_respond_on_replace)
 	close(fault_fd);
 }
 
-/* Another process's context is filtered out by owner, and accounted */
-static int _test_cmd_dma_fault(int fd, __u32 dev_id, __u64 iova, __u32 flags)
+/*
+ * Report a DMA fault of a mock device to its domain; @result gets what the
+ * domain's fault handler answered.
+ */
+static int _test_cmd_dma_fault(int fd, __u32 dev_id, __u64 iova, __u32 flags,
+			       int *result)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd),
 		.op = IOMMU_TEST_OP_DMA_FAULT,
 		.dma_fault = { .dev_id = dev_id, .flags = flags, .iova = iova },
 	};
+	int rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
 
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (result)
+		*result = cmd.dma_fault.out_result;
+	return rc;
 }
 #define test_cmd_dma_fault(dev_id, iova, flags) \
-	ASSERT_EQ(0, _test_cmd_dma_fault(self->fd, dev_id, iova, flags))
+	ASSERT_EQ(0, _test_cmd_dma_fault(self->fd, dev_id, iova, flags, NULL))
 #define test_err_dma_fault(_errno, dev_id, iova, flags)                     \
-	EXPECT_ERRNO(_errno, _test_cmd_dma_fault(self->fd, dev_id, iova, flags))
+	EXPECT_ERRNO(_errno, _test_cmd_dma_fault(self->fd, dev_id, iova, flags, NULL))
 
 /* The one dma_fault record expected now, checked against its device */
 static const struct iommufd_dma_fault_detail *
@@ -635,9 +642,84 @@ TEST_F(trace, dma_fault_attribution_and_after_unmap)
 			 IOMMUFD_DMA_FAULT_WRITE | IOMMUFD_DMA_FAULT_ATTRIBUTED);
 
 	/* Bad input changes nothing and emits nothing */
-	test_err_dma_fault(EOPNOTSUPP, device_id, never, 1 << 1);
+	test_err_dma_fault(EOPNOTSUPP, device_id, never, 1 << 2);
 	test_err_dma_fault(ENOENT, hwpt_id, never, 0);
 	expect_events();
+}
+
+/* Run tracefs command @val > @path; 0 or -errno */
+static int tracefs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -EIO;
+}
+
+#define TRACEFS "/sys/kernel/tracing"
+
+/*
+ * iommufd's fault handler leaves every fault to the driver's own log: it
+ * answers -ENOSYS, the one value ARM SMMU prints its log for. A driver that
+ * cannot tell the device (ARM SMMU context faults) reports NULL: the fault
+ * is then attributed through the HWPT, to its context's owner, with no
+ * device, in the BPF record and in the ftrace text alike.
+ */
+TEST_F(trace, dma_fault_unhandled_and_without_device)
+{
+	const __u64 never = MOCK_APERTURE_START + (1ULL << 30);
+	uint32_t stdev_id, hwpt_id, device_id;
+	const struct iommufd_event *e;
+	char text[8192], want[160];
+	ssize_t len;
+	int result = 0, fd;
+
+	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, &device_id);
+	capture_reset(&self->cap);
+
+	ASSERT_EQ(0, _test_cmd_dma_fault(self->fd, device_id, never, 0, &result));
+	ASSERT_EQ(-ENOSYS, result);
+	expect_dma_fault(_metadata, &self->cap, device_id, hwpt_id,
+			 self->ioas_id, never, IOMMUFD_DMA_FAULT_ATTRIBUTED);
+
+	/* The ftrace text too: the event's own NULL handling runs */
+	ASSERT_EQ(0, tracefs_write(TRACEFS "/trace", ""));
+	ASSERT_EQ(0, tracefs_write(TRACEFS "/events/iommufd/iommufd_dma_fault/enable", "1"));
+	result = 0;
+	ASSERT_EQ(0, _test_cmd_dma_fault(self->fd, device_id, never + 4096,
+					 MOCK_DMA_FAULT_NO_DEVICE | MOCK_DMA_FAULT_WRITE,
+					 &result));
+	ASSERT_EQ(0, tracefs_write(TRACEFS "/events/iommufd/iommufd_dma_fault/enable", "0"));
+	ASSERT_EQ(-ENOSYS, result);
+
+	capture_collect(&self->cap);
+	ASSERT_EQ(1, self->cap.n);
+	e = &self->cap.ev[0];
+	ASSERT_EQ(IOMMUFD_EV_DMA_FAULT, e->type);
+	ASSERT_EQ(getpid(), e->owner_tgid);
+	ASSERT_EQ(0, e->dev_id);
+	ASSERT_EQ(hwpt_id, e->hwpt_id);
+	ASSERT_EQ(self->ioas_id, e->ioas_id);
+	ASSERT_EQ(never + 4096, e->iova);
+	ASSERT_EQ(IOMMUFD_DMA_FAULT_WRITE | IOMMUFD_DMA_FAULT_ATTRIBUTED, e->flags);
+	ASSERT_STREQ("(none)", self->cap.fault[0].device);
+	self->cap.n = 0;
+
+	fd = open(TRACEFS "/trace", O_RDONLY);
+	ASSERT_LE(0, fd);
+	len = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	ASSERT_LT(0, len);
+	text[len] = 0;
+	snprintf(want, sizeof(want),
+		 "iommufd_dma_fault: tgid=%d dev=0 ((none)) hwpt=%u ioas=%u iova=0x%llx write",
+		 getpid(), hwpt_id, self->ioas_id, (unsigned long long)never + 4096);
+	ASSERT_NE(NULL, strstr(text, want))
+		TH_LOG("no line '%s' in:\n%s", want, text);
 }
 
 /* The memory is bounded: 32 unmaps later, the first one is forgotten */

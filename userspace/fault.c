@@ -58,6 +58,8 @@ static const char *exit_kind_name(__u32 kind)
 	case FAULT_EXIT_FAULT_GONE: return "fault_gone";
 	case FAULT_EXIT_BAD_VERDICT: return "ejected_bad_verdict";
 	case FAULT_EXIT_ERROR: return "ejected_error";
+	case FAULT_EXIT_STALL: return "ejected_stall";
+	case FAULT_EXIT_RETRY_STORM: return "ejected_retry_storm";
 	}
 	return "unknown";
 }
@@ -376,8 +378,10 @@ static void print_view(const char *name, const struct policy_view *v,
 			printf(",\"%s\":%llu", stat_names[i],
 			       (unsigned long long)v->stats[i]);
 		if (v->exit.kind) {
-			printf(",\"exit_groups\":%llu,\"exit_reason\":",
-			       (unsigned long long)v->exit.groups);
+			printf(",\"exit_groups\":%llu,\"exit_clamped\":%llu,"
+			       "\"exit_reason\":",
+			       (unsigned long long)v->exit.groups,
+			       (unsigned long long)v->exit.clamped);
 			json_string(v->exit.reason);
 		}
 		printf("}\n");
@@ -396,6 +400,9 @@ static void print_view(const char *name, const struct policy_view *v,
 	if (v->exit.kind)
 		printf("  exit after %llu groups: %s\n",
 		       (unsigned long long)v->exit.groups, v->exit.reason);
+	if (v->exit.clamped)
+		printf("  %llu SUCCESS answers for a nested HWPT deferred to the VMM\n",
+		       (unsigned long long)v->exit.clamped);
 }
 
 static int cmd_list(const struct fault_opts *o)

@@ -27,12 +27,13 @@ static int fail(const char *what)
 	return err;
 }
 
-static int mock_device_attach(struct mock_hwpt *m)
+static int mock_device_attach(struct mock_hwpt *m, uint32_t dev_flags)
 {
 	struct iommu_test_cmd mock = {
 		.size = sizeof(mock),
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
 		.id = m->ioas_id,
+		.mock_domain_flags = { .dev_flags = dev_flags },
 	};
 	struct iommu_hwpt_alloc alloc = {
 		.size = sizeof(alloc),
@@ -80,6 +81,12 @@ static int map_backing(struct mock_hwpt *m, uint64_t len)
 int mock_hwpt_create(struct mock_hwpt *m, uint64_t length,
 		     uint64_t max_backing)
 {
+	return mock_hwpt_create_flags(m, length, max_backing, 0);
+}
+
+int mock_hwpt_create_flags(struct mock_hwpt *m, uint64_t length,
+			   uint64_t max_backing, uint32_t dev_flags)
+{
 	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
 	uint64_t done, chunk;
 	int err;
@@ -96,7 +103,7 @@ int mock_hwpt_create(struct mock_hwpt *m, uint64_t length,
 	if (ioctl(m->fd, IOMMU_IOAS_ALLOC, &ioas))
 		return fail("IOMMU_IOAS_ALLOC");
 	m->ioas_id = ioas.out_ioas_id;
-	err = mock_device_attach(m);
+	err = mock_device_attach(m, dev_flags);
 	if (err)
 		return err;
 	err = map_backing(m, length < max_backing ? length : max_backing &

@@ -35,6 +35,10 @@ struct mock_hwpt {
 int mock_hwpt_create(struct mock_hwpt *m, uint64_t length,
 		     uint64_t max_backing);
 
+/* The same with a mock device of @dev_flags (MOCK_FLAGS_DEVICE_*) */
+int mock_hwpt_create_flags(struct mock_hwpt *m, uint64_t length,
+			   uint64_t max_backing, uint32_t dev_flags);
+
 void mock_hwpt_destroy(struct mock_hwpt *m);
 
 /*

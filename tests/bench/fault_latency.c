@@ -51,8 +51,14 @@
 #include "fault_latency.skel.h"
 
 #define MAX_BLOCKS 64
-/* The page the device faults on; nothing is mapped, only the answer counts */
+/*
+ * The pages the device faults on; nothing is mapped, only the answer counts.
+ * Distinct pages in turn, as a device walking a buffer: SUCCESS for the same
+ * page over and over is what a device retrying in vain gets, and the kernel
+ * ejects a policy that does that.
+ */
 #define FAULT_PAGE 256
+#define FAULT_PAGES 64
 /* Longer than any answer takes, even under -icount: the group was lost */
 #define ANSWER_TIMEOUT_NS (10 * 1000000000ULL)
 
@@ -205,7 +211,7 @@ static uint64_t one_fault(enum mode m, uint32_t grpid, uint32_t *success)
 
 	/* PASID 0 is IOMMU_NO_PASID */
 	if (trigger_iopf_group(fd, device_id, 0, grpid,
-			       FAULT_PAGE * PAGE_SIZE))
+			       (FAULT_PAGE + grpid % FAULT_PAGES) * PAGE_SIZE))
 		die("IOMMU_TEST_OP_TRIGGER_IOPF");
 	triggered++;
 	for (;;) {

@@ -2,15 +2,22 @@
 /*
  * A fault policy the tests and the benchmark steer at run time: it returns
  * whatever "verdict" holds (garbage included), ejects itself after
- * "eject_after" groups, and keeps the last context it saw for field checks.
+ * "eject_after" groups, spins "spin_ns" in each call (a policy that stalls),
+ * and keeps the last context it saw for field checks.
  */
 #include "fault_policy.bpf.h"
 #include "fault_test_policy.h"
 
 int verdict;			/* returned as is */
 __u64 eject_after;		/* 0: never */
+__u64 spin_ns;			/* 0: answer at once */
 __u64 calls;
 struct seen_ctx last;		/* the last group's context */
+
+static long spin_until(__u64 i, void *deadline)
+{
+	return bpf_ktime_get_ns() >= *(__u64 *)deadline;
+}
 
 SEC("struct_ops/handle_fault")
 int BPF_PROG(test_handle_fault, struct iommufd_fault_ctx *fc)
@@ -31,6 +38,11 @@ int BPF_PROG(test_handle_fault, struct iommufd_fault_ctx *fc)
 	last.length = fc->length;
 
 	policy_count(FAULT_STAT_GROUPS);
+	if (spin_ns) {
+		__u64 deadline = bpf_ktime_get_ns() + spin_ns;
+
+		bpf_loop(1 << 23, spin_until, &deadline, 0);
+	}
 	if (eject_after && n >= eject_after) {
 		bpf_iommufd_fault_eject(fc, "test policy gave up");
 		/* the kernel must not trust this any more */
