@@ -16,17 +16,6 @@
 #define kernel_container_of(ptr, type, member)				\
 	bpf_core_cast((void *)(ptr) - bpf_core_field_offset(type, member), type)
 
-/*
- * A tracepoint argument the event may pass as NULL. The 6.12 verifier takes
- * every tp_btf argument as a trusted pointer that is never NULL: it drops
- * NULL checks on it and loads through it without fault handling, so a NULL
- * one oopses the kernel (mainline marks such arguments maybe-NULL since
- * 6.13). Go through an untrusted view of it instead: the check stays, and
- * loads through it are guarded.
- */
-#define tp_arg_nullable(ptr)						\
-	bpf_core_cast((void *)(ptr), typeof(*(ptr)))
-
 /* The owner of a context: the tgid that opened /dev/iommu */
 static __always_inline __s32 ctx_owner(struct iommufd_ctx *ictx)
 {

@@ -316,7 +316,6 @@ int BPF_PROG(stats_fault_auto_respond, struct iommufd_fault *fault,
 	if (skip_owner(owner))
 		return 0;
 	/* Destroying the fault object answers groups of no device */
-	idev = tp_arg_nullable(idev);
 	s = dev_entry(owner, idev ? idev->obj.id : 0);
 	if (s)
 		s->iopf_auto += nr;

@@ -245,8 +245,8 @@ int BPF_PROG(on_device_replace, struct iommufd_device *idev,
 	     struct iommufd_hw_pagetable *new_hwpt, ioasid_t pasid, int ret)
 {
 	/* A failed replace of a device attached to nothing has no old HWPT */
-	return device_hwpt(IOMMUFD_EV_DEVICE_REPLACE, idev, new_hwpt,
-			   tp_arg_nullable(old_hwpt), pasid, ret);
+	return device_hwpt(IOMMUFD_EV_DEVICE_REPLACE, idev, new_hwpt, old_hwpt,
+			   pasid, ret);
 }
 
 static __always_inline void remember_unmap(__u32 ioas_id, __u64 iova,
@@ -437,7 +437,6 @@ int BPF_PROG(on_fault_auto_respond, struct iommufd_fault *fault,
 	struct iommufd_event *e;
 
 	/* Destroying the fault object answers groups of no device */
-	idev = tp_arg_nullable(idev);
 	e = event_begin(IOMMUFD_EV_FAULT_AUTO_RESPOND, ctx_owner(fault->ictx),
 			0, idev ? idev->obj.id : 0);
 	if (!e)
@@ -508,7 +507,6 @@ int BPF_PROG(on_dma_fault, struct iommufd_hw_pagetable *hwpt,
 
 	if (!p)
 		return 0;
-	dev = tp_arg_nullable(dev);
 	__builtin_memset(&p->rec, 0, sizeof(p->rec));
 	p->dev = (__u64)dev;
 	p->rec.ev.owner_tgid = owner_tgid;
@@ -545,8 +543,7 @@ int BPF_PROG(on_dmar_fault, struct intel_iommu *iommu, struct device *dev,
 
 	if (!p)
 		return 0;
-	/* NULL for a source id the IOMMU has no device for (any more) */
-	dev = tp_arg_nullable(dev);
+	/* dev is NULL for a source id the IOMMU has no device for (any more) */
 	/* Not the fault iommufd just heard of: a device iommufd does not own */
 	if (!p->valid || p->dev != (__u64)dev ||
 	    (p->rec.ev.iova & ~0xfffull) != addr) {

@@ -3,6 +3,7 @@
 # top, tinyconfig + our fragments, bzImage with BTF, out of tree, via ccache.
 #
 #   tools/kernel-build.sh FLAVOR          FLAVOR: debug (make check) | bench
+#                                         (make bench) | kasan (make check-kasan)
 #   tools/kernel-build.sh --unpack-only   only unpack and patch build/linux
 #
 # Source tree : build/linux            (patched in place, see apply_series)
@@ -28,7 +29,9 @@ die() { printf '[kernel] error: %s\n' "$*" >&2; exit 1; }
 case $flavor in
 debug) fragments=("$top/kernel/config/iommufd-bpf.fragment" "$top/kernel/config/debug.fragment") ;;
 bench) fragments=("$top/kernel/config/iommufd-bpf.fragment") ;;
-*) die "unknown flavor '$flavor' (expected debug or bench)" ;;
+kasan) fragments=("$top/kernel/config/iommufd-bpf.fragment" "$top/kernel/config/debug.fragment"
+		  "$top/kernel/config/kasan.fragment") ;;
+*) die "unknown flavor '$flavor' (expected debug, bench or kasan)" ;;
 esac
 
 # shellcheck source=/dev/null

@@ -4,22 +4,46 @@
 #   N passed, N failed[, N skipped]
 # Exits non-zero on any failure, including a kernel problem in a guest log.
 #
-#   tools/run-tests.sh [--profile mock|vtd] [SUITE...]
+#   [FLAVOR=debug|kasan] tools/run-tests.sh [--profile mock|vtd] [SUITE...]
+#
+# FLAVOR picks the kernel booted, build/kernel-FLAVOR (default debug, what
+# 'make check' builds); 'make check-kasan' runs FLAVOR=kasan. The programs
+# in the initramfs must have been built for the same flavour.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+flavor=${FLAVOR:-debug}
+kernel=$top/build/kernel-$flavor/arch/x86/boot/bzImage
+# A KASAN run keeps its logs apart from the last 'make check'.
 logs=$top/build/test-logs
+[ "$flavor" = debug ] || logs=$top/build/test-logs-$flavor
 mkdir -p "$logs"
+vm_opts=(--kernel "$kernel" --timeout 2400)
+# KASAN prints only its first report unless told otherwise: show them all.
+[ "$flavor" != kasan ] || vm_opts+=(--cmdline-extra kasan_multi_shot)
 profiles=(mock vtd)
 suites=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--profile) profiles=("$2"); shift 2 ;;
 	-h|--help)
-		sed -n '2,8p' "$0"; exit 0 ;;
+		sed -n '2,12p' "$0"; exit 0 ;;
 	*) suites+=("$1"); shift ;;
 	esac
 done
+
+# BPF skeletons are compiled against build/toolchain/vmlinux.h, which
+# 'make programs' dumps from the flavour it builds; booting another kernel
+# would test programs relocated against BTF they were not built for.
+stamp=$top/build/toolchain/.vmlinux_h.stamp
+if [ -f "$stamp" ]; then
+	built_for=$(sed -n 's/.* vmlinux=\([^ ]*\) .*/\1/p' "$stamp")
+	if [ -n "$built_for" ] && ! [ "$built_for" -ef "$top/build/kernel-$flavor/vmlinux" ]; then
+		echo "run-tests: the programs were built for $built_for, not kernel-$flavor:" \
+			"run 'make check FLAVOR=$flavor' (or make programs with it) first" >&2
+		exit 2
+	fi
+fi
 
 pass=0 fail=0 skip=0
 add() { pass=$((pass + $1)); fail=$((fail + $2)); skip=$((skip + $3)); }
@@ -35,7 +59,7 @@ fi
 for profile in "${profiles[@]}"; do
 	out=$logs/$profile.out
 	echo "== VM profile '$profile' ==" >&2
-	"$top/tools/vm-run.sh" --profile "$profile" --quiet --timeout 2400 \
+	"$top/tools/vm-run.sh" --profile "$profile" --quiet "${vm_opts[@]}" \
 		--log "$logs/$profile.console.log" -- \
 		sh tests/guest-run.sh "$profile" "${suites[@]}" | tee "$out"
 	rc=${PIPESTATUS[0]}

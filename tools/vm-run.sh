@@ -20,7 +20,8 @@ Options:
                        selftest mock. vtd: emulated Intel VT-d plus QEMU's
                        edu PCI device bound to vfio-pci in the guest, so
                        /dev/vfio/devices/vfio0 is a device doing real DMA.
-  --kernel BZIMAGE     default build/kernel-debug/arch/x86/boot/bzImage
+  --kernel BZIMAGE     default build/kernel-$FLAVOR/arch/x86/boot/bzImage,
+                       FLAVOR from the environment, else debug
   --initramfs FILE     default build/vm/initramfs.cpio.gz (built, base only,
                        with tools/vm-initramfs.sh if it does not exist)
   --timeout SECS       kill the guest after SECS of wall time (default 600)
@@ -85,7 +86,7 @@ scan_log() {
 }
 
 profile=mock
-kernel=$top/build/kernel-debug/arch/x86/boot/bzImage
+kernel=$top/build/kernel-${FLAVOR:-debug}/arch/x86/boot/bzImage
 initramfs=
 timeout=600
 log=$top/build/vm/console.log
@@ -130,7 +131,7 @@ for e in ${envs[@]+"${envs[@]}"}; do
 	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || usage_error "--env wants NAME=VALUE, got '$e'"
 done
 
-[ -f "$kernel" ] || die "kernel image $kernel not found (build it: tools/kernel-build.sh debug)"
+[ -f "$kernel" ] || die "kernel image $kernel not found (build it: tools/kernel-build.sh ${FLAVOR:-debug})"
 command -v qemu-system-x86_64 > /dev/null || die "qemu-system-x86_64 not installed"
 if [ -z "$initramfs" ]; then
 	initramfs=$top/build/vm/initramfs.cpio.gz
