@@ -62,8 +62,8 @@ TEST_SCRIPTS := $(wildcard tests/*.sh)
 
 INITRAMFS := $(BUILD)/vm/initramfs.cpio.gz
 
-.PHONY: all help deps kernel toolchain programs check check-kasan demo bench \
-	checkpatch clean distclean
+.PHONY: all help deps kernel kernel-modular toolchain programs check check-kasan \
+	demo bench checkpatch clean distclean
 
 all: programs
 
@@ -74,6 +74,7 @@ help:
 	@echo "make demo         build everything, boot the VM, trace live iommufd activity"
 	@echo "make bench        benchmarks (JSON in build/bench/results.json)"
 	@echo "make checkpatch   checkpatch.pl over kernel/patches; each fix applies alone"
+	@echo "make kernel-modular  build the series with iommufd and VFIO as modules"
 	@echo "make clean        remove build/ products except the kernel tree"
 	@echo "make distclean    remove build/ entirely"
 	@echo "Variables: FLAVOR=debug|bench|kasan (kernel build), V=1 (show commands)"
@@ -86,6 +87,11 @@ kernel: deps
 	$(Q)V=$(V) tools/kernel-build.sh $(FLAVOR)
 	$(Q)$(MAKE) -s -C $(BUILD)/linux O=$(abspath $(KOBJ)) \
 		INSTALL_HDR_PATH=$(abspath $(BUILD)/uapi-$(FLAVOR)) headers_install
+
+# The series with iommufd and VFIO as modules, as distributions build them:
+# exports, module BTF and Kconfig must hold there too. Build only.
+kernel-modular: deps
+	$(Q)V=$(V) tools/kernel-build.sh modular
 
 toolchain: kernel
 	$(Q)V=$(V) tools/bpf-toolchain.sh --vmlinux $(VMLINUX)

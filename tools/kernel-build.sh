@@ -4,6 +4,8 @@
 #
 #   tools/kernel-build.sh FLAVOR          FLAVOR: debug (make check) | bench
 #                                         (make bench) | kasan (make check-kasan)
+#                                         | modular (make kernel-modular: iommufd
+#                                         and VFIO as modules, build only)
 #   tools/kernel-build.sh --unpack-only   only unpack and patch build/linux
 #
 # Source tree : build/linux            (patched in place, see apply_series)
@@ -31,7 +33,8 @@ debug) fragments=("$top/kernel/config/iommufd-bpf.fragment" "$top/kernel/config/
 bench) fragments=("$top/kernel/config/iommufd-bpf.fragment") ;;
 kasan) fragments=("$top/kernel/config/iommufd-bpf.fragment" "$top/kernel/config/debug.fragment"
 		  "$top/kernel/config/kasan.fragment") ;;
-*) die "unknown flavor '$flavor' (expected debug, bench or kasan)" ;;
+modular) fragments=("$top/kernel/config/iommufd-bpf.fragment" "$top/kernel/config/modular.fragment") ;;
+*) die "unknown flavor '$flavor' (expected debug, bench, kasan or modular)" ;;
 esac
 
 # shellcheck source=/dev/null
@@ -113,7 +116,8 @@ make -C "$src" O="$obj.cfg" -s olddefconfig >/dev/null
 cp "$obj.cfg/.config" "$cfg"
 rm -rf "$obj.cfg"
 
-# Every option a fragment asks for must have survived olddefconfig.
+# Every option the fragments ask for must have survived olddefconfig (the
+# last fragment that names an option has the say, as in merge_config.sh).
 missing=0
 while IFS= read -r line; do
 	case $line in
@@ -122,7 +126,8 @@ while IFS= read -r line; do
 	*) continue ;;
 	esac
 	grep -qxF "$want" "$cfg" || { log "config: '$line' did not survive olddefconfig"; missing=1; }
-done < <(cat "${fragments[@]}")
+done < <(cat "${fragments[@]}" | awk -F= '/^CONFIG_/ { if (!($1 in v)) k[++n] = $1; v[$1] = $0 }
+					   END { for (i = 1; i <= n; i++) print v[k[i]] }')
 [ $missing = 0 ] || die "the fragments ask for options Kconfig refused (see above)"
 
 if ! cmp -s "$cfg" "$obj/.config"; then
@@ -132,8 +137,10 @@ else
 	rm -f "$cfg"
 fi
 
-log "building bzImage ($flavor, -j$jobs; about 15 minutes cold, seconds when nothing changed)"
+targets=(bzImage)
+[ "$flavor" != modular ] || targets+=(modules)
+log "building ${targets[*]} ($flavor, -j$jobs; about 15 minutes cold, seconds when nothing changed)"
 start=$(date +%s)
-"${kmake[@]}" bzImage
+"${kmake[@]}" "${targets[@]}"
 log "built $obj/arch/x86/boot/bzImage in $(( $(date +%s) - start ))s"
 [ -s "$obj/vmlinux" ] || die "no vmlinux produced"
