@@ -543,8 +543,10 @@ int BPF_PROG(on_dmar_fault, struct intel_iommu *iommu, struct device *dev,
 
 	if (!p)
 		return 0;
-	/* dev is NULL for a source id the IOMMU has no device for (any more) */
-	/* Not the fault iommufd just heard of: a device iommufd does not own */
+	/*
+	 * Not the fault iommufd just heard of: a device iommufd does not own,
+	 * or none (dev is NULL for a source id the IOMMU has no device for)
+	 */
 	if (!p->valid || p->dev != (__u64)dev ||
 	    (p->rec.ev.iova & ~0xfffull) != addr) {
 		__builtin_memset(&p->rec, 0, sizeof(p->rec));

@@ -647,7 +647,7 @@ TEST_F(trace, dma_fault_attribution_and_after_unmap)
 	expect_events();
 }
 
-/* Run tracefs command @val > @path; 0 or -errno */
+/* Write @val to the tracefs file @path; 0 or -errno */
 static int tracefs_write(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_TRUNC);
