@@ -207,7 +207,7 @@ $(BUILD)/tests/vtd_edu: tests/vtd_edu.c $(wildcard tests/*.h) $(BUILD)/bpf/iommu
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -o $@
 
-$(BUILD)/tests/vtd_unplug: tests/vtd_unplug.c $(BUILD)/bpf/tests/vtd_unplug.skel.h $(LIBBPF)
+$(BUILD)/tests/vtd_unplug: tests/vtd_unplug.c tests/edu.h $(BUILD)/bpf/tests/vtd_unplug.skel.h $(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -lpthread -o $@

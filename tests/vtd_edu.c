@@ -16,16 +16,8 @@
 
 #include "kselftest_harness.h"
 #include "trace_capture.h"
+#include "edu.h"
 
-/* QEMU hw/misc/edu.c register map (BAR0) */
-#define EDU_IDENT	0x00
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_COUNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_CMD_START	0x1
-#define EDU_CMD_TO_RAM	0x2	/* direction: device buffer -> RAM */
-#define EDU_BUF_ADDR	0x40000	/* the device's internal 4 KiB buffer */
 /* QEMU 7.2's edu rejects a DMA that ends exactly at its buffer's end */
 #define EDU_DMA_LEN	2048
 /* edu masks DMA addresses to 28 bits: keep IOVAs below 256 MiB */

@@ -34,17 +34,8 @@
 
 #include "kselftest_harness.h"
 #include "vtd_unplug.skel.h"
+#include "edu.h"
 
-#define EDU_VENDOR	0x1234
-#define EDU_DEVICE	0x11e8
-/* QEMU hw/misc/edu.c register map (BAR0) */
-#define EDU_IDENT	0x00
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_COUNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_CMD_START	0x1	/* RAM -> device; edu runs it 100 ms later */
-#define EDU_BUF_ADDR	0x40000	/* the device's internal buffer */
 #define EDU_DMA_LEN	64	/* within one page: one translation, one fault */
 /*
  * Below edu's 28-bit DMA mask and far above anything the DMA API would map
