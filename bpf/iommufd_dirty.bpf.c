@@ -4,19 +4,23 @@
  *
  * IOMMU_HWPT_GET_DIRTY_BITMAP emits iommufd_dirty_read_begin, then one
  * iommufd_dirty_range per run of dirty IOVA the IOMMU driver reports, then
- * iommufd_dirty_read, all in the calling task. The begin event stores the
- * HWPT in task storage, so each run is counted into its HWPT's 2 MiB (by
+ * iommufd_dirty_read. Every one of them names the context's owner and the
+ * HWPT, so the harvest in progress is kept per (owner, HWPT), whichever
+ * task runs the walk: each run is counted into its HWPT's 2 MiB (by
  * default) regions and the IOTLB flush (iommufd_dirty_flush) into the
  * harvest's cost; the end event adds the harvest to the HWPT's totals and
- * sends one record per harvest.
+ * sends one record per harvest. Runs of no harvest in progress (VFIO
+ * devices' own trackers report with HWPT 0) are counted, not aggregated.
  *
- * Runs arrive in IOVA order, so the current region's count is kept in task
- * storage and added to the region map once per region, not once per run.
+ * Runs arrive in IOVA order, so the current region's count is kept with
+ * the harvest and added to the region map once per region, not per run.
+ * Two concurrent reads of one HWPT (no VMM does that) would share it.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "iommufd_dirty.h"
+#include "iommufd_objects.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -52,12 +56,12 @@ struct {
 	__type(value, __u64);
 } regions SEC(".maps");
 
-/* The harvest the task is in, between begin and end */
+/* A harvest in progress, between begin and end */
 struct harvest_state {
 	__s32 owner_tgid;
 	__u32 hwpt_id;
-	__u32 active;
 	__u32 filtered;
+	__u32 pad;
 	__u64 region;		/* region being counted ... */
 	__u64 region_bits;	/* ... and its bits not yet in 'regions' */
 	__u64 range_bits;
@@ -67,11 +71,11 @@ struct harvest_state {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct iommufd_dirty_hwpt_key);
 	__type(value, struct harvest_state);
-} harvest_state SEC(".maps");
+} in_progress SEC(".maps");
 
 __u64 next_seq;
 
@@ -120,20 +124,21 @@ int BPF_PROG(dirty_begin, struct iommufd_ctx *ictx,
 	     struct iommufd_hwpt_paging *hwpt_paging, u64 iova, u64 length,
 	     u64 page_size, u32 flags)
 {
-	struct harvest_state *st;
-	__s32 owner = ictx ? ictx->owner_tgid : 0;
-	__u32 hwpt_id = hwpt_paging->common.obj.id;
+	struct harvest_state st = {
+		.owner_tgid = ctx_owner(ictx),
+		.hwpt_id = hwpt_paging->common.obj.id,
+	};
+	struct iommufd_dirty_hwpt_key key = {
+		.owner_tgid = st.owner_tgid,
+		.hwpt_id = st.hwpt_id,
+	};
 
-	st = bpf_task_storage_get(&harvest_state, bpf_get_current_task_btf(),
-				  NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!st)
-		return 0;
-	__builtin_memset(st, 0, sizeof(*st));
-	st->owner_tgid = owner;
-	st->hwpt_id = hwpt_id;
-	st->active = 1;
-	st->filtered = (filter_owner_tgid && owner != filter_owner_tgid) ||
-		       (filter_hwpt_id && hwpt_id != filter_hwpt_id);
+	st.filtered =
+		(filter_owner_tgid && st.owner_tgid != filter_owner_tgid) ||
+		(filter_hwpt_id && st.hwpt_id != filter_hwpt_id);
+	/* Replaces the state of a read that never ended (it failed early) */
+	if (bpf_map_update_elem(&in_progress, &key, &st, BPF_ANY))
+		count(IOMMUFD_DIRTY_CNT_UNTRACKED, 1);
 	return 0;
 }
 
@@ -152,18 +157,32 @@ static long add_full_region(__u64 i, struct span_ctx *c)
 	return 0;
 }
 
+/* The harvest of (owner, hwpt) in progress, or NULL */
+static __always_inline struct harvest_state *harvest_of(__s32 owner_tgid,
+							__u32 hwpt_id)
+{
+	struct iommufd_dirty_hwpt_key key = {
+		.owner_tgid = owner_tgid,
+		.hwpt_id = hwpt_id,
+	};
+
+	return bpf_map_lookup_elem(&in_progress, &key);
+}
+
 SEC("tp_btf/iommufd_dirty_range")
-int BPF_PROG(dirty_range, unsigned long iova, unsigned long length,
-	     unsigned long pgshift)
+int BPF_PROG(dirty_range, pid_t tgid, u32 hwpt_id, unsigned long iova,
+	     unsigned long length, unsigned long pgshift)
 {
 	struct harvest_state *st;
 	__u64 first, last, rshift, r_first, r_last, bits;
 	struct span_ctx span;
 
-	/* Runs outside an iommufd harvest (VFIO device reports) are not ours */
-	st = bpf_task_storage_get(&harvest_state, bpf_get_current_task_btf(),
-				  NULL, 0);
-	if (!st || !st->active || st->filtered || !length || pgshift > 63)
+	st = hwpt_id ? harvest_of(tgid, hwpt_id) : NULL;
+	if (!st) {
+		count(IOMMUFD_DIRTY_CNT_STRAY_RANGES, 1);
+		return 0;
+	}
+	if (st->filtered || !length || pgshift > 63)
 		return 0;
 
 	first = iova >> pgshift;
@@ -203,14 +222,13 @@ int BPF_PROG(dirty_range, unsigned long iova, unsigned long length,
 }
 
 SEC("tp_btf/iommufd_dirty_flush")
-int BPF_PROG(dirty_flush, struct iommu_domain *domain, unsigned long iova,
+int BPF_PROG(dirty_flush, struct iommufd_ctx *ictx, u32 hwpt_id,
+	     struct iommu_domain *domain, unsigned long iova,
 	     unsigned long length)
 {
-	struct harvest_state *st;
+	struct harvest_state *st = harvest_of(ctx_owner(ictx), hwpt_id);
 
-	st = bpf_task_storage_get(&harvest_state, bpf_get_current_task_btf(),
-				  NULL, 0);
-	if (!st || !st->active || st->filtered)
+	if (!st || st->filtered)
 		return 0;
 	st->flushes++;
 	st->flushed_bytes += length;
@@ -222,26 +240,28 @@ int BPF_PROG(dirty_end, struct iommufd_ctx *ictx,
 	     struct iommufd_hwpt_paging *hwpt_paging, u64 iova, u64 length,
 	     u64 page_size, u32 flags, u64 dirty, u64 duration_ns, int ret)
 {
+	struct iommufd_dirty_hwpt_key key = {
+		.owner_tgid = ctx_owner(ictx),
+		.hwpt_id = hwpt_paging->common.obj.id,
+	};
 	struct iommufd_dirty_hwpt_stats *s, zero = {};
-	struct iommufd_dirty_hwpt_key key = {};
 	struct iommufd_dirty_harvest *h;
-	struct harvest_state *st;
+	struct harvest_state *st, done;
 
 	/* A harvest that began before the programs were attached is skipped */
-	st = bpf_task_storage_get(&harvest_state, bpf_get_current_task_btf(),
-				  NULL, 0);
-	if (!st || !st->active)
+	st = bpf_map_lookup_elem(&in_progress, &key);
+	if (!st)
 		return 0;
-	st->active = 0;
+	region_commit(st);
+	done = *st;
+	bpf_map_delete_elem(&in_progress, &key);
+	st = &done;
 	count(IOMMUFD_DIRTY_CNT_PRODUCED, 1);
 	if (st->filtered) {
 		count(IOMMUFD_DIRTY_CNT_FILTERED, 1);
 		return 0;
 	}
-	region_commit(st);
 
-	key.owner_tgid = st->owner_tgid;
-	key.hwpt_id = st->hwpt_id;
 	s = bpf_map_lookup_elem(&hwpts, &key);
 	if (!s) {
 		zero.ioas_id = hwpt_paging->ioas->obj.id;

@@ -64,6 +64,9 @@ enum iommufd_dirty_counter {
 	IOMMUFD_DIRTY_CNT_FILTERED,	/* ... not matching the filters */
 	IOMMUFD_DIRTY_CNT_DROPPED,	/* ... lost to a full ring buffer */
 	IOMMUFD_DIRTY_CNT_REGION_LOST,	/* bits not aggregated: region map full */
+	IOMMUFD_DIRTY_CNT_STRAY_RANGES,	/* runs of no harvest in progress (VFIO
+					 * device trackers, reads begun before load) */
+	IOMMUFD_DIRTY_CNT_UNTRACKED,	/* harvests not followed: in-progress map full */
 	IOMMUFD_DIRTY_CNT_MAX,
 };
 

@@ -16,10 +16,24 @@
 #define kernel_container_of(ptr, type, member)				\
 	bpf_core_cast((void *)(ptr) - bpf_core_field_offset(type, member), type)
 
-/* The owner of a context: the tgid that opened /dev/iommu */
+/*
+ * The owner of a context, as the kernel's iommufd_ctx_owner_tgid() says:
+ * the thread group that last issued an ioctl on it, 0 once it has exited
+ * (its struct pid no longer leads a thread group), so a reused pid is never
+ * reported. tp_btf programs run under RCU, which keeps the owner readable.
+ */
 static __always_inline __s32 ctx_owner(struct iommufd_ctx *ictx)
 {
-	return ictx ? ictx->owner_tgid : 0;
+	struct iommufd_owner *owner;
+	struct pid *pid;
+
+	if (!ictx)
+		return 0;
+	owner = BPF_CORE_READ(ictx, owner);
+	pid = owner ? BPF_CORE_READ(owner, tgid) : NULL;
+	if (!pid || !BPF_CORE_READ(pid, tasks[PIDTYPE_TGID].first))
+		return 0;
+	return BPF_CORE_READ(pid, numbers[0].nr);
 }
 
 /* The IOAS under a HWPT (a nested HWPT's is its parent's), or 0 */

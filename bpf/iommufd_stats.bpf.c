@@ -196,8 +196,8 @@ int BPF_PROG(stats_ioas_unmap, struct iommufd_ctx *ictx,
 	return count_ioas_op(ictx, ioas, done, ret, duration_ns, false);
 }
 
-SEC("tp_btf/iommufd_iotlb_flush")
-int BPF_PROG(stats_iotlb_flush, struct iopt_area *area,
+SEC("tp_btf/iommufd_domain_unmap")
+int BPF_PROG(stats_domain_unmap, struct iopt_area *area,
 	     struct iommu_domain *domain, unsigned int reason)
 {
 	struct iommufd_ioas *ioas = area_ioas(area);
@@ -209,8 +209,8 @@ int BPF_PROG(stats_iotlb_flush, struct iopt_area *area,
 	s = ioas_entry(owner, ioas->obj.id);
 	if (!s)
 		return 0;
-	s->flushes++;
-	s->flush_bytes += area->node.last - area->node.start + 1;
+	s->domain_unmaps++;
+	s->domain_unmap_bytes += area->node.last - area->node.start + 1;
 	return 0;
 }
 

@@ -8,7 +8,7 @@
 #ifndef IOMMUFD_BPF_STATS_H
 #define IOMMUFD_BPF_STATS_H
 
-/* An IOAS of one context (owner = the tgid that opened /dev/iommu) */
+/* An IOAS of one context (owner: the tgid that last issued an ioctl on it) */
 struct stats_ioas_key {
 	__s32 owner_tgid;
 	__u32 ioas_id;
@@ -20,8 +20,8 @@ struct stats_ioas {
 	__u64 unmaps;		/* unmaps that succeeded */
 	__u64 unmap_bytes;
 	__u64 errors;		/* maps and unmaps that failed */
-	__u64 flushes;		/* IOVA areas unmapped from a domain (IOTLB flushed) */
-	__u64 flush_bytes;
+	__u64 domain_unmaps;	/* IOVA areas unmapped from a domain, one IOTLB flush each */
+	__u64 domain_unmap_bytes;
 	__u64 invalidations;	/* IOMMU_HWPT_INVALIDATE on HWPTs over this IOAS */
 };
 

@@ -298,8 +298,8 @@ static __always_inline void diagnose_after_unmap(struct iommufd_dma_fault_event 
 	}
 }
 
-SEC("tp_btf/iommufd_iotlb_flush")
-int BPF_PROG(on_iotlb_flush, struct iopt_area *area,
+SEC("tp_btf/iommufd_domain_unmap")
+int BPF_PROG(on_domain_unmap, struct iopt_area *area,
 	     struct iommu_domain *domain, unsigned int reason)
 {
 	struct iommufd_ioas *ioas = area_ioas(area);
@@ -308,9 +308,9 @@ int BPF_PROG(on_iotlb_flush, struct iopt_area *area,
 	__u64 length = area->node.last - area->node.start + 1;
 	struct iommufd_event *e;
 
-	if (track_unmaps && reason == IOMMUFD_IOTLB_UNMAP)
+	if (track_unmaps && reason == IOMMUFD_DOMAIN_UNMAP_AREA)
 		remember_unmap(ioas->obj.id, iova, length);
-	e = event_begin(IOMMUFD_EV_IOTLB_FLUSH, ctx_owner(ioas->ictx),
+	e = event_begin(IOMMUFD_EV_DOMAIN_UNMAP, ctx_owner(ioas->ictx),
 			ioas->obj.id, 0);
 	if (!e)
 		return 0;

@@ -14,7 +14,7 @@ enum iommufd_event_type {
 	IOMMUFD_EV_DEVICE_ATTACH,
 	IOMMUFD_EV_DEVICE_DETACH,
 	IOMMUFD_EV_DEVICE_REPLACE,
-	IOMMUFD_EV_IOTLB_FLUSH,
+	IOMMUFD_EV_DOMAIN_UNMAP,
 	IOMMUFD_EV_HWPT_INVALIDATE,
 	IOMMUFD_EV_DIRTY_TRACKING,
 	IOMMUFD_EV_DIRTY_READ,
@@ -52,7 +52,7 @@ struct iommufd_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() at the hook */
 	__u32 type;		/* enum iommufd_event_type */
 	__s32 ret;		/* operation result (0 or -errno) */
-	__s32 owner_tgid;	/* tgid that opened the iommufd context */
+	__s32 owner_tgid;	/* the context's owner, 0 if it has exited */
 	__s32 tgid;		/* current task's tgid when the event fired */
 	char comm[IOMMUFD_COMM_LEN];	/* current task's comm */
 

@@ -8,7 +8,7 @@ T=/sys/kernel/tracing
 
 echo "TAP version 13"
 for ev in ioas_map ioas_unmap ioas_copy device_attach device_detach \
-	  device_replace iotlb_flush hwpt_invalidate dirty_tracking \
+	  device_replace domain_unmap hwpt_invalidate dirty_tracking \
 	  dirty_read_begin dirty_range dirty_flush dirty_read fault_report \
 	  fault_respond fault_auto_respond pinned_update fault_policy_attach \
 	  fault_verdict fault_policy_exit dma_fault; do
@@ -41,16 +41,16 @@ expect_line() { # NAME PATTERN
 expect_line "attach record" "iommufd_device_attach: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas pasid=0x0 ret=0"
 expect_line "map record" "iommufd_ioas_map: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x7 ret=0"
 expect_line "pinned record" "iommufd_pinned_update: tgid=$pid +1 pages npinned=1 account_mode=0 ret=0"
-expect_line "flush record names its reason" "iommufd_iotlb_flush: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 reason=unmap"
+expect_line "domain unmap record names its reason" "iommufd_domain_unmap: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 reason=unmap"
 expect_line "unmap record" "iommufd_ioas_unmap: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x0 ret=0"
 expect_line "DMA fault after unmap, attributed" "iommufd_dma_fault: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas iova=0x1000000 write$"
 expect_line "DMA fault never mapped, attributed" "iommufd_dma_fault: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas iova=0x41001000 read$"
 expect_line "detach at close" "iommufd_device_detach: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas pasid=0x0 ret=0"
-if grep -q "reason=%s" "$T/events/iommufd/iommufd_iotlb_flush/format" &&
-   grep -q '{ 0, "unmap" }' "$T/events/iommufd/iommufd_iotlb_flush/format"; then
+if grep -q "reason=%s" "$T/events/iommufd/iommufd_domain_unmap/format" &&
+   grep -q '{ 0, "unmap" }' "$T/events/iommufd/iommufd_domain_unmap/format"; then
 	ok "format: symbolic reasons resolved for userspace parsers"
 else
-	not_ok "format: symbolic reasons resolved for userspace parsers" "$(grep 'print fmt' "$T/events/iommufd/iommufd_iotlb_flush/format")"
+	not_ok "format: symbolic reasons resolved for userspace parsers" "$(grep 'print fmt' "$T/events/iommufd/iommufd_domain_unmap/format")"
 fi
 # A dirty-bitmap read as text: begin, the dirty runs, the end; the runs'
 # bits add up to what the harvest returned
@@ -68,8 +68,8 @@ dpid=$(echo "$line" | sed -n 's/.*"owner_tgid":\([0-9]*\).*/\1/p')
 dhwpt=$(echo "$line" | sed -n 's/.*"hwpt_id":\([0-9]*\).*/\1/p')
 dpages=$(echo "$line" | sed -n 's/.*"dirty_pages":\([0-9]*\).*/\1/p')
 expect_line "dirty read begin record" "iommufd_dirty_read_begin: tgid=$dpid hwpt=$dhwpt ioas=[0-9]* iova=0x1000000 length=0x400000 page_size=0x1000 flags=0x0"
-expect_line "dirty range record" "iommufd_dirty_range: iova=0x[0-9a-f]* length=0x[0-9a-f]* page_size=0x1000 bits=[1-9]"
-expect_line "dirty flush record" "iommufd_dirty_flush: iova=0x[0-9a-f]* length=0x[0-9a-f]*$"
+expect_line "dirty range record names its owner and HWPT" "iommufd_dirty_range: tgid=$dpid hwpt=$dhwpt iova=0x[0-9a-f]* length=0x[0-9a-f]* page_size=0x1000 bits=[1-9]"
+expect_line "dirty flush record names its owner and HWPT" "iommufd_dirty_flush: tgid=$dpid hwpt=$dhwpt iova=0x[0-9a-f]* length=0x[0-9a-f]*$"
 expect_line "dirty read end record" "iommufd_dirty_read: tgid=$dpid hwpt=$dhwpt ioas=[0-9]* iova=0x1000000 length=0x400000 page_size=0x1000 flags=0x0 dirty=[0-9]* duration_ns=[1-9][0-9]* ret=0"
 bits=$(sed -n 's/.*iommufd_dirty_range: .* bits=\([0-9]*\)$/\1/p' /tmp/ftrace.txt | awk '{ s += $1 } END { print s + 0 }')
 [ -n "$dpages" ] && [ "$dpages" -gt 0 ] && [ "$bits" = "$dpages" ] &&

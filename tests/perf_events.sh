@@ -21,7 +21,7 @@ ioas=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\2/p' /tmp/wl.out)
 maps=$(grep -c "iommufd:iommufd_ioas_map: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x7 ret=0" /tmp/perf.txt)
 [ "$maps" = 2 ] && ok "perf script shows both maps with their ids" ||
 	not_ok "perf script shows both maps with their ids" "found $maps" "$(head -5 /tmp/perf.txt)"
-flushes=$(grep -c "iommufd:iommufd_iotlb_flush: tgid=$pid ioas=$ioas .*reason=unmap" /tmp/perf.txt)
-[ "$flushes" = 2 ] && ok "perf script shows both IOTLB flushes" ||
-	not_ok "perf script shows both IOTLB flushes" "found $flushes"
+flushes=$(grep -c "iommufd:iommufd_domain_unmap: tgid=$pid ioas=$ioas .*reason=unmap" /tmp/perf.txt)
+[ "$flushes" = 2 ] && ok "perf script shows both domain unmaps" ||
+	not_ok "perf script shows both domain unmaps" "found $flushes"
 tap_end

@@ -71,7 +71,7 @@ sum() { # ROW FIELD KEY=VALUE: total of FIELD over the JSON rows that match
 check_eq "top: maps of the IOAS" "$(sum ioas maps "\"ioas_id\":$ioas,")" 7
 check_eq "top: unmaps of the IOAS" "$(sum ioas unmaps "\"ioas_id\":$ioas,")" 7
 check_eq "top: bytes mapped" "$(sum ioas map_bytes "\"ioas_id\":$ioas,")" $((7 * 8192))
-check_eq "top: IOTLB flushes" "$(sum ioas flushes "\"ioas_id\":$ioas,")" 7
+check_eq "top: domain unmaps" "$(sum ioas domain_unmaps "\"ioas_id\":$ioas,")" 7
 check_eq "top: user IOTLB invalidations" "$(sum ioas invalidations "\"ioas_id\":$ioas,")" 6
 check_eq "top: the refused invalidation is an error" "$(sum ioas errors "\"ioas_id\":$ioas,")" 1
 check_eq "top: I/O page fault groups of the device" "$(sum dev iopf_groups "\"dev_id\":$dev,")" 3
@@ -151,7 +151,7 @@ sample() { # NAME LABELS-REGEX
 check_eq "metrics: maps" "$(sample iommufd_ioas_maps_total ",ioas=\"$ioas\"")" 5
 check_eq "metrics: bytes mapped" "$(sample iommufd_ioas_mapped_bytes_total ",ioas=\"$ioas\"")" $((5 * 8192))
 check_eq "metrics: unmaps" "$(sample iommufd_ioas_unmaps_total ",ioas=\"$ioas\"")" 5
-check_eq "metrics: IOTLB flushes" "$(sample iommufd_ioas_iotlb_flushes_total ",ioas=\"$ioas\"")" 5
+check_eq "metrics: domain unmaps" "$(sample iommufd_ioas_domain_unmaps_total ",ioas=\"$ioas\"")" 5
 check_eq "metrics: fault groups" "$(sample iommufd_device_iopf_groups_total ",dev=\"$dev\"")" 3
 check_eq "metrics: answered success" "$(sample iommufd_device_iopf_answers_total ",dev=\"$dev\",code=\"success\"")" 3
 check_eq "metrics: DMA faults" "$(sample iommufd_device_dma_faults_total ",dev=\"$dev\"")" 2

@@ -55,7 +55,7 @@ ioas=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\2/p' "$tmp/workload.out")
 count() { grep "\"owner_tgid\":$pid," "$tmp/trace.json" | grep -c "$1"; }
 for want in "3 \"event\":\"ioas_map\",.*\"ioas_id\":$ioas,.*\"length\":8192,\"done\":8192" \
 	    "3 \"event\":\"ioas_unmap\",.*\"ioas_id\":$ioas,.*\"length\":8192,\"done\":8192" \
-	    "3 \"event\":\"iotlb_flush\",.*\"ioas_id\":$ioas,.*\"length\":8192" \
+	    "3 \"event\":\"domain_unmap\",.*\"ioas_id\":$ioas,.*\"length\":8192" \
 	    "2 \"event\":\"fault_report\",.*\"pasid\":1," \
 	    "2 \"event\":\"fault_respond\",.*\"code\":0," \
 	    "2 \"event\":\"dma_fault\",.*\"iova\":167[0-9]*,.*\"write\":true,\"attributed\":true,.*\"after_unmap\":true,\"unmap_iova\":16777216,\"unmap_length\":8192,.*\"unmap_tgid\":$pid," \
@@ -88,7 +88,7 @@ kill -INT "$tracer"
 wait "$tracer"; tr_rc=$?
 pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\1/p' "$tmp/wl2.out")
 dev=$(sed -n 's/.* dev=\([0-9]*\) .*/\1/p' "$tmp/wl2.out")
-if [ "$tr_rc" = 0 ] && ! grep -q -e ioas_map -e iotlb_flush "$tmp/faults.txt"; then
+if [ "$tr_rc" = 0 ] && ! grep -q -e ioas_map -e domain_unmap "$tmp/faults.txt"; then
 	ok "--faults: exit 0, no map/unmap records"
 else
 	not_ok "--faults: exit 0, no map/unmap records" "exit $tr_rc" "$(head -3 "$tmp/faults.txt")"

@@ -7,7 +7,11 @@
  * order, field by field, and nothing else. The capture is filtered on this
  * process as owner, so other iommufd users in the guest cannot disturb it.
  */
+#include <signal.h>
+#include <linux/sched.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "iommufd_utils.h"
@@ -19,7 +23,7 @@
 #define NPAGES 4
 
 /* Kernel values the records carry (iommufd_private.h, io_pagetable.h) */
-enum { IOTLB_UNMAP, IOTLB_UNFILL, IOTLB_UNWIND };
+enum { DOMAIN_UNMAP_AREA, DOMAIN_UNMAP_UNFILL, DOMAIN_UNMAP_UNWIND };
 enum { AUTO_RESP_DETACH, AUTO_RESP_DESTROY };
 enum { ACCOUNT_NONE, ACCOUNT_USER, ACCOUNT_MM };
 #define MAP_FLAGS_FIXED_RW (IOMMU_IOAS_MAP_FIXED_IOVA | \
@@ -174,12 +178,12 @@ TEST_F(trace, map_unmap_with_domain)
 	ASSERT_EQ(BUFFER_SIZE, e[1].done);
 
 	test_ioctl_ioas_unmap(MOCK_APERTURE_START, BUFFER_SIZE);
-	e = expect_events(IOMMUFD_EV_IOTLB_FLUSH, IOMMUFD_EV_PINNED_UPDATE,
+	e = expect_events(IOMMUFD_EV_DOMAIN_UNMAP, IOMMUFD_EV_PINNED_UPDATE,
 			  IOMMUFD_EV_IOAS_UNMAP);
 	ASSERT_EQ(self->ioas_id, e[0].ioas_id);
 	ASSERT_EQ(MOCK_APERTURE_START, e[0].iova);
 	ASSERT_EQ(BUFFER_SIZE, e[0].length);
-	ASSERT_EQ(IOTLB_UNMAP, e[0].code);
+	ASSERT_EQ(DOMAIN_UNMAP_AREA, e[0].code);
 	ASSERT_EQ(NPAGES, e[1].length);
 	ASSERT_EQ(0, e[1].flags);	/* released */
 	ASSERT_EQ(0, e[1].done);
@@ -259,9 +263,9 @@ TEST_F(trace, attach_fill_detach_unfill)
 	ASSERT_EQ(1, e[1].flags);
 
 	test_ioctl_destroy(stdev_id);
-	e = expect_events(IOMMUFD_EV_DEVICE_DETACH, IOMMUFD_EV_IOTLB_FLUSH,
+	e = expect_events(IOMMUFD_EV_DEVICE_DETACH, IOMMUFD_EV_DOMAIN_UNMAP,
 			  IOMMUFD_EV_PINNED_UPDATE);
-	ASSERT_EQ(IOTLB_UNFILL, e[1].code);
+	ASSERT_EQ(DOMAIN_UNMAP_UNFILL, e[1].code);
 	ASSERT_EQ(MOCK_APERTURE_START, e[1].iova);
 	ASSERT_EQ(BUFFER_SIZE, e[1].length);
 	ASSERT_EQ(self->ioas_id, e[1].ioas_id);
@@ -304,8 +308,8 @@ TEST_F(trace, attach_unwind_after_failed_fill)
 			 * again ("unfill"); only a failure inside the fill
 			 * unwinds, and only the first area can precede it.
 			 */
-			if (e->type != IOMMUFD_EV_IOTLB_FLUSH ||
-			    e->code != IOTLB_UNWIND)
+			if (e->type != IOMMUFD_EV_DOMAIN_UNMAP ||
+			    e->code != DOMAIN_UNMAP_UNWIND)
 				continue;
 			ASSERT_EQ(self->ioas_id, e->ioas_id);
 			ASSERT_EQ(iova_a, e->iova);
@@ -747,6 +751,168 @@ TEST_F(trace, dma_fault_after_unmap_is_bounded)
 	expect_dma_fault(_metadata, &self->cap, device_id, hwpt_id,
 			 self->ioas_id, MOCK_APERTURE_START,
 			 IOMMUFD_DMA_FAULT_ATTRIBUTED);
+}
+
+/*
+ * The owner of a context is the process that last issued an ioctl on it,
+ * and 0 once that process is gone, never a process that reuses its pid.
+ * Here a child opens the context and sets it up (as a management daemon
+ * would), hands the fds to this process and exits; a new process is made
+ * to take the child's pid (as pids wrap on a busy host). A fault answered now (a write to the fault fd,
+ * not an ioctl) belongs to a dead owner: 0, in the BPF record and in the
+ * ftrace text (the kernel's iommufd_ctx_owner_tgid()). This process' first
+ * ioctl then makes it the owner.
+ */
+struct handover {
+	uint32_t ioas_id, device_id, fault_id;
+};
+
+/* The child's side: set up a context with a pending fault, pass it on */
+static int open_and_hand_over(int sock, void *buf, size_t len)
+{
+	uint32_t stdev_id, hwpt_id, parent, iopf_hwpt, ffd;
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	char cbuf[CMSG_SPACE(2 * sizeof(int))] = {};
+	struct handover h = {};
+	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	__u64 iova = MOCK_APERTURE_START;
+	int fd = open("/dev/iommu", O_RDWR), fds[2];
+
+	if (fd < 0 || _test_ioctl_ioas_alloc(fd, &h.ioas_id) ||
+	    _test_cmd_mock_domain(fd, h.ioas_id, &stdev_id, &hwpt_id,
+				  &h.device_id) ||
+	    _test_cmd_hwpt_alloc(fd, h.device_id, h.ioas_id, 0,
+				 IOMMU_HWPT_ALLOC_NEST_PARENT, &parent,
+				 IOMMU_HWPT_DATA_NONE, NULL, 0) ||
+	    _test_ioctl_fault_alloc(fd, &h.fault_id, &ffd) ||
+	    _test_cmd_hwpt_alloc(fd, h.device_id, parent, h.fault_id,
+				 IOMMU_HWPT_FAULT_ID_VALID, &iopf_hwpt,
+				 IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data)) ||
+	    _test_cmd_mock_domain_replace(fd, stdev_id, iopf_hwpt, NULL) ||
+	    _test_ioctl_ioas_map(fd, h.ioas_id, buf, len, &iova,
+				 MAP_FLAGS_FIXED_RW) ||
+	    trigger_iopf_group(fd, h.device_id, 0x1, 0x2, 0xdeadb000))
+		return 1;
+	fds[0] = fd;
+	fds[1] = ffd;
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+	return sendmsg(sock, &msg, 0) == sizeof(h) ? 0 : 1;
+}
+
+/* A process that sleeps under @pid (clone3's set_tid); or -1 and errno */
+static pid_t fork_as(pid_t pid)
+{
+	struct clone_args args = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uintptr_t)&pid,
+		.set_tid_size = 1,
+	};
+	long c = syscall(SYS_clone3, &args, sizeof(args));
+
+	if (!c) {
+		pause();
+		_exit(0);
+	}
+	return c;
+}
+
+TEST(owner_is_the_last_user_and_dies_with_it)
+{
+	struct iommu_hwpt_page_response resp = {
+		.code = IOMMUFD_PAGE_RESP_SUCCESS,
+	};
+	char cbuf[CMSG_SPACE(2 * sizeof(int))] = {}, text[16384], want[128];
+	const struct iommufd_event *e;
+	struct iommu_hwpt_pgfault pf;
+	struct trace_capture cap;
+	struct handover h;
+	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	int sock[2], fds[2], status, tfd;
+	pid_t opener, impostor;
+	__u64 iova;
+	ssize_t len;
+
+	alloc_buffer(_metadata, 1);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sock));
+	ASSERT_EQ(0, _capture_start(&cap, 0, 0, 0,
+				    1u << IOMMUFD_EV_IOAS_MAP |
+				    1u << IOMMUFD_EV_FAULT_REPORT |
+				    1u << IOMMUFD_EV_FAULT_RESPOND));
+	ASSERT_EQ(0, tracefs_write(TRACEFS "/trace", ""));
+	ASSERT_EQ(0, tracefs_write(TRACEFS "/events/iommufd/iommufd_fault_respond/enable", "1"));
+
+	opener = fork();
+	ASSERT_NE(-1, opener);
+	if (!opener)
+		_exit(open_and_hand_over(sock[1], buffer, BUFFER_SIZE));
+	ASSERT_EQ(sizeof(h), recvmsg(sock[0], &msg, 0));
+	ASSERT_NE(NULL, CMSG_FIRSTHDR(&msg));
+	memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(fds));
+	ASSERT_EQ(opener, waitpid(opener, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	impostor = fork_as(opener);
+	ASSERT_EQ(opener, impostor)
+		TH_LOG("could not reuse pid %d: %s", opener, strerror(errno));
+
+	/* Answer the opener's fault: no ioctl, so the owner is still it */
+	ASSERT_EQ(sizeof(pf), read(fds[1], &pf, sizeof(pf)));
+	resp.cookie = pf.cookie;
+	ASSERT_EQ(sizeof(resp), write(fds[1], &resp, sizeof(resp)));
+	ASSERT_EQ(0, tracefs_write(TRACEFS "/events/iommufd/iommufd_fault_respond/enable", "0"));
+	/* This process' first ioctl makes it the owner */
+	iova = MOCK_APERTURE_START + BUFFER_SIZE;
+	ASSERT_EQ(0, _test_ioctl_ioas_map(fds[0], h.ioas_id, buffer,
+					  BUFFER_SIZE, &iova,
+					  MAP_FLAGS_FIXED_RW));
+	kill(impostor, SIGKILL);
+	waitpid(impostor, NULL, 0);
+
+	capture_collect(&cap);
+	ASSERT_EQ(4, cap.n);
+	e = &cap.ev[0];	/* the opener's map and fault, its own */
+	ASSERT_EQ(IOMMUFD_EV_IOAS_MAP, e->type);
+	ASSERT_EQ(opener, e->owner_tgid);
+	ASSERT_EQ(opener, e->tgid);
+	e = &cap.ev[1];
+	ASSERT_EQ(IOMMUFD_EV_FAULT_REPORT, e->type);
+	ASSERT_EQ(opener, e->owner_tgid);
+	e = &cap.ev[2];	/* answered here: the owner is gone, not the impostor */
+	ASSERT_EQ(IOMMUFD_EV_FAULT_RESPOND, e->type);
+	ASSERT_EQ(0, e->owner_tgid);
+	ASSERT_EQ(getpid(), e->tgid);
+	e = &cap.ev[3];
+	ASSERT_EQ(IOMMUFD_EV_IOAS_MAP, e->type);
+	ASSERT_EQ(getpid(), e->owner_tgid);
+	ASSERT_EQ(getpid(), e->tgid);
+	capture_stop(&cap);
+
+	tfd = open(TRACEFS "/trace", O_RDONLY);
+	ASSERT_LE(0, tfd);
+	len = read(tfd, text, sizeof(text) - 1);
+	close(tfd);
+	ASSERT_LT(0, len);
+	text[len] = 0;
+	snprintf(want, sizeof(want), "iommufd_fault_respond: tgid=0 fault=%u dev=%u",
+		 h.fault_id, h.device_id);
+	ASSERT_NE(NULL, strstr(text, want))
+		TH_LOG("no line '%s' in:\n%s", want, text);
+	close(fds[1]);
+	close(fds[0]);
+	close(sock[0]);
+	close(sock[1]);
+	munmap(buffer, BUFFER_SIZE);
 }
 
 TEST(filter_by_owner)

@@ -204,7 +204,7 @@ TEST_F(edu, dma_round_trip_and_events)
 			ASSERT_TRUE(e->iova == IOVA_IN || e->iova == IOVA_OUT);
 			ASSERT_EQ(self->len, e->done);
 			break;
-		case IOMMUFD_EV_IOTLB_FLUSH:
+		case IOMMUFD_EV_DOMAIN_UNMAP:
 			ASSERT_EQ(self->ioas_id, e->ioas_id);
 			ASSERT_TRUE(e->iova == IOVA_IN || e->iova == IOVA_OUT);
 			ASSERT_EQ(self->len, e->length);

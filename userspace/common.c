@@ -308,7 +308,7 @@ void parse_interval_count(struct argp_state *state, const char *arg,
 }
 
 static const struct argp_option common_options[] = {
-	{ "pid", 'p', "PID", 0, "Only contexts owned by this process (the tgid that opened /dev/iommu)", 0 },
+	{ "pid", 'p', "PID", 0, "Only contexts owned by this process (the last to issue an ioctl on them)", 0 },
 	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 500ms, 10s, 2m)", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
 	{},

@@ -82,7 +82,7 @@ void catch_exit_signals(void);
  * struct common_opts.
  */
 struct common_opts {
-	int32_t owner_tgid;	/* -p: only contexts this tgid opened; 0: all */
+	int32_t owner_tgid;	/* -p: only contexts this tgid owns; 0: all */
 	uint64_t duration_ns;	/* -d: stop after this long; 0: never */
 };
 

@@ -95,7 +95,7 @@ static const struct argp_option options[] = {
 	{ "mock", OPT_MOCK, "SIZE", 0, "Demo: map SIZE of IOVA (e.g. 1G) on the selftest mock, dirty it with a device model and harvest it", 0 },
 	{ "rate", OPT_RATE, "RATE", 0, "Device model's write rate (default 64MiB/s)", 0 },
 	{ "pattern", OPT_PATTERN, "P", 0, "Device model's pattern: uniform (default), hot[:PCT] (a hot set, default 10%), sweep", 0 },
-	{ "pid", 'p', "PID", 0, "Watch only the HWPTs of this process (the tgid that opened /dev/iommu)", 0 },
+	{ "pid", 'p', "PID", 0, "Watch only the HWPTs of this process (the owner of their context)", 0 },
 	{ "hwpt", OPT_HWPT, "ID", 0, "Watch only this HWPT id (ids are per iommufd context: give -p too)", 0 },
 	{ "bandwidth", OPT_BANDWIDTH, "RATE", 0, "Migration link for the forecast (default 10Gbit/s)", 0 },
 	{ "downtime", OPT_DOWNTIME, "TIME", 0, "Longest allowed stop-and-copy (default 300ms)", 0 },
@@ -686,12 +686,15 @@ static int print_accounting(struct iommufd_dirty_bpf *skel,
 		return err;
 	}
 	fprintf(stderr, "iommufd-bpf: harvests produced %llu, delivered %llu, "
-		"dropped %llu, filtered %llu; region bits lost %llu\n",
+		"dropped %llu, filtered %llu, not followed %llu; region bits "
+		"lost %llu; dirty runs outside a harvest %llu\n",
 		(unsigned long long)c[IOMMUFD_DIRTY_CNT_PRODUCED],
 		(unsigned long long)s->records,
 		(unsigned long long)c[IOMMUFD_DIRTY_CNT_DROPPED],
 		(unsigned long long)c[IOMMUFD_DIRTY_CNT_FILTERED],
-		(unsigned long long)c[IOMMUFD_DIRTY_CNT_REGION_LOST]);
+		(unsigned long long)c[IOMMUFD_DIRTY_CNT_UNTRACKED],
+		(unsigned long long)c[IOMMUFD_DIRTY_CNT_REGION_LOST],
+		(unsigned long long)c[IOMMUFD_DIRTY_CNT_STRAY_RANGES]);
 	if (c[IOMMUFD_DIRTY_CNT_PRODUCED] != s->records +
 	    c[IOMMUFD_DIRTY_CNT_DROPPED] + c[IOMMUFD_DIRTY_CNT_FILTERED] ||
 	    s->gaps != c[IOMMUFD_DIRTY_CNT_DROPPED]) {

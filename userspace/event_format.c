@@ -11,7 +11,7 @@ static const char *const names[IOMMUFD_EV_MAX] = {
 	[IOMMUFD_EV_DEVICE_ATTACH] = "device_attach",
 	[IOMMUFD_EV_DEVICE_DETACH] = "device_detach",
 	[IOMMUFD_EV_DEVICE_REPLACE] = "device_replace",
-	[IOMMUFD_EV_IOTLB_FLUSH] = "iotlb_flush",
+	[IOMMUFD_EV_DOMAIN_UNMAP] = "domain_unmap",
 	[IOMMUFD_EV_HWPT_INVALIDATE] = "hwpt_invalidate",
 	[IOMMUFD_EV_DIRTY_TRACKING] = "dirty_tracking",
 	[IOMMUFD_EV_DIRTY_READ] = "dirty_read",
@@ -23,7 +23,7 @@ static const char *const names[IOMMUFD_EV_MAX] = {
 };
 
 /* Values of the kernel enums the records carry in 'code' */
-static const char *iotlb_reason(uint32_t r)
+static const char *domain_unmap_reason(uint32_t r)
 {
 	static const char *const s[] = { "unmap", "unfill", "unwind" };
 
@@ -178,10 +178,10 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 			e->dev_id, e->old_hwpt_id, e->hwpt_id, e->ioas_id,
 			e->pasid);
 		break;
-	case IOMMUFD_EV_IOTLB_FLUSH:
+	case IOMMUFD_EV_DOMAIN_UNMAP:
 		fprintf(out, " ioas=%u iova=0x%llx length=0x%llx reason=%s",
 			e->ioas_id, (unsigned long long)e->iova,
-			(unsigned long long)e->length, iotlb_reason(e->code));
+			(unsigned long long)e->length, domain_unmap_reason(e->code));
 		break;
 	case IOMMUFD_EV_HWPT_INVALIDATE:
 		fprintf(out, " hwpt=%u type=0x%x entries=%u done=%llu",

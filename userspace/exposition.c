@@ -80,8 +80,8 @@ static const struct family
 	unmaps = { "iommufd_ioas_unmaps", "counter", "IOAS unmaps that succeeded." },
 	unmapped = { "iommufd_ioas_unmapped_bytes", "counter", "Bytes unmapped from the IOAS." },
 	errors = { "iommufd_ioas_errors", "counter", "IOAS maps, unmaps and invalidations that failed." },
-	flushes = { "iommufd_ioas_iotlb_flushes", "counter", "IOVA areas unmapped from a domain, each with its IOTLB flush." },
-	flushed = { "iommufd_ioas_iotlb_flushed_bytes", "counter", "Bytes of IOVA those flushes covered." },
+	dunmaps = { "iommufd_ioas_domain_unmaps", "counter", "IOVA areas unmapped from an iommu domain (iommufd_domain_unmap), each with its IOTLB flush." },
+	dunmapped = { "iommufd_ioas_domain_unmapped_bytes", "counter", "Bytes of IOVA those domain unmaps covered." },
 	invals = { "iommufd_ioas_invalidations", "counter", "User IOTLB invalidations (IOMMU_HWPT_INVALIDATE) of nested HWPTs over the IOAS." },
 	iopf = { "iommufd_device_iopf_groups", "counter", "I/O page fault groups queued to userspace." },
 	answers = { "iommufd_device_iopf_answers", "counter", "I/O page fault groups answered, by code (auto: by the kernel on detach or destroy)." },
@@ -161,8 +161,8 @@ void write_exposition(FILE *out, const struct stats_snapshot *snap,
 	IOAS_FAMILY(out, snap, om, &unmaps, unmaps);
 	IOAS_FAMILY(out, snap, om, &unmapped, unmap_bytes);
 	IOAS_FAMILY(out, snap, om, &errors, errors);
-	IOAS_FAMILY(out, snap, om, &flushes, flushes);
-	IOAS_FAMILY(out, snap, om, &flushed, flush_bytes);
+	IOAS_FAMILY(out, snap, om, &dunmaps, domain_unmaps);
+	IOAS_FAMILY(out, snap, om, &dunmapped, domain_unmap_bytes);
 	IOAS_FAMILY(out, snap, om, &invals, invalidations);
 	DEV_FAMILY(out, snap, om, &iopf, iopf_groups);
 	write_answers(out, snap, om);

@@ -52,7 +52,7 @@ static const char doc[] =
 	"IOTLB flushes and invalidations per IOAS; I/O page faults, their answers\n"
 	"and unrecoverable DMA faults per device; bytes pinned per context; and\n"
 	"latency histograms of map, unmap, invalidate and fault-to-answer. Labels:\n"
-	"owner (the tgid that opened /dev/iommu), comm, ioas, dev. Counters start\n"
+	"owner (the process using the context), comm, ioas, dev. Counters start\n"
 	"at zero when the exporter starts.\n"
 	"\n"
 	"EXAMPLES:\n"

@@ -35,8 +35,9 @@ static const struct argp_option options[] = {
 
 static const char doc[] =
 	"A live view of iommufd activity by context (owner process), IOAS and\n"
-	"device: maps and unmaps per second, bytes mapped, IOTLB flushes (IOVA\n"
-	"areas unmapped from a domain), user IOTLB invalidations, I/O page fault\n"
+	"device: maps and unmaps per second, bytes mapped, domain unmaps (IOVA\n"
+	"areas unmapped from an iommu domain, each with its IOTLB flush; DUNMAP),\n"
+	"user IOTLB invalidations, I/O page fault\n"
 	"groups and unrecoverable DMA faults per second, and the bytes the context\n"
 	"pinned since top started. Counting happens in the kernel: no event per\n"
 	"operation reaches userspace, so top costs little even under heavy load.\n"
@@ -127,7 +128,7 @@ static __s64 pinned_of(const struct stats_snapshot *snap, int32_t owner)
 
 /* One interval's change of an IOAS row */
 struct ioas_delta {
-	__u64 maps, unmaps, map_bytes, unmap_bytes, errors, flushes,
+	__u64 maps, unmaps, map_bytes, unmap_bytes, errors, domain_unmaps,
 	      invalidations;
 };
 
@@ -144,7 +145,7 @@ static struct ioas_delta ioas_delta(const struct stats_ioas *now,
 	d.map_bytes = now->map_bytes - before->map_bytes;
 	d.unmap_bytes = now->unmap_bytes - before->unmap_bytes;
 	d.errors = now->errors - before->errors;
-	d.flushes = now->flushes - before->flushes;
+	d.domain_unmaps = now->domain_unmaps - before->domain_unmaps;
 	d.invalidations = now->invalidations - before->invalidations;
 	return d;
 }
@@ -180,7 +181,7 @@ static void print_table_header(double secs, size_t nr_owners)
 	printf("%s  iommufd-bpf top  interval %.2fs  contexts %zu\n", clock, secs,
 	       nr_owners);
 	printf("%8s %-15s %-10s %9s %9s %10s %9s %8s %8s %8s %10s\n", "OWNER",
-	       "COMM", "OBJECT", "MAPS/s", "UNMAPS/s", "MAPPED/s", "FLUSH/s",
+	       "COMM", "OBJECT", "MAPS/s", "UNMAPS/s", "MAPPED/s", "DUNMAP/s",
 	       "INVAL/s", "IOPF/s", "DMAFLT/s", "PINNED");
 }
 
@@ -214,7 +215,7 @@ static void show(const struct stats_snapshot *now,
 			ctx.maps += d.maps;
 			ctx.unmaps += d.unmaps;
 			ctx.map_bytes += d.map_bytes;
-			ctx.flushes += d.flushes;
+			ctx.domain_unmaps += d.domain_unmaps;
 			ctx.invalidations += d.invalidations;
 		}
 		for (i = 0; i < now->nr_dev; i++) {
@@ -227,7 +228,7 @@ static void show(const struct stats_snapshot *now,
 			dctx.iopf += d.iopf;
 			dctx.dma_faults += d.dma_faults;
 		}
-		if (!opts.all && !ctx.maps && !ctx.unmaps && !ctx.flushes &&
+		if (!opts.all && !ctx.maps && !ctx.unmaps && !ctx.domain_unmaps &&
 		    !ctx.invalidations && !dctx.iopf && !dctx.dma_faults &&
 		    pinned == pinned_before)
 			continue;
@@ -235,11 +236,11 @@ static void show(const struct stats_snapshot *now,
 			printf("{\"row\":\"ctx\",\"interval_s\":%.3f,\"owner_tgid\":%d,\"comm\":",
 			       secs, own[o]);
 			print_json_string(stdout, comm, sizeof(comm));
-			printf(",\"maps\":%llu,\"unmaps\":%llu,\"map_bytes\":%llu,\"flushes\":%llu,\"invalidations\":%llu,\"iopf_groups\":%llu,\"dma_faults\":%llu,\"pinned_bytes\":%lld}\n",
+			printf(",\"maps\":%llu,\"unmaps\":%llu,\"map_bytes\":%llu,\"domain_unmaps\":%llu,\"invalidations\":%llu,\"iopf_groups\":%llu,\"dma_faults\":%llu,\"pinned_bytes\":%lld}\n",
 			       (unsigned long long)ctx.maps,
 			       (unsigned long long)ctx.unmaps,
 			       (unsigned long long)ctx.map_bytes,
-			       (unsigned long long)ctx.flushes,
+			       (unsigned long long)ctx.domain_unmaps,
 			       (unsigned long long)ctx.invalidations,
 			       (unsigned long long)dctx.iopf,
 			       (unsigned long long)dctx.dma_faults,
@@ -249,7 +250,7 @@ static void show(const struct stats_snapshot *now,
 			       own[o], comm, "ctx", ctx.maps / secs,
 			       ctx.unmaps / secs,
 			       human(ctx.map_bytes / secs, b1, sizeof(b1)),
-			       ctx.flushes / secs, ctx.invalidations / secs,
+			       ctx.domain_unmaps / secs, ctx.invalidations / secs,
 			       dctx.iopf / secs, dctx.dma_faults / secs,
 			       human(pinned, b2, sizeof(b2)));
 		}
@@ -261,18 +262,18 @@ static void show(const struct stats_snapshot *now,
 			if (r->key.owner_tgid != own[o])
 				continue;
 			d = ioas_delta(&r->v, stats_find_ioas(before, &r->key));
-			if (!opts.all && !d.maps && !d.unmaps && !d.flushes &&
+			if (!opts.all && !d.maps && !d.unmaps && !d.domain_unmaps &&
 			    !d.invalidations && !d.errors)
 				continue;
 			if (opts.json) {
-				printf("{\"row\":\"ioas\",\"interval_s\":%.3f,\"owner_tgid\":%d,\"ioas_id\":%u,\"maps\":%llu,\"unmaps\":%llu,\"map_bytes\":%llu,\"unmap_bytes\":%llu,\"errors\":%llu,\"flushes\":%llu,\"invalidations\":%llu}\n",
+				printf("{\"row\":\"ioas\",\"interval_s\":%.3f,\"owner_tgid\":%d,\"ioas_id\":%u,\"maps\":%llu,\"unmaps\":%llu,\"map_bytes\":%llu,\"unmap_bytes\":%llu,\"errors\":%llu,\"domain_unmaps\":%llu,\"invalidations\":%llu}\n",
 				       secs, own[o], r->key.ioas_id,
 				       (unsigned long long)d.maps,
 				       (unsigned long long)d.unmaps,
 				       (unsigned long long)d.map_bytes,
 				       (unsigned long long)d.unmap_bytes,
 				       (unsigned long long)d.errors,
-				       (unsigned long long)d.flushes,
+				       (unsigned long long)d.domain_unmaps,
 				       (unsigned long long)d.invalidations);
 				continue;
 			}
@@ -281,7 +282,7 @@ static void show(const struct stats_snapshot *now,
 			       own[o], comm, obj, d.maps / secs,
 			       d.unmaps / secs,
 			       human(d.map_bytes / secs, b1, sizeof(b1)),
-			       d.flushes / secs, d.invalidations / secs, "-",
+			       d.domain_unmaps / secs, d.invalidations / secs, "-",
 			       "-", "-");
 		}
 		for (i = 0; i < now->nr_dev; i++) {

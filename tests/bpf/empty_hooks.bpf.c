@@ -23,8 +23,8 @@ int BPF_PROG(empty_unmap)
 	return 0;
 }
 
-SEC("tp_btf/iommufd_iotlb_flush")
-int BPF_PROG(empty_flush)
+SEC("tp_btf/iommufd_domain_unmap")
+int BPF_PROG(empty_domain_unmap)
 {
 	return 0;
 }

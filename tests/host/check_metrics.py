@@ -125,12 +125,12 @@ def check_openmetrics(text):
 
 TOP_FIELDS = {
     "ctx": {"interval_s": float, "owner_tgid": int, "comm": str, "maps": int,
-            "unmaps": int, "map_bytes": int, "flushes": int,
+            "unmaps": int, "map_bytes": int, "domain_unmaps": int,
             "invalidations": int, "iopf_groups": int, "dma_faults": int,
             "pinned_bytes": int},
     "ioas": {"interval_s": float, "owner_tgid": int, "ioas_id": int,
              "maps": int, "unmaps": int, "map_bytes": int, "unmap_bytes": int,
-             "errors": int, "flushes": int, "invalidations": int},
+             "errors": int, "domain_unmaps": int, "invalidations": int},
     "dev": {"interval_s": float, "owner_tgid": int, "dev_id": int,
             "iopf_groups": int, "iopf_answered": int, "dma_faults": int},
 }

@@ -30,7 +30,7 @@ AFTER_UNMAP_FIELDS = {
     "unmap_tgid": int, "unmap_comm": str,
 }
 EVENTS = {"dma_fault", "ioas_map", "ioas_unmap", "ioas_copy", "device_attach",
-          "device_detach", "device_replace", "iotlb_flush", "hwpt_invalidate",
+          "device_detach", "device_replace", "domain_unmap", "hwpt_invalidate",
           "dirty_tracking", "dirty_read", "fault_report", "fault_respond",
           "fault_auto_respond", "pinned_update"}
 
@@ -84,7 +84,7 @@ def main():
     want = {
         "ioas_map": (3, dict(ioas_id=ioas, length=8192, done=8192, ret=0)),
         "ioas_unmap": (3, dict(ioas_id=ioas, length=8192, done=8192, ret=0)),
-        "iotlb_flush": (3, dict(ioas_id=ioas, length=8192, code=0)),
+        "domain_unmap": (3, dict(ioas_id=ioas, length=8192, code=0)),
         "fault_report": (2, dict(dev_id=dev, pasid=1, perm=1, count=1)),
         "fault_respond": (2, dict(dev_id=dev, code=0)),
         # --dma-faults 4: two writes into the range unmapped last, two reads
