@@ -36,26 +36,35 @@ static __always_inline __s32 ctx_owner(struct iommufd_ctx *ictx)
 	return BPF_CORE_READ(pid, numbers[0].nr);
 }
 
-/* The IOAS under a HWPT (a nested HWPT's is its parent's), or 0 */
-static __always_inline __u32 hwpt_ioas_id(struct iommufd_hw_pagetable *hwpt)
+/* The IOAS under a HWPT (a nested HWPT's is its parent's), or NULL */
+static __always_inline struct iommufd_ioas *
+hwpt_ioas(struct iommufd_hw_pagetable *hwpt)
 {
 	struct iommufd_hwpt_paging *paging;
 	struct iommufd_hwpt_nested *nested;
 
 	if (!hwpt)
-		return 0;
+		return NULL;
 	switch (hwpt->obj.type) {
 	case IOMMUFD_OBJ_HWPT_PAGING:
 		paging = kernel_container_of(hwpt, struct iommufd_hwpt_paging,
 					     common);
-		return paging->ioas->obj.id;
+		return paging->ioas;
 	case IOMMUFD_OBJ_HWPT_NESTED:
 		nested = kernel_container_of(hwpt, struct iommufd_hwpt_nested,
 					     common);
-		return nested->parent->ioas->obj.id;
+		return nested->parent->ioas;
 	default:
-		return 0;
+		return NULL;
 	}
+}
+
+/* Its id, or 0 */
+static __always_inline __u32 hwpt_ioas_id(struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_ioas *ioas = hwpt_ioas(hwpt);
+
+	return ioas ? ioas->obj.id : 0;
 }
 
 /* The IOAS an IOVA area belongs to */

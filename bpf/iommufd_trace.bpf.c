@@ -55,6 +55,7 @@ struct {
 #define UNMAP_RING 32
 
 struct unmap_rec {
+	__u64 gen;		/* slot number + 1 once written, 0 while written */
 	__u64 iova;
 	__u64 length;
 	__u64 ts_ns;
@@ -62,15 +63,33 @@ struct unmap_rec {
 	char comm[IOMMUFD_COMM_LEN];
 };
 
+/*
+ * IOAS ids are per context (every VMM's first IOAS is 1), so an IOAS is
+ * named by its kernel object and its id together: an IOAS freed and another
+ * allocated at the same address would also need the same id to be taken
+ * for it.
+ */
+struct unmap_ring_key {
+	__u64 ioas;		/* struct iommufd_ioas * */
+	__u32 ioas_id;
+	__u32 pad;
+};
+
+/*
+ * Unmaps from several CPUs at once each take their own slot (an atomic
+ * head) and publish it seqlock-style through its gen: a reader that sees
+ * gen change, or 0, while it copies a slot skips it. (LRU maps cannot hold
+ * a bpf_spin_lock.)
+ */
 struct unmap_ring {
-	__u32 head;
+	__u64 head;
 	struct unmap_rec rec[UNMAP_RING];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
-	__type(key, __u32);	/* IOAS id */
+	__type(key, struct unmap_ring_key);
 	__type(value, struct unmap_ring);
 } recent_unmaps SEC(".maps");
 
@@ -82,6 +101,7 @@ static const struct unmap_ring empty_ring;
  */
 struct pending_dma_fault {
 	__u64 dev;		/* struct device *, to match the two events */
+	__u64 ioas;		/* struct iommufd_ioas * of the HWPT, or 0 */
 	bool valid;
 	struct iommufd_dma_fault_event rec;
 };
@@ -249,53 +269,86 @@ int BPF_PROG(on_device_replace, struct iommufd_device *idev,
 			   pasid, ret);
 }
 
-static __always_inline void remember_unmap(__u32 ioas_id, __u64 iova,
-					   __u64 length)
+static __always_inline void remember_unmap(struct iommufd_ioas *ioas,
+					   __u64 iova, __u64 length)
 {
+	struct unmap_ring_key key = {
+		.ioas = (__u64)ioas,
+		.ioas_id = ioas->obj.id,
+	};
+	struct unmap_rec rec = {
+		.iova = iova,
+		.length = length,
+		.ts_ns = bpf_ktime_get_ns(),
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+	};
 	struct unmap_ring *ring;
 	struct unmap_rec *r;
+	__u64 slot;
 
-	ring = bpf_map_lookup_elem(&recent_unmaps, &ioas_id);
+	bpf_get_current_comm(rec.comm, sizeof(rec.comm));
+	ring = bpf_map_lookup_elem(&recent_unmaps, &key);
 	if (!ring) {
-		bpf_map_update_elem(&recent_unmaps, &ioas_id, &empty_ring,
+		bpf_map_update_elem(&recent_unmaps, &key, &empty_ring,
 				    BPF_NOEXIST);
-		ring = bpf_map_lookup_elem(&recent_unmaps, &ioas_id);
+		ring = bpf_map_lookup_elem(&recent_unmaps, &key);
 		if (!ring)
 			return;
 	}
-	r = &ring->rec[ring->head % UNMAP_RING];
-	r->iova = iova;
-	r->length = length;
-	r->ts_ns = bpf_ktime_get_ns();
-	r->tgid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(r->comm, sizeof(r->comm));
-	ring->head++;
+	slot = __sync_fetch_and_add(&ring->head, 1);
+	r = &ring->rec[slot % UNMAP_RING];
+	/* Atomic exchanges order the stores: unpublish, write, publish */
+	__sync_lock_test_and_set(&r->gen, 0);
+	r->iova = rec.iova;
+	r->length = rec.length;
+	r->ts_ns = rec.ts_ns;
+	r->tgid = rec.tgid;
+	__builtin_memcpy(r->comm, rec.comm, sizeof(rec.comm));
+	__sync_lock_test_and_set(&r->gen, slot + 1);
 }
 
-/* The newest remembered unmap of @ioas_id that covered @iova, if any */
-static __always_inline void diagnose_after_unmap(struct iommufd_dma_fault_event *d,
+/* The newest remembered unmap of the faulting IOAS that covered the IOVA */
+static __always_inline void diagnose_after_unmap(struct pending_dma_fault *p,
 						 __u64 now)
 {
+	struct unmap_ring_key key = {
+		.ioas = p->ioas,
+		.ioas_id = p->rec.ev.ioas_id,
+	};
+	struct iommufd_dma_fault_event *d = &p->rec;
+	struct unmap_rec found;
 	struct unmap_ring *ring;
-	__u32 head, i;
+	bool hit = false;
+	__u64 head, i;
 
-	ring = bpf_map_lookup_elem(&recent_unmaps, &d->ev.ioas_id);
+	ring = bpf_map_lookup_elem(&recent_unmaps, &key);
 	if (!ring)
 		return;
-	head = ring->head;
+	head = __sync_fetch_and_or(&ring->head, 0);
 	for (i = 0; i < UNMAP_RING && i < head; i++) {
 		struct unmap_rec *r = &ring->rec[(head - 1 - i) % UNMAP_RING];
+		__u64 gen = __sync_fetch_and_or(&r->gen, 0);
 
-		if (d->ev.iova < r->iova || d->ev.iova - r->iova >= r->length)
+		if (!gen)
 			continue;
-		d->ev.flags |= IOMMUFD_DMA_FAULT_AFTER_UNMAP;
-		d->f.unmap_iova = r->iova;
-		d->f.unmap_length = r->length;
-		d->f.unmap_age_ns = now > r->ts_ns ? now - r->ts_ns : 0;
-		d->f.unmap_tgid = r->tgid;
-		__builtin_memcpy(d->f.unmap_comm, r->comm, sizeof(r->comm));
-		return;
+		found = *r;
+		/* Rewritten while copied: the slot holds a newer unmap now */
+		if (__sync_fetch_and_or(&r->gen, 0) != gen)
+			continue;
+		if (d->ev.iova < found.iova ||
+		    d->ev.iova - found.iova >= found.length)
+			continue;
+		hit = true;
+		break;
 	}
+	if (!hit)
+		return;
+	d->ev.flags |= IOMMUFD_DMA_FAULT_AFTER_UNMAP;
+	d->f.unmap_iova = found.iova;
+	d->f.unmap_length = found.length;
+	d->f.unmap_age_ns = now > found.ts_ns ? now - found.ts_ns : 0;
+	d->f.unmap_tgid = found.tgid;
+	__builtin_memcpy(d->f.unmap_comm, found.comm, sizeof(found.comm));
 }
 
 SEC("tp_btf/iommufd_domain_unmap")
@@ -309,7 +362,7 @@ int BPF_PROG(on_domain_unmap, struct iopt_area *area,
 	struct iommufd_event *e;
 
 	if (track_unmaps && reason == IOMMUFD_DOMAIN_UNMAP_AREA)
-		remember_unmap(ioas->obj.id, iova, length);
+		remember_unmap(ioas, iova, length);
 	e = event_begin(IOMMUFD_EV_DOMAIN_UNMAP, ctx_owner(ioas->ictx),
 			ioas->obj.id, 0);
 	if (!e)
@@ -473,8 +526,8 @@ static __always_inline void dma_fault_emit(struct pending_dma_fault *p)
 	struct iommufd_dma_fault_event *d;
 	__u64 now = bpf_ktime_get_ns();
 
-	if (track_unmaps && p->rec.ev.ioas_id)
-		diagnose_after_unmap(&p->rec, now);
+	if (track_unmaps && p->ioas)
+		diagnose_after_unmap(p, now);
 	d = event_reserve(IOMMUFD_EV_DMA_FAULT, p->rec.ev.owner_tgid,
 			  p->rec.ev.ioas_id, p->rec.ev.dev_id, sizeof(*d));
 	if (!d)
@@ -509,6 +562,7 @@ int BPF_PROG(on_dma_fault, struct iommufd_hw_pagetable *hwpt,
 		return 0;
 	__builtin_memset(&p->rec, 0, sizeof(p->rec));
 	p->dev = (__u64)dev;
+	p->ioas = (__u64)hwpt_ioas(hwpt);
 	p->rec.ev.owner_tgid = owner_tgid;
 	p->rec.ev.dev_id = dev_id;
 	p->rec.ev.hwpt_id = hwpt->obj.id;
@@ -550,6 +604,7 @@ int BPF_PROG(on_dmar_fault, struct intel_iommu *iommu, struct device *dev,
 	if (!p->valid || p->dev != (__u64)dev ||
 	    (p->rec.ev.iova & ~0xfffull) != addr) {
 		__builtin_memset(&p->rec, 0, sizeof(p->rec));
+		p->ioas = 0;
 		p->rec.ev.iova = addr;
 		p->rec.ev.flags = write ? IOMMUFD_DMA_FAULT_WRITE : 0;
 		if (dev)

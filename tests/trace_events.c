@@ -651,6 +651,69 @@ TEST_F(trace, dma_fault_attribution_and_after_unmap)
 	expect_events();
 }
 
+/*
+ * IOAS ids are per context: another VMM's IOAS 1 unmapping an IOVA says
+ * nothing about a fault at that IOVA in this context's IOAS 1, which never
+ * mapped it. Only this context's own unmap makes it "DMA after unmap".
+ */
+TEST_F(trace, dma_fault_after_unmap_is_per_context)
+{
+	uint32_t stdev_id, hwpt_id, device_id;
+	int ready[2], go[2], status;
+	const struct iommufd_dma_fault_detail *f;
+	pid_t other;
+	char c = 1;
+
+	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, &device_id);
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	other = fork();
+	ASSERT_NE(-1, other);
+	if (!other) {
+		uint32_t ioas, sdev, hwpt, dev;
+		__u64 iova = MOCK_APERTURE_START;
+		int fd = open("/dev/iommu", O_RDWR);
+
+		c = fd < 0 || _test_ioctl_ioas_alloc(fd, &ioas) ||
+		    ioas != self->ioas_id ||
+		    _test_cmd_mock_domain(fd, ioas, &sdev, &hwpt, &dev) ||
+		    _test_ioctl_ioas_map(fd, ioas, buffer, BUFFER_SIZE, &iova,
+					 MAP_FLAGS_FIXED_RW) ||
+		    _test_ioctl_ioas_unmap(fd, ioas, iova, BUFFER_SIZE, NULL);
+		/* Stay, and keep the IOAS, until the fault is checked */
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(0, c);
+
+	capture_reset(&self->cap);
+	test_cmd_dma_fault(device_id, MOCK_APERTURE_START, 0);
+	f = expect_dma_fault(_metadata, &self->cap, device_id, hwpt_id,
+			     self->ioas_id, MOCK_APERTURE_START,
+			     IOMMUFD_DMA_FAULT_ATTRIBUTED);
+	ASSERT_EQ(0, f->unmap_tgid);
+
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, MOCK_APERTURE_START);
+	test_ioctl_ioas_unmap(MOCK_APERTURE_START, BUFFER_SIZE);
+	capture_reset(&self->cap);
+	test_cmd_dma_fault(device_id, MOCK_APERTURE_START, 0);
+	f = expect_dma_fault(_metadata, &self->cap, device_id, hwpt_id,
+			     self->ioas_id, MOCK_APERTURE_START,
+			     IOMMUFD_DMA_FAULT_ATTRIBUTED |
+			     IOMMUFD_DMA_FAULT_AFTER_UNMAP);
+	ASSERT_EQ(getpid(), f->unmap_tgid);
+
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(other, waitpid(other, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
 /* Write @val to the tracefs file @path; 0 or -errno */
 static int tracefs_write(const char *path, const char *val)
 {

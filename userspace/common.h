@@ -97,4 +97,16 @@ extern const struct argp common_argp;
 void parse_interval_count(struct argp_state *state, const char *arg,
 			  uint64_t *interval_ns, uint32_t *count);
 
+/*
+ * Records a BPF producer lost before its reader saw them. The producer
+ * numbers every record it reserves and every one it drops (1..next_seq,
+ * dense), but on several CPUs records enter the ring in another order than
+ * their numbers, so a gap in the stream is not a loss until every record is
+ * in: call after detaching the programs and draining the ring.
+ */
+static inline uint64_t records_lost(uint64_t next_seq, uint64_t delivered)
+{
+	return next_seq > delivered ? next_seq - delivered : 0;
+}
+
 #endif

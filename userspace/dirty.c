@@ -448,7 +448,7 @@ struct watched_hwpt {
 
 /* BPF records of harvests, consumed after each of ours or as they come */
 struct harvest_sink {
-	uint64_t records, last_seq, gaps, range_bits, flushes;
+	uint64_t records, gaps, range_bits, flushes;
 	bool watching;
 	struct iommufd_dirty_bpf *skel;
 	struct region_snapshot prev;	/* --mock: our HWPT's regions */
@@ -479,9 +479,6 @@ static struct watched_hwpt *watched(struct harvest_sink *s, int32_t owner,
 static void account_record(struct harvest_sink *s,
 			   const struct iommufd_dirty_harvest *h)
 {
-	if (s->last_seq && h->seq > s->last_seq + 1)
-		s->gaps += h->seq - s->last_seq - 1;
-	s->last_seq = h->seq;
 	s->records++;
 	s->range_bits += h->range_bits;
 	s->flushes += h->flushes;
@@ -685,6 +682,7 @@ static int print_accounting(struct iommufd_dirty_bpf *skel,
 		warnx_("cannot read the harvest counters: %s", strerror(-err));
 		return err;
 	}
+	s->gaps = records_lost(skel->bss->next_seq, s->records);
 	fprintf(stderr, "iommufd-bpf: harvests produced %llu, delivered %llu, "
 		"dropped %llu, filtered %llu, not followed %llu; region bits "
 		"lost %llu; dirty runs outside a harvest %llu\n",

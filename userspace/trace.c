@@ -51,7 +51,6 @@ struct fault_row {
 
 static struct trace_state {
 	uint64_t delivered;
-	uint64_t last_seq;
 	uint64_t gaps;
 	struct fault_row rows[FAULT_ROWS_MAX];
 	unsigned int nr_rows;
@@ -277,13 +276,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct iommufd_event *e = data;
 
 	(void)ctx;
-	if (size < sizeof(*e))
+	/* One poll hands over every record ready: --count stops at N */
+	if (size < sizeof(*e) ||
+	    (opts.max_events && st.delivered >= opts.max_events))
 		return 0;
-	/* Sequence numbers are dense over delivered + dropped records */
-	if (st.last_seq && e->seq > st.last_seq + 1)
-		st.gaps += e->seq - st.last_seq - 1;
-	if (e->seq > st.last_seq)
-		st.last_seq = e->seq;
 	st.delivered++;
 	if (opts.faults)
 		count_fault(e, size);
@@ -294,6 +290,44 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (opts.max_events && st.delivered >= opts.max_events)
 		exit_requested = 1;
 	return 0;
+}
+
+#define EV(type) (1u << IOMMUFD_EV_##type)
+
+/*
+ * Load and attach only the programs the event mask needs: an event left out
+ * with -e costs nothing, and is not counted either. Some programs serve
+ * others: an answer's wait is measured from its report, and a DMA fault is
+ * checked against the unmaps before it.
+ */
+static void load_only_what_is_asked(struct iommufd_trace_bpf *skel)
+{
+	const struct {
+		struct bpf_program *prog;
+		__u32 events;
+	} needs[] = {
+		{ skel->progs.on_ioas_map, EV(IOAS_MAP) },
+		{ skel->progs.on_ioas_unmap, EV(IOAS_UNMAP) },
+		{ skel->progs.on_ioas_copy, EV(IOAS_COPY) },
+		{ skel->progs.on_device_attach, EV(DEVICE_ATTACH) },
+		{ skel->progs.on_device_detach, EV(DEVICE_DETACH) },
+		{ skel->progs.on_device_replace, EV(DEVICE_REPLACE) },
+		{ skel->progs.on_domain_unmap, EV(DOMAIN_UNMAP) | EV(DMA_FAULT) },
+		{ skel->progs.on_hwpt_invalidate, EV(HWPT_INVALIDATE) },
+		{ skel->progs.on_dirty_tracking, EV(DIRTY_TRACKING) },
+		{ skel->progs.on_dirty_read, EV(DIRTY_READ) },
+		{ skel->progs.on_fault_report, EV(FAULT_REPORT) | EV(FAULT_RESPOND) },
+		{ skel->progs.on_fault_respond, EV(FAULT_RESPOND) },
+		{ skel->progs.on_fault_auto_respond, EV(FAULT_AUTO_RESPOND) },
+		{ skel->progs.on_pinned_update, EV(PINNED_UPDATE) },
+		{ skel->progs.on_dma_fault, EV(DMA_FAULT) },
+		{ skel->progs.on_dmar_fault, EV(DMA_FAULT) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
+		if (!(opts.event_mask & needs[i].events))
+			bpf_program__set_autoload(needs[i].prog, false);
 }
 
 int cmd_trace(int argc, char **argv)
@@ -329,6 +363,7 @@ int cmd_trace(int argc, char **argv)
 	skel->rodata->event_mask = opts.event_mask;
 	skel->rodata->track_unmaps =
 		!!(opts.event_mask & (1u << IOMMUFD_EV_DMA_FAULT));
+	load_only_what_is_asked(skel);
 	/* The VT-d driver's event: absent on a kernel without VT-d */
 	if (!kernel_has_trace_event("dmar_fault"))
 		bpf_program__set_autoload(skel->progs.on_dmar_fault, false);
@@ -393,9 +428,8 @@ int cmd_trace(int argc, char **argv)
 		warnx_("cannot read the event counters: %s", strerror(-err));
 		goto out;
 	}
-	/* Records lost after the last one delivered leave no gap in the stream */
-	if (!opts.max_events && skel->bss->next_seq > st.last_seq)
-		st.gaps += skel->bss->next_seq - st.last_seq;
+	if (!opts.max_events)
+		st.gaps = records_lost(skel->bss->next_seq, st.delivered);
 	if (opts.faults)
 		print_fault_summary();
 	if (opts.json)
