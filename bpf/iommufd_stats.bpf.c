@@ -152,31 +152,45 @@ static __always_inline void hist_add(__s32 owner, __u32 kind, __u64 ns)
 	h->sum_ns += ns;
 }
 
-/* A map (or unmap) of @done bytes ended with @ret after @duration_ns */
+enum ioas_op { IOAS_MAP, IOAS_UNMAP, IOAS_COPY };
+
+/* A map, unmap or copy of @done bytes ended with @ret after @duration_ns */
 static __always_inline int count_ioas_op(struct iommufd_ctx *ictx,
-					 struct iommufd_ioas *ioas, u64 done,
-					 int ret, u64 duration_ns, bool map)
+					 __u32 ioas_id, u64 done, int ret,
+					 u64 duration_ns, enum ioas_op op)
 {
+	static const __u32 hist_kind[] = {
+		[IOAS_MAP] = STATS_HIST_MAP,
+		[IOAS_UNMAP] = STATS_HIST_UNMAP,
+		[IOAS_COPY] = STATS_HIST_COPY,
+	};
 	__s32 owner = ctx_owner(ictx);
 	struct stats_ioas *s;
 
 	if (skip_owner(owner))
 		return 0;
-	s = ioas_entry(owner, ioas->obj.id);
+	s = ioas_entry(owner, ioas_id);
 	if (!s)
 		return 0;
 	if (ret) {
 		s->errors++;
 		return 0;
 	}
-	if (map) {
+	switch (op) {
+	case IOAS_MAP:
 		s->maps++;
 		s->map_bytes += done;
-	} else {
+		break;
+	case IOAS_UNMAP:
 		s->unmaps++;
 		s->unmap_bytes += done;
+		break;
+	case IOAS_COPY:
+		s->copies++;
+		s->copy_bytes += done;
+		break;
 	}
-	hist_add(owner, map ? STATS_HIST_MAP : STATS_HIST_UNMAP, duration_ns);
+	hist_add(owner, hist_kind[op], duration_ns);
 	return 0;
 }
 
@@ -185,7 +199,8 @@ int BPF_PROG(stats_ioas_map, struct iommufd_ctx *ictx,
 	     struct iommufd_ioas *ioas, u64 iova, u64 length, u64 done,
 	     u32 flags, int ret, u64 duration_ns)
 {
-	return count_ioas_op(ictx, ioas, done, ret, duration_ns, true);
+	return count_ioas_op(ictx, ioas->obj.id, done, ret, duration_ns,
+			     IOAS_MAP);
 }
 
 SEC("tp_btf/iommufd_ioas_unmap")
@@ -193,7 +208,18 @@ int BPF_PROG(stats_ioas_unmap, struct iommufd_ctx *ictx,
 	     struct iommufd_ioas *ioas, u64 iova, u64 length, u64 done,
 	     u32 flags, int ret, u64 duration_ns)
 {
-	return count_ioas_op(ictx, ioas, done, ret, duration_ns, false);
+	return count_ioas_op(ictx, ioas->obj.id, done, ret, duration_ns,
+			     IOAS_UNMAP);
+}
+
+/* Counted in the destination IOAS, whose mappings it adds to */
+SEC("tp_btf/iommufd_ioas_copy")
+int BPF_PROG(stats_ioas_copy, struct iommufd_ctx *ictx, u32 src_ioas_id,
+	     u32 dst_ioas_id, u64 src_iova, u64 dst_iova, u64 length,
+	     u32 flags, int ret, u64 duration_ns)
+{
+	return count_ioas_op(ictx, dst_ioas_id, length, ret, duration_ns,
+			     IOAS_COPY);
 }
 
 SEC("tp_btf/iommufd_domain_unmap")

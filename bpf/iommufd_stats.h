@@ -19,7 +19,9 @@ struct stats_ioas {
 	__u64 map_bytes;
 	__u64 unmaps;		/* unmaps that succeeded */
 	__u64 unmap_bytes;
-	__u64 errors;		/* maps and unmaps that failed */
+	__u64 copies;		/* IOMMU_IOAS_COPY into this IOAS that succeeded */
+	__u64 copy_bytes;
+	__u64 errors;		/* maps, unmaps, copies, invalidations that failed */
 	__u64 domain_unmaps;	/* IOVA areas unmapped from a domain, one IOTLB flush each */
 	__u64 domain_unmap_bytes;
 	__u64 invalidations;	/* IOMMU_HWPT_INVALIDATE on HWPTs over this IOAS */
@@ -77,10 +79,11 @@ enum stats_hist_kind {
 	STATS_HIST_UNMAP,	/* IOAS unmap, including its IOTLB flushes */
 	STATS_HIST_INVALIDATE,	/* user IOTLB invalidation of a nested HWPT */
 	STATS_HIST_FAULT,	/* I/O page fault group, report to answer */
+	STATS_HIST_COPY,	/* IOAS copy: sharing pinned pages, filling the domains */
 	STATS_HIST_MAX,
 };
 
-#define STATS_HIST_SLOTS 36	/* up to 2^36 ns, about 69 s */
+#define STATS_HIST_SLOTS 36	/* the last, from 2^35 ns (34 s), is open-ended */
 
 struct stats_hist_key {
 	__s32 owner_tgid;

@@ -204,13 +204,12 @@ int BPF_PROG(on_ioas_unmap, struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 
 SEC("tp_btf/iommufd_ioas_copy")
 int BPF_PROG(on_ioas_copy, struct iommufd_ctx *ictx, u32 src_ioas_id,
-	     struct iommufd_ioas *dst_ioas, u64 src_iova, u64 dst_iova,
-	     u64 length, u32 flags, int ret)
+	     u32 dst_ioas_id, u64 src_iova, u64 dst_iova, u64 length,
+	     u32 flags, int ret, u64 duration_ns)
 {
 	struct iommufd_event *e;
 
-	e = event_begin(IOMMUFD_EV_IOAS_COPY, ctx_owner(ictx),
-			dst_ioas->obj.id, 0);
+	e = event_begin(IOMMUFD_EV_IOAS_COPY, ctx_owner(ictx), dst_ioas_id, 0);
 	if (!e)
 		return 0;
 	e->src_ioas_id = src_ioas_id;
@@ -220,6 +219,7 @@ int BPF_PROG(on_ioas_copy, struct iommufd_ctx *ictx, u32 src_ioas_id,
 	e->done = ret ? 0 : length;
 	e->flags = flags;
 	e->ret = ret;
+	e->duration_ns = duration_ns;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -33,7 +33,7 @@ cat "$T/trace" > /tmp/ftrace.txt
 pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\) dev=\([0-9]*\) hwpt=\([0-9]*\).*/\1/p' /tmp/wl.out)
 ioas=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\2/p' /tmp/wl.out)
 dev=$(sed -n 's/.* dev=\([0-9]*\) .*/\1/p' /tmp/wl.out)
-hwpt=$(sed -n 's/.* hwpt=\([0-9]*\)$/\1/p' /tmp/wl.out)
+hwpt=$(sed -n 's/^pid=.* hwpt=\([0-9]*\) .*/\1/p' /tmp/wl.out)
 
 expect_line() { # NAME PATTERN
 	if grep -q -- "$2" /tmp/ftrace.txt; then ok "$1"; else not_ok "$1" "no line matches: $2"; fi

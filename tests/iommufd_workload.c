@@ -15,6 +15,9 @@
  * (DMA after unmap), odd ones read an IOVA never mapped (IOVA_NEVER).
  * --invalidate N flushes the IOTLB of a nested HWPT N times, as a VMM does
  * for its guest (IOMMU_HWPT_INVALIDATE), plus one request the mock refuses.
+ * --copy N copies the mapping into a second IOAS in the first N iterations
+ * (IOMMU_IOAS_COPY, unmapped there again), plus one copy of a range that is
+ * not mapped, which fails.
  * Prints
  * one line "pid=P ioas=I dev=D hwpt=H" first, then
  * "done maps=M unmaps=U faults=F dma_faults=D invalidations=I" at the end.
@@ -170,6 +173,41 @@ static unsigned int run_invalidations(uint32_t dev, uint32_t ioas,
 	return n;
 }
 
+/* Copy what is mapped at IOVA_BASE into @dst and unmap it there again */
+static void copy_and_drop(uint32_t src, uint32_t dst, size_t len)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.dst_ioas_id = dst, .src_ioas_id = src,
+		.length = len, .dst_iova = IOVA_BASE, .src_iova = IOVA_BASE,
+	};
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap), .ioas_id = dst,
+		.iova = IOVA_BASE, .length = len,
+	};
+
+	if (ioctl(fd, IOMMU_IOAS_COPY, &copy))
+		die("IOMMU_IOAS_COPY");
+	if (ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
+		die("IOMMU_IOAS_UNMAP");
+}
+
+/* A copy of a range that is not mapped: must fail with ENOENT */
+static void copy_unmapped(uint32_t src, uint32_t dst, size_t len)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+		.dst_ioas_id = dst, .src_ioas_id = src,
+		.length = len, .dst_iova = IOVA_BASE, .src_iova = IOVA_NEVER,
+	};
+
+	if (!ioctl(fd, IOMMU_IOAS_COPY, &copy) || errno != ENOENT)
+		die("IOMMU_IOAS_COPY of an unmapped range");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -180,11 +218,13 @@ int main(int argc, char **argv)
 		{ "dma-faults", required_argument, NULL, 'F' },
 		{ "invalidate", required_argument, NULL, 'I' },
 		{ "sleep", required_argument, NULL, 's' },
+		{ "copy", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	unsigned long iters = 1, pages = 1, faults = 0, dma_faults = 0, invals = 0;
-	unsigned long sleep_ms = 0, i;
+	unsigned long sleep_ms = 0, copies = 0, i;
+	struct iommu_ioas_alloc alloc2 = { .size = sizeof(alloc2) };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct iommu_test_cmd mock = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
 	uint32_t stdev = 0, dev = 0, hwpt = 0;
@@ -194,7 +234,7 @@ int main(int argc, char **argv)
 	void *buf;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:s:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:s:C:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': iters = strtoul(optarg, NULL, 0); break;
 		case 'p': pages = strtoul(optarg, NULL, 0); break;
@@ -203,17 +243,18 @@ int main(int argc, char **argv)
 		case 'F': dma_faults = strtoul(optarg, NULL, 0); break;
 		case 'I': invals = strtoul(optarg, NULL, 0); break;
 		case 's': sleep_ms = strtoul(optarg, NULL, 0); break;
+		case 'C': copies = strtoul(optarg, NULL, 0); break;
 		case 'h':
-			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--sleep MS]\n",
+			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--copy N] [--sleep MS]\n",
 			       argv[0]);
 			return 0;
 		default:
 			return 2;
 		}
 	}
-	if (!iters || !pages || pages > 4096 ||
+	if (!iters || !pages || pages > 4096 || copies > iters ||
 	    ((faults || dma_faults || invals) && !device)) {
-		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, and --device for --faults, --dma-faults and --invalidate\n");
+		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, --copy N <= ITER, and --device for --faults, --dma-faults and --invalidate\n");
 		return 2;
 	}
 
@@ -234,8 +275,10 @@ int main(int argc, char **argv)
 		hwpt = mock.mock_domain.out_hwpt_id;
 		dev = mock.mock_domain.out_idev_id;
 	}
-	printf("pid=%d ioas=%u dev=%u hwpt=%u\n", getpid(), alloc.out_ioas_id,
-	       dev, hwpt);
+	if (copies && ioctl(fd, IOMMU_IOAS_ALLOC, &alloc2))
+		die("IOMMU_IOAS_ALLOC");
+	printf("pid=%d ioas=%u dev=%u hwpt=%u copy_ioas=%u\n", getpid(),
+	       alloc.out_ioas_id, dev, hwpt, alloc2.out_ioas_id);
 	fflush(stdout);
 
 	for (i = 0; i < iters; i++) {
@@ -255,19 +298,23 @@ int main(int argc, char **argv)
 
 		if (ioctl(fd, IOMMU_IOAS_MAP, &map))
 			die("IOMMU_IOAS_MAP");
+		if (i < copies)
+			copy_and_drop(alloc.out_ioas_id, alloc2.out_ioas_id, len);
 		if (ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
 			die("IOMMU_IOAS_UNMAP");
 		if (sleep_ms)
 			usleep(sleep_ms * 1000);
 	}
+	if (copies)
+		copy_unmapped(alloc.out_ioas_id, alloc2.out_ioas_id, len);
 	if (dma_faults)
 		ndma = run_dma_faults(dev, len, dma_faults);
 	if (invals)
 		ninval = run_invalidations(dev, alloc.out_ioas_id, invals);
 	if (faults)
 		nfaults = run_faults(stdev, dev, alloc.out_ioas_id, faults);
-	printf("done maps=%lu unmaps=%lu faults=%u dma_faults=%u invalidations=%u\n",
-	       iters, iters, nfaults, ndma, ninval);
+	printf("done maps=%lu unmaps=%lu copies=%lu faults=%u dma_faults=%u invalidations=%u\n",
+	       iters, iters, copies, nfaults, ndma, ninval);
 	close(fd);
 	return 0;
 }

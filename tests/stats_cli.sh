@@ -126,8 +126,9 @@ start_bg metrics "Serving" "$tool" metrics --listen 127.0.0.1:9464
 expect_exit 1 "metrics: a port in use is named" \
 	"cannot listen on 127.0.0.1:9464: Address already in use" -- \
 	"$tool" metrics --listen 127.0.0.1:9464 -d 1s
-"$workload" --device -n 5 -p 2 --faults 3 --dma-faults 2 --invalidate 4 >"$tmp/wl.out" 2>&1
+"$workload" --device -n 5 -p 2 --faults 3 --dma-faults 2 --invalidate 4 --copy 3 >"$tmp/wl.out" 2>&1
 ids "$tmp/wl.out"
+copy_ioas=$(sed -n 's/^pid=.* copy_ioas=\([0-9]*\).*/\1/p' "$tmp/wl.out")
 curl -sf -D "$tmp/headers" http://127.0.0.1:9464/metrics >"$tmp/metrics.txt"; rc=$?
 curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
 	-D "$tmp/om.headers" http://127.0.0.1:9464/metrics >"$tmp/openmetrics.txt"; rc2=$?
@@ -151,6 +152,12 @@ sample() { # NAME LABELS-REGEX
 check_eq "metrics: maps" "$(sample iommufd_ioas_maps_total ",ioas=\"$ioas\"")" 5
 check_eq "metrics: bytes mapped" "$(sample iommufd_ioas_mapped_bytes_total ",ioas=\"$ioas\"")" $((5 * 8192))
 check_eq "metrics: unmaps" "$(sample iommufd_ioas_unmaps_total ",ioas=\"$ioas\"")" 5
+# Copies count in the IOAS they land in; the one of an unmapped range fails
+check_eq "metrics: copies into the second IOAS" "$(sample iommufd_ioas_copies_total ",ioas=\"$copy_ioas\"")" 3
+check_eq "metrics: bytes copied" "$(sample iommufd_ioas_copied_bytes_total ",ioas=\"$copy_ioas\"")" $((3 * 8192))
+check_eq "metrics: the failed copy is an error" "$(sample iommufd_ioas_errors_total ",ioas=\"$copy_ioas\"")" 1
+check_eq "metrics: unmaps of the copies" "$(sample iommufd_ioas_unmaps_total ",ioas=\"$copy_ioas\"")" 3
+check_eq "metrics: copy latency count" "$(sample iommufd_operation_duration_seconds_count ",op=\"copy\"")" 3
 check_eq "metrics: domain unmaps" "$(sample iommufd_ioas_domain_unmaps_total ",ioas=\"$ioas\"")" 5
 check_eq "metrics: fault groups" "$(sample iommufd_device_iopf_groups_total ",dev=\"$dev\"")" 3
 check_eq "metrics: answered success" "$(sample iommufd_device_iopf_answers_total ",dev=\"$dev\",code=\"success\"")" 3

@@ -224,6 +224,25 @@ TEST_F(trace, copy)
 	e = expect_events(IOMMUFD_EV_IOAS_COPY);
 	ASSERT_EQ(-EEXIST, e->ret);
 	ASSERT_EQ(0, e->done);
+
+	/* A source range that is not mapped: ENOENT, reported too */
+	copy.src_iova = MOCK_APERTURE_START + 64 * PAGE_SIZE;
+	copy.dst_iova = MOCK_APERTURE_START + 128 * PAGE_SIZE;
+	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_IOAS_COPY, &copy));
+	e = expect_events(IOMMUFD_EV_IOAS_COPY);
+	ASSERT_EQ(-ENOENT, e->ret);
+	ASSERT_EQ(ioas2, e->ioas_id);
+	ASSERT_EQ(copy.src_iova, e->iova);
+	ASSERT_EQ(copy.dst_iova, e->dst_iova);
+	ASSERT_EQ(0, e->done);
+
+	/* A destination IOAS that does not exist: ENOENT, named as asked */
+	copy.src_iova = MOCK_APERTURE_START;
+	copy.dst_ioas_id = ioas2 + 100;
+	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_IOAS_COPY, &copy));
+	e = expect_events(IOMMUFD_EV_IOAS_COPY);
+	ASSERT_EQ(-ENOENT, e->ret);
+	ASSERT_EQ(ioas2 + 100, e->ioas_id);
 }
 
 TEST_F(trace, attach_detach)

@@ -79,7 +79,9 @@ static const struct family
 	mapped = { "iommufd_ioas_mapped_bytes", "counter", "Bytes mapped into the IOAS." },
 	unmaps = { "iommufd_ioas_unmaps", "counter", "IOAS unmaps that succeeded." },
 	unmapped = { "iommufd_ioas_unmapped_bytes", "counter", "Bytes unmapped from the IOAS." },
-	errors = { "iommufd_ioas_errors", "counter", "IOAS maps, unmaps and invalidations that failed." },
+	copies = { "iommufd_ioas_copies", "counter", "IOAS copies into the IOAS that succeeded (IOMMU_IOAS_COPY)." },
+	copied = { "iommufd_ioas_copied_bytes", "counter", "Bytes copied into the IOAS." },
+	errors = { "iommufd_ioas_errors", "counter", "IOAS maps, unmaps, copies into it and invalidations of HWPTs over it that failed." },
 	dunmaps = { "iommufd_ioas_domain_unmaps", "counter", "IOVA areas unmapped from an iommu domain (iommufd_domain_unmap), each with its IOTLB flush." },
 	dunmapped = { "iommufd_ioas_domain_unmapped_bytes", "counter", "Bytes of IOVA those domain unmaps covered." },
 	invals = { "iommufd_ioas_invalidations", "counter", "User IOTLB invalidations (IOMMU_HWPT_INVALIDATE) of nested HWPTs over the IOAS." },
@@ -87,7 +89,7 @@ static const struct family
 	answers = { "iommufd_device_iopf_answers", "counter", "I/O page fault groups answered, by code (auto: by the kernel on detach or destroy)." },
 	dma = { "iommufd_device_dma_faults", "counter", "Unrecoverable DMA faults the IOMMU reported for the device." },
 	pinned = { "iommufd_context_pinned_bytes_delta", "gauge", "Bytes the context pinned minus bytes it unpinned since the exporter started." },
-	duration = { "iommufd_operation_duration_seconds", "histogram", "Latency of map, unmap, invalidate (user IOTLB flush) and fault (report to answer)." },
+	duration = { "iommufd_operation_duration_seconds", "histogram", "Latency of map, unmap, copy, invalidate (user IOTLB flush) and fault (report to answer)." },
 	lost = { "iommufd_exporter_lost_updates", "counter", "Updates the kernel side could not record because a table was full." };
 
 static void write_answers(FILE *out, const struct stats_snapshot *snap, bool om)
@@ -111,7 +113,11 @@ static void write_answers(FILE *out, const struct stats_snapshot *snap, bool om)
 	}
 }
 
-/* Slot k of a log2 histogram holds [2^k, 2^(k+1)) ns: le is its top */
+/*
+ * Slot k of a log2 histogram holds [2^k, 2^(k+1)) ns: le is its top. The
+ * last slot also holds everything longer (the BPF side clamps), so it has
+ * no finite top: it is only in the +Inf bucket.
+ */
 static void write_histograms(FILE *out, const struct stats_snapshot *snap,
 			     bool om)
 {
@@ -122,7 +128,7 @@ static void write_histograms(FILE *out, const struct stats_snapshot *snap,
 		const struct stats_hist_row *r = &snap->hist[i];
 		__u64 cum = 0;
 
-		for (s = 0; s < STATS_HIST_SLOTS; s++) {
+		for (s = 0; s < STATS_HIST_SLOTS - 1; s++) {
 			cum += r->v.slots[s];
 			fprintf(out, "%s_bucket{", duration.name);
 			owner_labels(out, r->key.owner_tgid);
@@ -160,6 +166,8 @@ void write_exposition(FILE *out, const struct stats_snapshot *snap,
 	IOAS_FAMILY(out, snap, om, &mapped, map_bytes);
 	IOAS_FAMILY(out, snap, om, &unmaps, unmaps);
 	IOAS_FAMILY(out, snap, om, &unmapped, unmap_bytes);
+	IOAS_FAMILY(out, snap, om, &copies, copies);
+	IOAS_FAMILY(out, snap, om, &copied, copy_bytes);
 	IOAS_FAMILY(out, snap, om, &errors, errors);
 	IOAS_FAMILY(out, snap, om, &dunmaps, domain_unmaps);
 	IOAS_FAMILY(out, snap, om, &dunmapped, domain_unmap_bytes);

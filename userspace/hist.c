@@ -40,6 +40,7 @@ static const char doc[] =
 	"Latency histograms (log2 buckets of nanoseconds) of iommufd operations:\n"
 	"  map         IOMMU_IOAS_MAP / VFIO_IOMMU_MAP_DMA: pinning and mapping\n"
 	"  unmap       IOMMU_IOAS_UNMAP / VFIO_IOMMU_UNMAP_DMA, with its IOTLB flushes\n"
+	"  copy        IOMMU_IOAS_COPY: sharing pinned pages into another IOAS\n"
 	"  invalidate  IOMMU_HWPT_INVALIDATE: a VMM's IOTLB flush of a nested HWPT\n"
 	"  fault       I/O page fault group, from report to answer (by userspace\n"
 	"              through the fault fd, or by a fault policy in the kernel)\n"
@@ -162,8 +163,12 @@ static void print_text(const char *what, int64_t owner,
 	for (s = first; s <= last; s++) {
 		char range[32];
 
-		snprintf(range, sizeof(range), "%llu -> %llu",
-			 1ull << s, (2ull << s) - 1);
+		/* The last slot holds everything longer too */
+		if (s == STATS_HIST_SLOTS - 1)
+			snprintf(range, sizeof(range), "%llu -> ...", 1ull << s);
+		else
+			snprintf(range, sizeof(range), "%llu -> %llu",
+				 1ull << s, (2ull << s) - 1);
 		stars = max ? (int)(h->slots[s] * 40 / max) : 0;
 		printf("%24s : %-8llu |", range,
 		       (unsigned long long)h->slots[s]);
@@ -186,11 +191,19 @@ static void print_json(const char *what, int64_t owner,
 		printf(",\"owner_tgid\":%lld", (long long)owner);
 	printf(",\"count\":%llu,\"sum_ns\":%llu,\"buckets\":[",
 	       (unsigned long long)h->count, (unsigned long long)h->sum_ns);
-	/* Slot k holds [2^k, 2^(k+1)) ns; up to the last non-empty slot */
-	for (s = 0; s <= last; s++)
-		printf("%s{\"low_ns\":%llu,\"high_ns\":%llu,\"count\":%llu}",
-		       s ? "," : "", 1ull << s, (2ull << s) - 1,
-		       (unsigned long long)h->slots[s]);
+	/*
+	 * Slot k holds [2^k, 2^(k+1)) ns, up to the last non-empty slot; the
+	 * last one also holds everything longer: its high_ns is null
+	 */
+	for (s = 0; s <= last; s++) {
+		printf("%s{\"low_ns\":%llu,\"high_ns\":", s ? "," : "",
+		       1ull << s);
+		if (s == STATS_HIST_SLOTS - 1)
+			printf("null");
+		else
+			printf("%llu", (2ull << s) - 1);
+		printf(",\"count\":%llu}", (unsigned long long)h->slots[s]);
+	}
 	printf("]}\n");
 }
 

@@ -19,6 +19,7 @@ const char *stats_hist_name(uint32_t kind)
 		[STATS_HIST_UNMAP] = "unmap",
 		[STATS_HIST_INVALIDATE] = "invalidate",
 		[STATS_HIST_FAULT] = "fault",
+		[STATS_HIST_COPY] = "copy",
 	};
 
 	return kind < STATS_HIST_MAX ? names[kind] : "?";

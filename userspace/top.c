@@ -35,10 +35,10 @@ static const struct argp_option options[] = {
 
 static const char doc[] =
 	"A live view of iommufd activity by context (owner process), IOAS and\n"
-	"device: maps and unmaps per second, bytes mapped, domain unmaps (IOVA\n"
-	"areas unmapped from an iommu domain, each with its IOTLB flush; DUNMAP),\n"
-	"user IOTLB invalidations, I/O page fault\n"
-	"groups and unrecoverable DMA faults per second, and the bytes the context\n"
+	"device: maps, unmaps and copies (into an IOAS) per second, bytes mapped,\n"
+	"domain unmaps (IOVA areas unmapped from an iommu domain, each with its\n"
+	"IOTLB flush; DUNMAP), user IOTLB invalidations, I/O page fault groups\n"
+	"and unrecoverable DMA faults per second, and the bytes the context\n"
 	"pinned since top started. Counting happens in the kernel: no event per\n"
 	"operation reaches userspace, so top costs little even under heavy load.\n"
 	"\n"
@@ -128,8 +128,8 @@ static __s64 pinned_of(const struct stats_snapshot *snap, int32_t owner)
 
 /* One interval's change of an IOAS row */
 struct ioas_delta {
-	__u64 maps, unmaps, map_bytes, unmap_bytes, errors, domain_unmaps,
-	      invalidations;
+	__u64 maps, unmaps, copies, map_bytes, unmap_bytes, copy_bytes, errors,
+	      domain_unmaps, invalidations;
 };
 
 static struct ioas_delta ioas_delta(const struct stats_ioas *now,
@@ -142,6 +142,8 @@ static struct ioas_delta ioas_delta(const struct stats_ioas *now,
 		before = &zero;
 	d.maps = now->maps - before->maps;
 	d.unmaps = now->unmaps - before->unmaps;
+	d.copies = now->copies - before->copies;
+	d.copy_bytes = now->copy_bytes - before->copy_bytes;
 	d.map_bytes = now->map_bytes - before->map_bytes;
 	d.unmap_bytes = now->unmap_bytes - before->unmap_bytes;
 	d.errors = now->errors - before->errors;
@@ -180,9 +182,9 @@ static void print_table_header(double secs, size_t nr_owners)
 		printf("\033[H\033[2J");
 	printf("%s  iommufd-bpf top  interval %.2fs  contexts %zu\n", clock, secs,
 	       nr_owners);
-	printf("%8s %-15s %-10s %9s %9s %10s %9s %8s %8s %8s %10s\n", "OWNER",
-	       "COMM", "OBJECT", "MAPS/s", "UNMAPS/s", "MAPPED/s", "DUNMAP/s",
-	       "INVAL/s", "IOPF/s", "DMAFLT/s", "PINNED");
+	printf("%8s %-15s %-10s %9s %9s %8s %10s %9s %8s %8s %8s %10s\n",
+	       "OWNER", "COMM", "OBJECT", "MAPS/s", "UNMAPS/s", "COPY/s",
+	       "MAPPED/s", "DUNMAP/s", "INVAL/s", "IOPF/s", "DMAFLT/s", "PINNED");
 }
 
 static void show(const struct stats_snapshot *now,
@@ -214,7 +216,10 @@ static void show(const struct stats_snapshot *now,
 			d = ioas_delta(&r->v, stats_find_ioas(before, &r->key));
 			ctx.maps += d.maps;
 			ctx.unmaps += d.unmaps;
+			ctx.copies += d.copies;
 			ctx.map_bytes += d.map_bytes;
+			ctx.copy_bytes += d.copy_bytes;
+			ctx.errors += d.errors;
 			ctx.domain_unmaps += d.domain_unmaps;
 			ctx.invalidations += d.invalidations;
 		}
@@ -228,27 +233,31 @@ static void show(const struct stats_snapshot *now,
 			dctx.iopf += d.iopf;
 			dctx.dma_faults += d.dma_faults;
 		}
-		if (!opts.all && !ctx.maps && !ctx.unmaps && !ctx.domain_unmaps &&
-		    !ctx.invalidations && !dctx.iopf && !dctx.dma_faults &&
+		if (!opts.all && !ctx.maps && !ctx.unmaps && !ctx.copies &&
+		    !ctx.errors && !ctx.domain_unmaps && !ctx.invalidations &&
+		    !dctx.iopf && !dctx.dma_faults &&
 		    pinned == pinned_before)
 			continue;
 		if (opts.json) {
 			printf("{\"row\":\"ctx\",\"interval_s\":%.3f,\"owner_tgid\":%d,\"comm\":",
 			       secs, own[o]);
 			print_json_string(stdout, comm, sizeof(comm));
-			printf(",\"maps\":%llu,\"unmaps\":%llu,\"map_bytes\":%llu,\"domain_unmaps\":%llu,\"invalidations\":%llu,\"iopf_groups\":%llu,\"dma_faults\":%llu,\"pinned_bytes\":%lld}\n",
+			printf(",\"maps\":%llu,\"unmaps\":%llu,\"copies\":%llu,\"map_bytes\":%llu,\"copy_bytes\":%llu,\"errors\":%llu,\"domain_unmaps\":%llu,\"invalidations\":%llu,\"iopf_groups\":%llu,\"dma_faults\":%llu,\"pinned_bytes\":%lld}\n",
 			       (unsigned long long)ctx.maps,
 			       (unsigned long long)ctx.unmaps,
+			       (unsigned long long)ctx.copies,
 			       (unsigned long long)ctx.map_bytes,
+			       (unsigned long long)ctx.copy_bytes,
+			       (unsigned long long)ctx.errors,
 			       (unsigned long long)ctx.domain_unmaps,
 			       (unsigned long long)ctx.invalidations,
 			       (unsigned long long)dctx.iopf,
 			       (unsigned long long)dctx.dma_faults,
 			       (long long)pinned);
 		} else {
-			printf("%8d %-15.15s %-10s %9.1f %9.1f %10s %9.1f %8.1f %8.1f %8.1f %10s\n",
+			printf("%8d %-15.15s %-10s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8.1f %10s\n",
 			       own[o], comm, "ctx", ctx.maps / secs,
-			       ctx.unmaps / secs,
+			       ctx.unmaps / secs, ctx.copies / secs,
 			       human(ctx.map_bytes / secs, b1, sizeof(b1)),
 			       ctx.domain_unmaps / secs, ctx.invalidations / secs,
 			       dctx.iopf / secs, dctx.dma_faults / secs,
@@ -262,25 +271,27 @@ static void show(const struct stats_snapshot *now,
 			if (r->key.owner_tgid != own[o])
 				continue;
 			d = ioas_delta(&r->v, stats_find_ioas(before, &r->key));
-			if (!opts.all && !d.maps && !d.unmaps && !d.domain_unmaps &&
-			    !d.invalidations && !d.errors)
+			if (!opts.all && !d.maps && !d.unmaps && !d.copies &&
+			    !d.domain_unmaps && !d.invalidations && !d.errors)
 				continue;
 			if (opts.json) {
-				printf("{\"row\":\"ioas\",\"interval_s\":%.3f,\"owner_tgid\":%d,\"ioas_id\":%u,\"maps\":%llu,\"unmaps\":%llu,\"map_bytes\":%llu,\"unmap_bytes\":%llu,\"errors\":%llu,\"domain_unmaps\":%llu,\"invalidations\":%llu}\n",
+				printf("{\"row\":\"ioas\",\"interval_s\":%.3f,\"owner_tgid\":%d,\"ioas_id\":%u,\"maps\":%llu,\"unmaps\":%llu,\"copies\":%llu,\"map_bytes\":%llu,\"unmap_bytes\":%llu,\"copy_bytes\":%llu,\"errors\":%llu,\"domain_unmaps\":%llu,\"invalidations\":%llu}\n",
 				       secs, own[o], r->key.ioas_id,
 				       (unsigned long long)d.maps,
 				       (unsigned long long)d.unmaps,
+				       (unsigned long long)d.copies,
 				       (unsigned long long)d.map_bytes,
 				       (unsigned long long)d.unmap_bytes,
+				       (unsigned long long)d.copy_bytes,
 				       (unsigned long long)d.errors,
 				       (unsigned long long)d.domain_unmaps,
 				       (unsigned long long)d.invalidations);
 				continue;
 			}
 			snprintf(obj, sizeof(obj), "ioas %u", r->key.ioas_id);
-			printf("%8d %-15.15s %-10s %9.1f %9.1f %10s %9.1f %8.1f %8s %8s %10s\n",
+			printf("%8d %-15.15s %-10s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8s %8s %10s\n",
 			       own[o], comm, obj, d.maps / secs,
-			       d.unmaps / secs,
+			       d.unmaps / secs, d.copies / secs,
 			       human(d.map_bytes / secs, b1, sizeof(b1)),
 			       d.domain_unmaps / secs, d.invalidations / secs, "-",
 			       "-", "-");
@@ -304,8 +315,8 @@ static void show(const struct stats_snapshot *now,
 				continue;
 			}
 			snprintf(obj, sizeof(obj), "dev %u", r->key.dev_id);
-			printf("%8d %-15.15s %-10s %9s %9s %10s %9s %8s %8.1f %8.1f %10s\n",
-			       own[o], comm, obj, "-", "-", "-", "-", "-",
+			printf("%8d %-15.15s %-10s %9s %9s %8s %10s %9s %8s %8.1f %8.1f %10s\n",
+			       own[o], comm, obj, "-", "-", "-", "-", "-", "-",
 			       d.iopf / secs, d.dma_faults / secs, "-");
 		}
 	}

@@ -114,6 +114,12 @@ def check_openmetrics(text):
             errors.append("%s %s: le not increasing" % key)
         if not les or les[-1] != math.inf:
             errors.append("%s %s: no +Inf bucket" % key)
+        # The BPF side clamps longer durations into its last slot, which
+        # starts at TOP_SLOT_NS: no finite bucket may claim to bound those
+        finite = [le for le in les if le != math.inf]
+        if finite and finite[-1] > TOP_SLOT_NS * 1e-9 * (1 + 1e-9):
+            errors.append("%s %s: finite bucket le=%g above the last "
+                          "distinguishable top" % (key[0], key[1], finite[-1]))
         vals = [v for _, v in bs]
         if vals != sorted(vals):
             errors.append("%s %s: buckets not cumulative" % key)
@@ -123,14 +129,19 @@ def check_openmetrics(text):
     return errors, len(series)
 
 
+# Where the last, open-ended slot of the BPF histograms begins (2^35 ns:
+# STATS_HIST_SLOTS in bpf/iommufd_stats.h is 36)
+TOP_SLOT_NS = 2 ** 35
+
 TOP_FIELDS = {
     "ctx": {"interval_s": float, "owner_tgid": int, "comm": str, "maps": int,
-            "unmaps": int, "map_bytes": int, "domain_unmaps": int,
+            "unmaps": int, "copies": int, "map_bytes": int, "copy_bytes": int,
+            "errors": int, "domain_unmaps": int,
             "invalidations": int, "iopf_groups": int, "dma_faults": int,
             "pinned_bytes": int},
     "ioas": {"interval_s": float, "owner_tgid": int, "ioas_id": int,
-             "maps": int, "unmaps": int, "map_bytes": int, "unmap_bytes": int,
-             "errors": int, "domain_unmaps": int, "invalidations": int},
+             "maps": int, "unmaps": int, "copies": int, "map_bytes": int,
+             "unmap_bytes": int, "copy_bytes": int, "errors": int, "domain_unmaps": int, "invalidations": int},
     "dev": {"interval_s": float, "owner_tgid": int, "dev_id": int,
             "iopf_groups": int, "iopf_answered": int, "dma_faults": int},
 }
@@ -169,7 +180,7 @@ def check_top_row(obj):
 
 def check_hist_row(obj):
     errs = []
-    if obj.get("kind") not in ("map", "unmap", "invalidate", "fault"):
+    if obj.get("kind") not in ("map", "unmap", "copy", "invalidate", "fault"):
         errs.append("kind %r" % obj.get("kind"))
     buckets = obj.get("buckets")
     if not isinstance(buckets, list):
@@ -177,6 +188,9 @@ def check_hist_row(obj):
     if sum(b["count"] for b in buckets) != obj.get("count"):
         errs.append("buckets do not add up to count")
     for b in buckets:
+        # The last slot also holds everything longer: no finite top
+        if b["high_ns"] is None and b["low_ns"] == TOP_SLOT_NS:
+            continue
         if b["high_ns"] != 2 * b["low_ns"] - 1:
             errs.append("bucket %r is not a log2 bucket" % b)
     return errs
