@@ -50,7 +50,8 @@ TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
 	     userspace/dirty_forecast.c userspace/forecast.c \
 	     userspace/mock_device.c userspace/fault.c userspace/fault_policies.c \
 	     userspace/stats.c userspace/top.c userspace/hist.c \
-	     userspace/metrics.c userspace/exposition.c
+	     userspace/metrics.c userspace/exposition.c \
+	     userspace/scrape_server.c
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
 TEST_PROGS := trace_events vtd_edu vtd_unplug iommufd_workload run_unprivileged dirty_harvest \

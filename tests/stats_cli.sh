@@ -168,6 +168,51 @@ check_eq "metrics: invalidations" "$(sample iommufd_ioas_invalidations_total ",i
 check_eq "metrics: invalidate latency count" "$(sample iommufd_operation_duration_seconds_count ",op=\"invalidate\"")" 4
 check_eq "metrics: fault-to-answer count" "$(sample iommufd_operation_duration_seconds_count ",op=\"fault\"")" 3
 
+# The scrape server faces the network. A client sending its request a byte
+# at a time and one sending nothing hold nobody up, and are told 408 and
+# dropped at their 5 s deadline; 20 scrapes at once all get their page;
+# SIGTERM ends the exporter within a second whatever its clients do.
+uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+start_bg metrics2 "Serving" "$tool" metrics --listen 127.0.0.1:9465
+(for c in G E T; do printf %s "$c"; sleep 1; done; sleep 9) |
+	nc 127.0.0.1 9465 >"$tmp/slow.out" 2>&1 &
+sleep 12 | nc 127.0.0.1 9465 >"$tmp/silent.out" 2>&1 &
+sleep 0.5
+t0=$(uptime_ms)
+curl -sf -m 4 -o "$tmp/during.txt" http://127.0.0.1:9465/metrics; rc=$?
+t1=$(uptime_ms)
+if [ "$rc" = 0 ] && grep -q "^# TYPE iommufd_ioas_maps_total counter" "$tmp/during.txt"; then
+	ok "metrics: a scrape is served at once beside two stalled clients ($((t1 - t0)) ms)"
+else
+	not_ok "metrics: a scrape is served beside two stalled clients" "curl exit $rc after $((t1 - t0)) ms"
+fi
+pids=
+for i in $(seq 20); do
+	curl -sf -m 10 -o "$tmp/many.$i" http://127.0.0.1:9465/metrics &
+	pids="$pids $!"
+done
+fails=0
+for p in $pids; do wait "$p" || fails=$((fails + 1)); done
+pages=$(grep -l "^# TYPE iommufd_ioas_maps_total counter" "$tmp"/many.* | wc -l)
+check_eq "metrics: 20 scrapes at once, 20 pages" "$fails/$pages" 0/20
+sleep 6
+check_eq "metrics: the slow client is told 408 at its deadline" \
+	"$(head -1 "$tmp/slow.out" | tr -d '\r')" "HTTP/1.1 408 Request Timeout"
+check_eq "metrics: so is the silent one" \
+	"$(head -1 "$tmp/silent.out" | tr -d '\r')" "HTTP/1.1 408 Request Timeout"
+# Stalled clients again, then SIGTERM
+(printf G; sleep 10) | nc 127.0.0.1 9465 >/dev/null 2>&1 &
+sleep 10 | nc 127.0.0.1 9465 >/dev/null 2>&1 &
+sleep 0.5
+t0=$(uptime_ms)
+kill -TERM "$bg"; wait "$bg"; rc=$?
+t1=$(uptime_ms)
+if [ "$rc" = 0 ] && [ $((t1 - t0)) -lt 1000 ]; then
+	ok "metrics: SIGTERM with stalled clients ends it in $((t1 - t0)) ms, exit 0"
+else
+	not_ok "metrics: SIGTERM with stalled clients ends it within a second" "exit $rc after $((t1 - t0)) ms"
+fi
+
 # The textfile for node_exporter: rewritten in place, never half-written
 mkdir -p "$tmp/textfile"
 start_bg textfile "Writing" "$tool" metrics --textfile "$tmp/textfile/iommufd.prom" --interval 200ms

@@ -225,6 +225,20 @@ else
 	not_ok "--count 5 prints 5 records under a burst" "exit $count_rc, $lines records"
 fi
 
+# -e loads only what it asks for: events left out are not even counted
+"$tool" trace --json -e ioas_map >"$tmp/only.json" 2>"$tmp/only.err" &
+only=$!
+tracing_started "$tmp/only.err"
+"$workload" --device -n 20 -p 1 >/dev/null 2>&1
+kill -INT "$only"; wait "$only"; only_rc=$?
+sum=$(grep '^{"event":"summary"' "$tmp/only.json")
+if [ "$only_rc" = 0 ] && [ "$(num produced)" = 20 ] && [ "$(num delivered)" = 20 ] &&
+   [ "$(num filtered)" = 0 ]; then
+	ok "-e ioas_map: only the map program runs (20 produced, none filtered)"
+else
+	not_ok "-e ioas_map: only the map program runs" "exit $only_rc" "$sum"
+fi
+
 echo "=== BEGIN ARTIFACT trace.json ==="
 cat "$tmp/trace.json"
 echo "=== END ARTIFACT trace.json ==="

@@ -284,10 +284,55 @@ static void on_exit_signal(int sig)
 	exit_requested = 1;
 }
 
+/*
+ * Without SA_RESTART (which signal() sets): a blocking call the command
+ * waits in returns EINTR, so the command sees the request at once. Output
+ * must then survive an interrupted write: see stdout_survives_signals().
+ */
 void catch_exit_signals(void)
 {
-	signal(SIGINT, on_exit_signal);
-	signal(SIGTERM, on_exit_signal);
+	struct sigaction sa = { .sa_handler = on_exit_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* write(2) to standard output until all is written, through EINTR */
+static ssize_t stdout_write(void *cookie, const char *buf, size_t len)
+{
+	size_t done = 0;
+
+	(void)cookie;
+	while (done < len) {
+		ssize_t n = write(STDOUT_FILENO, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return done ? (ssize_t)done : -1;
+		done += n;
+	}
+	return done;
+}
+
+/*
+ * stdio gives up on a write that a signal interrupts and drops what it
+ * held, so a record on its way to a slow reader would be lost when the
+ * user stops the command. Route stdout through a writer that finishes.
+ */
+void stdout_survives_signals(void)
+{
+	cookie_io_functions_t io = { .write = stdout_write };
+	FILE *f = fopencookie(NULL, "w", io);
+
+	if (!f)
+		return;
+	/* As stdio does for a terminal: a line at a time */
+	if (isatty(STDOUT_FILENO))
+		setvbuf(f, NULL, _IOLBF, 0);
+	fflush(stdout);
+	stdout = f;
 }
 
 void parse_interval_count(struct argp_state *state, const char *arg,

@@ -74,6 +74,8 @@ void sleep_until(uint64_t t);
  */
 extern volatile sig_atomic_t exit_requested;
 void catch_exit_signals(void);
+/* Standard output that a signal cannot cut short (call first in main) */
+void stdout_survives_signals(void);
 
 /*
  * -p PID, -d TIME and -v, which the tracing and counting commands share:

@@ -47,6 +47,7 @@ int main(int argc, char **argv)
 
 	/* argp exits with this on a usage error in any subcommand */
 	argp_err_exit_status = EXIT_USAGE;
+	stdout_survives_signals();
 
 	if (argc < 2) {
 		usage(stderr);

@@ -20,6 +20,7 @@
 
 #include "common.h"
 #include "exposition.h"
+#include "scrape_server.h"
 #include "stats.h"
 #include "subcommands.h"
 
@@ -174,97 +175,34 @@ static int open_listener(void)
 	return fd;
 }
 
-static void send_all(int fd, const char *buf, size_t len)
+/* Scrapes at once, and how long each may take from connect to last byte */
+#define SCRAPE_CLIENTS_MAX	32
+#define SCRAPE_DEADLINE_MS	5000
+
+struct scrape_ctx {
+	struct iommufd_stats_bpf *skel;
+	struct stats_snapshot *snap;
+};
+
+/* One /metrics page, read fresh from the kernel tables */
+static int scrape_page(void *ctx, bool om, char **body, size_t *len,
+		       const char **type)
 {
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+	struct scrape_ctx *sc = ctx;
+	FILE *mem;
+	int err;
 
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= n;
-	}
-}
-
-/* HEAD: the headers GET would send, without the body */
-static bool head_only;
-
-static void respond(int fd, const char *status, const char *type,
-		    const char *body, size_t len)
-{
-	char head[256];
-	int n;
-
-	n = snprintf(head, sizeof(head),
-		     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-		     status, type, len);
-	send_all(fd, head, n);
-	if (!head_only)
-		send_all(fd, body, len);
-}
-
-/*
- * One request per connection: read the head (up to 8 KiB, 2 s), answer
- * GET /metrics, and close.
- */
-static int serve_one(int lfd, struct iommufd_stats_bpf *skel,
-		     struct stats_snapshot *snap)
-{
-	char req[8192], method[16], path[1024];
-	size_t got = 0;
-	int fd, err = 0;
-	bool om;
-
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return 0;	/* the client went away: not our failure */
-	req[0] = 0;
-	while (got < sizeof(req) - 1 && !strstr(req, "\r\n\r\n")) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&p, 1, 2000) <= 0)
-			break;
-		n = recv(fd, req + got, sizeof(req) - 1 - got, 0);
-		if (n <= 0)
-			break;
-		got += n;
-		req[got] = 0;
-	}
-	req[got] = 0;
-	head_only = !strncmp(req, "HEAD ", 5);
-	if (sscanf(req, "%15s %1023s", method, path) != 2) {
-		respond(fd, "400 Bad Request", "text/plain", "bad request\n", 12);
-	} else if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-		respond(fd, "405 Method Not Allowed", "text/plain",
-			"only GET\n", 9);
-	} else if (!strcmp(path, "/")) {
-		static const char home[] = "iommufd-bpf metrics: see /metrics\n";
-
-		respond(fd, "200 OK", "text/plain", home, sizeof(home) - 1);
-	} else if (strcmp(path, "/metrics")) {
-		respond(fd, "404 Not Found", "text/plain", "not found\n", 10);
-	} else {
-		char *body = NULL;
-		size_t len = 0;
-		FILE *mem;
-
-		om = strstr(req, "application/openmetrics-text") != NULL;
-		err = stats_read(skel, snap);
-		mem = err ? NULL : open_memstream(&body, &len);
-		if (!mem) {
-			respond(fd, "500 Internal Server Error", "text/plain",
-				"cannot read the statistics\n", 27);
-		} else {
-			write_exposition(mem, snap, om);
-			fclose(mem);
-			respond(fd, "200 OK", om ? CONTENT_TYPE_OPENMETRICS :
-				CONTENT_TYPE_PROMETHEUS, body, len);
-		}
-		free(body);
-	}
-	close(fd);
-	return err;
+	err = stats_read(sc->skel, sc->snap);
+	if (err)
+		return err;
+	mem = open_memstream(body, len);
+	if (!mem)
+		return -errno;
+	write_exposition(mem, sc->snap, om);
+	if (fclose(mem))
+		return -errno;
+	*type = om ? CONTENT_TYPE_OPENMETRICS : CONTENT_TYPE_PROMETHEUS;
+	return 0;
 }
 
 /* Write aside, then rename: the collector never reads half a file */
@@ -306,6 +244,8 @@ int cmd_metrics(int argc, char **argv)
 	struct stats_snapshot snap = { 0 };
 	struct stats_opts sopts = { 0 };
 	struct iommufd_stats_bpf *skel = NULL;
+	struct scrape_server *server = NULL;
+	struct scrape_ctx sctx = { .snap = &snap };
 	uint64_t deadline = 0, next_file = 0;
 	int lfd = -1, err;
 
@@ -334,8 +274,19 @@ int cmd_metrics(int argc, char **argv)
 			goto out;
 		next_file = monotonic_ns() + opts.interval_ns;
 	}
+	if (lfd >= 0) {
+		sctx.skel = skel;
+		server = scrape_server_new(lfd, "/metrics", SCRAPE_CLIENTS_MAX,
+					   SCRAPE_DEADLINE_MS, scrape_page,
+					   &sctx);
+		if (!server) {
+			err = -errno;
+			warnx_("cannot serve %s: %s", opts.listen,
+			       strerror(errno));
+			goto out;
+		}
+	}
 	catch_exit_signals();
-	signal(SIGPIPE, SIG_IGN);
 	if (opts.common.duration_ns)
 		deadline = monotonic_ns() + opts.common.duration_ns;
 	if (opts.listen)
@@ -346,9 +297,7 @@ int cmd_metrics(int argc, char **argv)
 			opts.textfile, opts.interval_ns / 1e9);
 
 	while (!exit_requested) {
-		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		uint64_t t = monotonic_ns();
-		int n;
 
 		if (deadline && t >= deadline)
 			break;
@@ -358,15 +307,26 @@ int cmd_metrics(int argc, char **argv)
 				goto out;
 			next_file += opts.interval_ns;
 		}
-		/* Wake at least every 100 ms for signals, the file and -d */
-		n = poll(&p, lfd >= 0 ? 1 : 0, 100);
-		if (n > 0 && (p.revents & POLLIN))
-			serve_one(lfd, skel, &snap);
+		/*
+		 * Wake at least every 100 ms for the file and -d; a signal
+		 * ends the wait at once, whatever clients do
+		 */
+		if (server) {
+			err = scrape_server_poll(server, 100);
+			if (err) {
+				warnx_("serving %s: %s", opts.listen,
+				       strerror(-err));
+				goto out;
+			}
+		} else {
+			sleep_until(t + 100000000ull);
+		}
 	}
 	/* A last file with everything counted */
 	if (opts.textfile)
 		err = write_textfile(skel, &snap);
 out:
+	scrape_server_free(server);
 	if (lfd >= 0)
 		close(lfd);
 	stats_snapshot_free(&snap);
