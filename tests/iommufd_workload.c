@@ -17,7 +17,8 @@
  * for its guest (IOMMU_HWPT_INVALIDATE), plus one request the mock refuses.
  * --copy N copies the mapping into a second IOAS in the first N iterations
  * (IOMMU_IOAS_COPY, unmapped there again), plus one copy of a range that is
- * not mapped, which fails.
+ * not mapped, which fails. --comm names the process (any bytes, as a
+ * hostile or broken process may).
  * Prints
  * one line "pid=P ioas=I dev=D hwpt=H" first, then
  * "done maps=M unmaps=U faults=F dma_faults=D invalidations=I" at the end.
@@ -33,6 +34,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <linux/iommufd.h>
 
 #include "iommufd_test.h"
@@ -219,6 +221,7 @@ int main(int argc, char **argv)
 		{ "invalidate", required_argument, NULL, 'I' },
 		{ "sleep", required_argument, NULL, 's' },
 		{ "copy", required_argument, NULL, 'C' },
+		{ "comm", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -234,7 +237,7 @@ int main(int argc, char **argv)
 	void *buf;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:s:C:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:s:C:c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': iters = strtoul(optarg, NULL, 0); break;
 		case 'p': pages = strtoul(optarg, NULL, 0); break;
@@ -244,8 +247,9 @@ int main(int argc, char **argv)
 		case 'I': invals = strtoul(optarg, NULL, 0); break;
 		case 's': sleep_ms = strtoul(optarg, NULL, 0); break;
 		case 'C': copies = strtoul(optarg, NULL, 0); break;
+		case 'c': prctl(PR_SET_NAME, optarg); break;
 		case 'h':
-			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--copy N] [--sleep MS]\n",
+			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--copy N] [--sleep MS] [--comm NAME]\n",
 			       argv[0]);
 			return 0;
 		default:

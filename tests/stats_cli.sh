@@ -50,7 +50,7 @@ done
 expect_exit 2 "metrics: textfile must end in .prom" "must end in .prom" -- \
 	"$tool" metrics --textfile /tmp/iommufd.txt
 expect_exit 1 "metrics: textfile in a missing directory is named" \
-	"cannot write /nonexistent/dir/iommufd.prom.tmp" -- \
+	"cannot write /nonexistent/dir/iommufd.prom: No such file or directory" -- \
 	"$tool" metrics --textfile /nonexistent/dir/iommufd.prom -d 1s
 expect_exit 1 "unprivileged top names the missing capabilities" \
 	"needs CAP_BPF and CAP_PERFMON" -- \
@@ -126,6 +126,10 @@ start_bg metrics "Serving" "$tool" metrics --listen 127.0.0.1:9464
 expect_exit 1 "metrics: a port in use is named" \
 	"cannot listen on 127.0.0.1:9464: Address already in use" -- \
 	"$tool" metrics --listen 127.0.0.1:9464 -d 1s
+# A live process whose name is not UTF-8 and holds a quote and a
+# backslash: the page must still parse (the host runs promtool on it)
+"$workload" -n 8 -p 1 --sleep 1000 --comm "$(printf 'x\377"q\\')" >"$tmp/hostile.out" 2>&1 &
+hostile=$!
 "$workload" --device -n 5 -p 2 --faults 3 --dma-faults 2 --invalidate 4 --copy 3 >"$tmp/wl.out" 2>&1
 ids "$tmp/wl.out"
 copy_ioas=$(sed -n 's/^pid=.* copy_ioas=\([0-9]*\).*/\1/p' "$tmp/wl.out")
@@ -135,6 +139,10 @@ curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
 code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9464/nope)
 head_size=$(curl -s -I -o /dev/null -w '%{http_code} %{size_download}' http://127.0.0.1:9464/metrics)
 kill -INT "$bg"; wait "$bg"; mrc=$?
+wait "$hostile"
+hpid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$tmp/hostile.out")
+check_eq "metrics: a name that is not UTF-8 is escaped and replaced" \
+	"$(grep -c "^iommufd_ioas_maps_total{owner=\"$hpid\",comm=\"x$(printf '\357\277\275')\\\\\"q\\\\\\\\\"" "$tmp/metrics.txt")" 1
 check_eq "curl gets /metrics" "$rc/$rc2" 0/0
 check_eq "metrics exits 0 on SIGINT" "$mrc" 0
 check_eq "an unknown path is 404" "$code" 404
@@ -223,6 +231,37 @@ kill -INT "$bg"; wait "$bg"; rc=$?
 check_eq "metrics --textfile exits 0 on SIGINT" "$rc" 0
 check_eq "textfile: maps" "$(grep "^iommufd_ioas_maps_total{owner=\"$pid\"" "$tmp/textfile/iommufd.prom" | sed 's/.* //')" 4
 check_eq "textfile: nothing left aside" "$(ls "$tmp/textfile")" iommufd.prom
+
+# A full disk: writes fail and are counted, the old file stays whole, the
+# exporter keeps going; once there is room again the file is current
+mkdir -p "$tmp/small"
+if mount -t tmpfs -o size=256k tmpfs "$tmp/small"; then
+	start_bg textfile2 "Writing" "$tool" metrics --textfile "$tmp/small/iommufd.prom" --interval 200ms
+	dd if=/dev/zero of="$tmp/small/fill" bs=4k 2>/dev/null
+	"$workload" -n 6 -p 1 >"$tmp/wl.out" 2>&1
+	ids "$tmp/wl.out"
+	sleep 1
+	whole=$(tail -1 "$tmp/small/iommufd.prom")
+	rm -f "$tmp/small/fill"
+	sleep 1
+	kill -INT "$bg"; wait "$bg"; rc=$?
+	check_eq "textfile: a full disk does not stop the exporter" "$rc" 0
+	grep -q "cannot write $tmp/small/iommufd.prom: No space left on device" "$tmp/textfile2.err" &&
+		ok "textfile: the failed writes are named" ||
+		not_ok "textfile: the failed writes are named" "$(cat "$tmp/textfile2.err")"
+	check_eq "textfile: the old file stayed whole meanwhile" "$whole" \
+		'iommufd_exporter_scrapes_dropped_total{why="too_many"} 0'
+	check_eq "textfile: current again once there is room" \
+		"$(grep "^iommufd_ioas_maps_total{owner=\"$pid\"" "$tmp/small/iommufd.prom" | sed 's/.* //')" 6
+	errs=$(sed -n 's/^iommufd_exporter_textfile_errors_total \([0-9]*\)$/\1/p' "$tmp/small/iommufd.prom")
+	[ -n "$errs" ] && [ "$errs" -gt 0 ] &&
+		ok "textfile: the failures are counted in it ($errs)" ||
+		not_ok "textfile: the failures are counted in it" "'$errs'"
+	check_eq "textfile: nothing left aside after failures" "$(ls -A "$tmp/small")" iommufd.prom
+	umount "$tmp/small"
+else
+	not_ok "textfile: a tmpfs to fill" "mount failed"
+fi
 
 echo "=== BEGIN ARTIFACT top.json ==="
 cat "$tmp/top.out"

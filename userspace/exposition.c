@@ -5,9 +5,25 @@
  * Prometheus format a counter's TYPE line names the sample (with _total),
  * in OpenMetrics it names the family (without).
  */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exposition.h"
+
+/* An owner's process name, read once per page */
+struct owner_name {
+	int32_t owner;
+	char comm[32];
+};
+
+/* The page being written */
+struct page {
+	FILE *out;
+	bool om;
+	struct owner_name *names;	/* sorted by owner */
+	size_t nr_names;
+};
 
 struct family {
 	const char *name;	/* without _total */
@@ -24,51 +40,147 @@ static void family_header(FILE *out, const struct family *f, bool om)
 	fprintf(out, "# TYPE %s%s %s\n", f->name, suffix, f->type);
 }
 
-/* A label value: backslash, double quote and newline escaped */
-static void label_value(FILE *out, const char *s)
+/* Length of the valid UTF-8 sequence at @s, or 0 if it is not one */
+static size_t utf8_len(const unsigned char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8 */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * A label value: backslash, double quote and newline escaped, and every
+ * byte that is not part of valid UTF-8 (a process may name itself so)
+ * replaced by U+FFFD, or Prometheus rejects the whole scrape.
+ */
+static void label_value(FILE *out, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s) {
+		size_t n = utf8_len(s);
+
+		if (!n) {
+			fputs("\xef\xbf\xbd", out);
+			s++;
+		} else if (*s == '\\' || *s == '"') {
 			fprintf(out, "\\%c", *s);
-		else if (*s == '\n')
+			s++;
+		} else if (*s == '\n') {
 			fputs("\\n", out);
-		else
-			fputc(*s, out);
+			s++;
+		} else {
+			fwrite(s, 1, n, out);
+			s += n;
+		}
 	}
 }
 
-static void owner_labels(FILE *out, int32_t owner)
+static int by_owner(const void *a, const void *b)
 {
-	char comm[32];
+	const struct owner_name *x = a, *y = b;
 
-	owner_comm(owner, comm, sizeof(comm));
-	fprintf(out, "owner=\"%d\",comm=\"", owner);
-	label_value(out, comm);
-	fputc('"', out);
+	return (x->owner > y->owner) - (x->owner < y->owner);
+}
+
+/* Read each owner's name once: /proc is opened once per owner per page */
+static void page_names(struct page *pg, const struct stats_snapshot *snap)
+{
+	size_t max = snap->nr_ioas + snap->nr_dev + snap->nr_owner +
+		     snap->nr_hist, n = 0, i;
+	int32_t *all;
+
+	pg->names = NULL;
+	pg->nr_names = 0;
+	all = malloc((max ? max : 1) * sizeof(*all));
+	if (!all)
+		return;
+	for (i = 0; i < snap->nr_ioas; i++)
+		all[n++] = snap->ioas[i].key.owner_tgid;
+	for (i = 0; i < snap->nr_dev; i++)
+		all[n++] = snap->dev[i].key.owner_tgid;
+	for (i = 0; i < snap->nr_owner; i++)
+		all[n++] = snap->owner[i].owner_tgid;
+	for (i = 0; i < snap->nr_hist; i++)
+		all[n++] = snap->hist[i].key.owner_tgid;
+	pg->names = calloc(n ? n : 1, sizeof(*pg->names));
+	if (!pg->names) {
+		free(all);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		pg->names[i].owner = all[i];
+	free(all);
+	qsort(pg->names, n, sizeof(*pg->names), by_owner);
+	for (i = 0; i < n; i++) {
+		if (pg->nr_names &&
+		    pg->names[pg->nr_names - 1].owner == pg->names[i].owner)
+			continue;
+		pg->names[pg->nr_names] = pg->names[i];
+		owner_comm(pg->names[i].owner, pg->names[pg->nr_names].comm,
+			   sizeof(pg->names[0].comm));
+		pg->nr_names++;
+	}
+}
+
+static void owner_labels(struct page *pg, int32_t owner)
+{
+	struct owner_name key = { .owner = owner }, *found;
+
+	found = pg->names ? bsearch(&key, pg->names, pg->nr_names,
+				    sizeof(key), by_owner) : NULL;
+	fprintf(pg->out, "owner=\"%d\",comm=\"", owner);
+	label_value(pg->out, found ? found->comm : "?");
+	fputc('"', pg->out);
 }
 
 /* One family with one sample per IOAS row, the value picked by @field */
-#define IOAS_FAMILY(out, snap, om, fam, field)				\
+#define IOAS_FAMILY(pg, snap, fam, field)				\
 	do {								\
 		size_t _i;						\
-		family_header(out, fam, om);				\
+		family_header((pg)->out, fam, (pg)->om);		\
 		for (_i = 0; _i < (snap)->nr_ioas; _i++) {		\
-			fprintf(out, "%s_total{", (fam)->name);		\
-			owner_labels(out, (snap)->ioas[_i].key.owner_tgid); \
-			fprintf(out, ",ioas=\"%u\"} %llu\n",		\
+			fprintf((pg)->out, "%s_total{", (fam)->name);	\
+			owner_labels(pg, (snap)->ioas[_i].key.owner_tgid); \
+			fprintf((pg)->out, ",ioas=\"%u\"} %llu\n",	\
 				(snap)->ioas[_i].key.ioas_id,		\
 				(unsigned long long)(snap)->ioas[_i].v.field); \
 		}							\
 	} while (0)
 
-#define DEV_FAMILY(out, snap, om, fam, field)				\
+#define DEV_FAMILY(pg, snap, fam, field)				\
 	do {								\
 		size_t _i;						\
-		family_header(out, fam, om);				\
+		family_header((pg)->out, fam, (pg)->om);		\
 		for (_i = 0; _i < (snap)->nr_dev; _i++) {		\
-			fprintf(out, "%s_total{", (fam)->name);		\
-			owner_labels(out, (snap)->dev[_i].key.owner_tgid); \
-			fprintf(out, ",dev=\"%u\"} %llu\n",		\
+			fprintf((pg)->out, "%s_total{", (fam)->name);	\
+			owner_labels(pg, (snap)->dev[_i].key.owner_tgid); \
+			fprintf((pg)->out, ",dev=\"%u\"} %llu\n",	\
 				(snap)->dev[_i].key.dev_id,		\
 				(unsigned long long)(snap)->dev[_i].v.field); \
 		}							\
@@ -90,14 +202,17 @@ static const struct family
 	dma = { "iommufd_device_dma_faults", "counter", "Unrecoverable DMA faults the IOMMU reported for the device." },
 	pinned = { "iommufd_context_pinned_bytes_delta", "gauge", "Bytes the context pinned minus bytes it unpinned since the exporter started." },
 	duration = { "iommufd_operation_duration_seconds", "histogram", "Latency of map, unmap, copy, invalidate (user IOTLB flush) and fault (report to answer)." },
-	lost = { "iommufd_exporter_lost_updates", "counter", "Updates the kernel side could not record because a table was full." };
+	lost = { "iommufd_exporter_lost_updates", "counter", "Updates the kernel side could not record because a table was full." },
+	textfile_errors = { "iommufd_exporter_textfile_errors", "counter", "Writes of the textfile that failed (the previous file stayed in place)." },
+	scrapes_dropped = { "iommufd_exporter_scrapes_dropped", "counter", "Scrape connections dropped: past their deadline, or over the limit of connections at once." };
 
-static void write_answers(FILE *out, const struct stats_snapshot *snap, bool om)
+static void write_answers(struct page *pg, const struct stats_snapshot *snap)
 {
+	FILE *out = pg->out;
 	static const char *const codes[] = { "success", "invalid", "failure", "auto" };
 	size_t i, c;
 
-	family_header(out, &answers, om);
+	family_header(out, &answers, pg->om);
 	for (i = 0; i < snap->nr_dev; i++) {
 		const struct stats_dev *v = &snap->dev[i].v;
 		const __u64 n[] = { v->iopf_success, v->iopf_invalid,
@@ -105,7 +220,7 @@ static void write_answers(FILE *out, const struct stats_snapshot *snap, bool om)
 
 		for (c = 0; c < 4; c++) {
 			fprintf(out, "%s_total{", answers.name);
-			owner_labels(out, snap->dev[i].key.owner_tgid);
+			owner_labels(pg, snap->dev[i].key.owner_tgid);
 			fprintf(out, ",dev=\"%u\",code=\"%s\"} %llu\n",
 				snap->dev[i].key.dev_id, codes[c],
 				(unsigned long long)n[c]);
@@ -118,12 +233,13 @@ static void write_answers(FILE *out, const struct stats_snapshot *snap, bool om)
  * last slot also holds everything longer (the BPF side clamps), so it has
  * no finite top: it is only in the +Inf bucket.
  */
-static void write_histograms(FILE *out, const struct stats_snapshot *snap,
-			     bool om)
+static void write_histograms(struct page *pg,
+			     const struct stats_snapshot *snap)
 {
+	FILE *out = pg->out;
 	size_t i, s;
 
-	family_header(out, &duration, om);
+	family_header(out, &duration, pg->om);
 	for (i = 0; i < snap->nr_hist; i++) {
 		const struct stats_hist_row *r = &snap->hist[i];
 		__u64 cum = 0;
@@ -131,64 +247,78 @@ static void write_histograms(FILE *out, const struct stats_snapshot *snap,
 		for (s = 0; s < STATS_HIST_SLOTS - 1; s++) {
 			cum += r->v.slots[s];
 			fprintf(out, "%s_bucket{", duration.name);
-			owner_labels(out, r->key.owner_tgid);
+			owner_labels(pg, r->key.owner_tgid);
 			fprintf(out, ",op=\"%s\",le=\"%.9g\"} %llu\n",
 				stats_hist_name(r->key.kind),
 				(double)(2ull << s) * 1e-9,
 				(unsigned long long)cum);
 		}
 		fprintf(out, "%s_bucket{", duration.name);
-		owner_labels(out, r->key.owner_tgid);
+		owner_labels(pg, r->key.owner_tgid);
 		fprintf(out, ",op=\"%s\",le=\"+Inf\"} %llu\n",
 			stats_hist_name(r->key.kind),
 			(unsigned long long)r->v.count);
 		fprintf(out, "%s_sum{", duration.name);
-		owner_labels(out, r->key.owner_tgid);
+		owner_labels(pg, r->key.owner_tgid);
 		fprintf(out, ",op=\"%s\"} %.9f\n", stats_hist_name(r->key.kind),
 			r->v.sum_ns * 1e-9);
 		fprintf(out, "%s_count{", duration.name);
-		owner_labels(out, r->key.owner_tgid);
+		owner_labels(pg, r->key.owner_tgid);
 		fprintf(out, ",op=\"%s\"} %llu\n", stats_hist_name(r->key.kind),
 			(unsigned long long)r->v.count);
 	}
 }
 
 void write_exposition(FILE *out, const struct stats_snapshot *snap,
-		      bool openmetrics)
+		      const struct exporter_health *health, bool openmetrics)
 {
 	static const char *const tables[STATS_LOST_MAX] = {
 		"ioas", "dev", "owner", "hist", "fault_times",
 	};
-	bool om = openmetrics;
+	struct page page = { .out = out, .om = openmetrics }, *pg = &page;
 	size_t i;
 
-	IOAS_FAMILY(out, snap, om, &maps, maps);
-	IOAS_FAMILY(out, snap, om, &mapped, map_bytes);
-	IOAS_FAMILY(out, snap, om, &unmaps, unmaps);
-	IOAS_FAMILY(out, snap, om, &unmapped, unmap_bytes);
-	IOAS_FAMILY(out, snap, om, &copies, copies);
-	IOAS_FAMILY(out, snap, om, &copied, copy_bytes);
-	IOAS_FAMILY(out, snap, om, &errors, errors);
-	IOAS_FAMILY(out, snap, om, &dunmaps, domain_unmaps);
-	IOAS_FAMILY(out, snap, om, &dunmapped, domain_unmap_bytes);
-	IOAS_FAMILY(out, snap, om, &invals, invalidations);
-	DEV_FAMILY(out, snap, om, &iopf, iopf_groups);
-	write_answers(out, snap, om);
-	DEV_FAMILY(out, snap, om, &dma, dma_faults);
+	page_names(pg, snap);
+	IOAS_FAMILY(pg, snap, &maps, maps);
+	IOAS_FAMILY(pg, snap, &mapped, map_bytes);
+	IOAS_FAMILY(pg, snap, &unmaps, unmaps);
+	IOAS_FAMILY(pg, snap, &unmapped, unmap_bytes);
+	IOAS_FAMILY(pg, snap, &copies, copies);
+	IOAS_FAMILY(pg, snap, &copied, copy_bytes);
+	IOAS_FAMILY(pg, snap, &errors, errors);
+	IOAS_FAMILY(pg, snap, &dunmaps, domain_unmaps);
+	IOAS_FAMILY(pg, snap, &dunmapped, domain_unmap_bytes);
+	IOAS_FAMILY(pg, snap, &invals, invalidations);
+	DEV_FAMILY(pg, snap, &iopf, iopf_groups);
+	write_answers(pg, snap);
+	DEV_FAMILY(pg, snap, &dma, dma_faults);
 
-	family_header(out, &pinned, om);
+	family_header(out, &pinned, pg->om);
 	for (i = 0; i < snap->nr_owner; i++) {
 		fprintf(out, "%s{", pinned.name);
-		owner_labels(out, snap->owner[i].owner_tgid);
+		owner_labels(pg, snap->owner[i].owner_tgid);
 		fprintf(out, "} %lld\n",
 			(long long)snap->owner[i].v.pinned_bytes);
 	}
-	write_histograms(out, snap, om);
+	write_histograms(pg, snap);
 
-	family_header(out, &lost, om);
+	family_header(out, &lost, pg->om);
 	for (i = 0; i < STATS_LOST_MAX; i++)
 		fprintf(out, "%s_total{table=\"%s\"} %llu\n", lost.name,
 			tables[i], (unsigned long long)snap->lost[i]);
-	if (om)
+	if (health) {
+		family_header(out, &textfile_errors, pg->om);
+		fprintf(out, "%s_total %llu\n", textfile_errors.name,
+			(unsigned long long)health->textfile_errors);
+		family_header(out, &scrapes_dropped, pg->om);
+		fprintf(out, "%s_total{why=\"deadline\"} %llu\n",
+			scrapes_dropped.name,
+			(unsigned long long)health->scrapes_timed_out);
+		fprintf(out, "%s_total{why=\"too_many\"} %llu\n",
+			scrapes_dropped.name,
+			(unsigned long long)health->scrapes_refused);
+	}
+	if (pg->om)
 		fputs("# EOF\n", out);
+	free(pg->names);
 }

@@ -7,6 +7,7 @@
 #define IOMMUFD_BPF_EXPOSITION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "stats.h"
 
@@ -14,8 +15,18 @@
 #define CONTENT_TYPE_OPENMETRICS \
 	"application/openmetrics-text; version=1.0.0; charset=utf-8"
 
-/* Write every metric of @snap; OpenMetrics ends with "# EOF" */
+/* How the exporter itself is doing, published with the kernel's tables */
+struct exporter_health {
+	uint64_t textfile_errors;	/* textfile writes that failed */
+	uint64_t scrapes_timed_out;	/* connections dropped at their deadline */
+	uint64_t scrapes_refused;	/* connections over the limit */
+};
+
+/*
+ * Write every metric of @snap, and of @health if not NULL; OpenMetrics
+ * ends with "# EOF"
+ */
 void write_exposition(FILE *out, const struct stats_snapshot *snap,
-		      bool openmetrics);
+		      const struct exporter_health *health, bool openmetrics);
 
 #endif

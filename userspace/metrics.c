@@ -179,56 +179,94 @@ static int open_listener(void)
 #define SCRAPE_CLIENTS_MAX	32
 #define SCRAPE_DEADLINE_MS	5000
 
-struct scrape_ctx {
+/* What the exporter holds while it runs */
+struct exporter {
 	struct iommufd_stats_bpf *skel;
-	struct stats_snapshot *snap;
+	struct stats_snapshot snap;
+	struct scrape_server *server;
+	struct exporter_health health;
 };
+
+static void health_update(struct exporter *ex)
+{
+	const struct scrape_server_stats *st;
+
+	if (!ex->server)
+		return;
+	st = scrape_server_stats(ex->server);
+	ex->health.scrapes_timed_out = st->timed_out;
+	ex->health.scrapes_refused = st->refused;
+}
 
 /* One /metrics page, read fresh from the kernel tables */
 static int scrape_page(void *ctx, bool om, char **body, size_t *len,
 		       const char **type)
 {
-	struct scrape_ctx *sc = ctx;
+	struct exporter *ex = ctx;
 	FILE *mem;
 	int err;
 
-	err = stats_read(sc->skel, sc->snap);
+	err = stats_read(ex->skel, &ex->snap);
 	if (err)
 		return err;
 	mem = open_memstream(body, len);
 	if (!mem)
 		return -errno;
-	write_exposition(mem, sc->snap, om);
+	health_update(ex);
+	write_exposition(mem, &ex->snap, &ex->health, om);
 	if (fclose(mem))
 		return -errno;
 	*type = om ? CONTENT_TYPE_OPENMETRICS : CONTENT_TYPE_PROMETHEUS;
 	return 0;
 }
 
-/* Write aside, then rename: the collector never reads half a file */
-static int write_textfile(struct iommufd_stats_bpf *skel,
-			  struct stats_snapshot *snap)
+/*
+ * Write aside, then rename: the collector never reads half a file. The
+ * file aside has a unique hidden name (two exporters, or the collector's
+ * *.prom glob, never meet it) and is synced before the rename, so after a
+ * crash the old file or the new one is there, whole. Returns 0 or -errno,
+ * having said what failed.
+ */
+static int write_textfile(struct exporter *ex)
 {
+	const char *slash = strrchr(opts.textfile, '/');
 	char tmp[4096];
+	int fd, err;
 	FILE *f;
-	int err;
 
-	err = stats_read(skel, snap);
+	err = stats_read(ex->skel, &ex->snap);
 	if (err) {
 		warnx_("cannot read the statistics: %s", strerror(-err));
 		return err;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", opts.textfile);
-	f = fopen(tmp, "w");
-	if (!f) {
+	if (slash)
+		snprintf(tmp, sizeof(tmp), "%.*s/.%s.XXXXXX",
+			 (int)(slash - opts.textfile), opts.textfile, slash + 1);
+	else
+		snprintf(tmp, sizeof(tmp), ".%s.XXXXXX", opts.textfile);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
 		err = -errno;
-		warnx_("cannot write %s: %s", tmp, strerror(errno));
+		warnx_("cannot write %s: %s", opts.textfile, strerror(-err));
 		return err;
 	}
-	write_exposition(f, snap, false);
-	if (fclose(f) || rename(tmp, opts.textfile)) {
+	/* mkstemp() makes it 0600: the collector may run as another user */
+	f = fchmod(fd, 0644) ? NULL : fdopen(fd, "w");
+	if (!f) {
 		err = -errno;
-		warnx_("cannot write %s: %s", opts.textfile, strerror(errno));
+		close(fd);
+	} else {
+		health_update(ex);
+		write_exposition(f, &ex->snap, &ex->health, false);
+		if (fflush(f) || ferror(f) || fsync(fd))
+			err = errno ? -errno : -EIO;
+		if (fclose(f) && !err)
+			err = -errno;
+	}
+	if (!err && rename(tmp, opts.textfile))
+		err = -errno;
+	if (err) {
+		warnx_("cannot write %s: %s", opts.textfile, strerror(-err));
 		unlink(tmp);
 	}
 	return err;
@@ -241,11 +279,8 @@ int cmd_metrics(int argc, char **argv)
 		.children = children,
 		.options = options, .parser = parse_opt, .doc = doc,
 	};
-	struct stats_snapshot snap = { 0 };
 	struct stats_opts sopts = { 0 };
-	struct iommufd_stats_bpf *skel = NULL;
-	struct scrape_server *server = NULL;
-	struct scrape_ctx sctx = { .snap = &snap };
+	struct exporter ex = { 0 };
 	uint64_t deadline = 0, next_file = 0;
 	int lfd = -1, err;
 
@@ -260,26 +295,27 @@ int cmd_metrics(int argc, char **argv)
 	}
 	sopts.owner_tgid = opts.common.owner_tgid;
 	sopts.latency = !opts.no_latency;
-	skel = stats_start(&sopts);
-	if (!skel) {
+	ex.skel = stats_start(&sopts);
+	if (!ex.skel) {
 		err = -1;
 		goto out;
 	}
 	err = drop_all_capabilities();
 	if (err)
 		goto out;
+	/* A file that cannot be written at all is a mistake: say so now */
 	if (opts.textfile) {
-		err = write_textfile(skel, &snap);
+		err = write_textfile(&ex);
 		if (err)
 			goto out;
 		next_file = monotonic_ns() + opts.interval_ns;
 	}
 	if (lfd >= 0) {
-		sctx.skel = skel;
-		server = scrape_server_new(lfd, "/metrics", SCRAPE_CLIENTS_MAX,
-					   SCRAPE_DEADLINE_MS, scrape_page,
-					   &sctx);
-		if (!server) {
+		ex.server = scrape_server_new(lfd, "/metrics",
+					      SCRAPE_CLIENTS_MAX,
+					      SCRAPE_DEADLINE_MS, scrape_page,
+					      &ex);
+		if (!ex.server) {
 			err = -errno;
 			warnx_("cannot serve %s: %s", opts.listen,
 			       strerror(errno));
@@ -301,18 +337,18 @@ int cmd_metrics(int argc, char **argv)
 
 		if (deadline && t >= deadline)
 			break;
+		/* Later failures (a full disk) are counted; the old file stays */
 		if (opts.textfile && t >= next_file) {
-			err = write_textfile(skel, &snap);
-			if (err)
-				goto out;
+			if (write_textfile(&ex))
+				ex.health.textfile_errors++;
 			next_file += opts.interval_ns;
 		}
 		/*
 		 * Wake at least every 100 ms for the file and -d; a signal
 		 * ends the wait at once, whatever clients do
 		 */
-		if (server) {
-			err = scrape_server_poll(server, 100);
+		if (ex.server) {
+			err = scrape_server_poll(ex.server, 100);
 			if (err) {
 				warnx_("serving %s: %s", opts.listen,
 				       strerror(-err));
@@ -324,13 +360,13 @@ int cmd_metrics(int argc, char **argv)
 	}
 	/* A last file with everything counted */
 	if (opts.textfile)
-		err = write_textfile(skel, &snap);
+		err = write_textfile(&ex);
 out:
-	scrape_server_free(server);
+	scrape_server_free(ex.server);
 	if (lfd >= 0)
 		close(lfd);
-	stats_snapshot_free(&snap);
-	if (skel)
-		stats_stop(skel);
+	stats_snapshot_free(&ex.snap);
+	if (ex.skel)
+		stats_stop(ex.skel);
 	return err ? EXIT_FAIL : EXIT_OK;
 }
