@@ -51,7 +51,7 @@ TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
 	     userspace/mock_device.c userspace/fault.c userspace/fault_policies.c \
 	     userspace/stats.c userspace/top.c userspace/hist.c \
 	     userspace/metrics.c userspace/exposition.c \
-	     userspace/scrape_server.c
+	     userspace/scrape_server.c userspace/json_writer.c
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
 TEST_PROGS := trace_events vtd_edu vtd_unplug iommufd_workload run_unprivileged dirty_harvest \
@@ -137,11 +137,12 @@ TEST_CFLAGS := $(CFLAGS) -Wno-sign-compare -Wno-missing-field-initializers \
 	       -I$(BUILD)/bpf/tests
 
 $(BUILD)/tests/trace_events: tests/trace_events.c userspace/event_format.c \
-		userspace/percpu_counters.h \
+		userspace/json_writer.c userspace/percpu_counters.h \
 		$(wildcard tests/*.h) $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/event_format.c $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/event_format.c \
+		userspace/json_writer.c $(LDLIBS) -lpthread -o $@
 
 $(BUILD)/tests/dirty_harvest: tests/dirty_harvest.c userspace/mock_device.c \
 		userspace/mock_device.h userspace/common.c bpf/iommufd_dirty.h \

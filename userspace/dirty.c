@@ -24,6 +24,7 @@
 #include <linux/types.h>
 
 #include "common.h"
+#include "json_writer.h"
 #include "dirty_forecast.h"
 #include "dirty_model.h"
 #include "iommufd_dirty.h"
@@ -358,29 +359,42 @@ static void report(const struct iteration *it)
 
 	dirty_forecast(&in, &fc);
 	if (opts.json) {
-		printf("{\"type\":\"iteration\",\"iteration\":%llu,\"owner_tgid\":%d,"
-		       "\"hwpt_id\":%u,\"length\":%llu,\"page_size\":%llu,"
-		       "\"dirty_pages\":%llu,\"dirty_bytes\":%.0f,\"bpf_pages\":%llu,"
-		       "\"window_ns\":%llu,\"dirty_rate_bps\":%.0f,\"harvest_ns\":%llu,"
-		       "\"iotlb_flushes\":%llu,\"ret\":%d,\"regions_dirty\":%zu,\"hot_regions\":[",
-		       (unsigned long long)it->number, it->owner_tgid, it->hwpt_id,
-		       (unsigned long long)it->length,
-		       (unsigned long long)it->page_size,
-		       (unsigned long long)it->dirty_pages, bytes,
-		       (unsigned long long)it->bpf_pages,
-		       (unsigned long long)it->window_ns, rate,
-		       (unsigned long long)it->harvest_ns,
-		       (unsigned long long)it->flushes, it->ret, it->nregions);
-		for (i = 0; i < it->ntop; i++)
-			printf("%s{\"iova\":%llu,\"pages\":%llu}", i ? "," : "",
-			       (unsigned long long)(it->top[i].region * opts.region_size),
-			       (unsigned long long)it->top[i].bits);
-		printf("],\"forecast\":{\"bandwidth_bps\":%.0f,\"downtime_ns\":%llu,"
-		       "\"converges\":%s,\"passes\":%u,\"final_bytes\":%.0f,"
-		       "\"final_downtime_ns\":%.0f,\"total_ns\":%.0f}}\n",
-		       opts.bandwidth, (unsigned long long)opts.downtime_ns,
-		       fc.converges ? "true" : "false", fc.passes, fc.final_bytes,
-		       fc.downtime_s * 1e9, fc.total_s * 1e9);
+		struct json_writer w;
+
+		json_begin(&w, stdout);
+		json_str(&w, "type", "iteration");
+		json_u64(&w, "iteration", it->number);
+		json_s64(&w, "owner_tgid", it->owner_tgid);
+		json_u64(&w, "hwpt_id", it->hwpt_id);
+		json_u64(&w, "length", it->length);
+		json_u64(&w, "page_size", it->page_size);
+		json_u64(&w, "dirty_pages", it->dirty_pages);
+		json_fixed(&w, "dirty_bytes", bytes, 0);
+		json_u64(&w, "bpf_pages", it->bpf_pages);
+		json_u64(&w, "window_ns", it->window_ns);
+		json_fixed(&w, "dirty_rate_bps", rate, 0);
+		json_u64(&w, "harvest_ns", it->harvest_ns);
+		json_u64(&w, "iotlb_flushes", it->flushes);
+		json_s64(&w, "ret", it->ret);
+		json_u64(&w, "regions_dirty", it->nregions);
+		json_array(&w, "hot_regions");
+		for (i = 0; i < it->ntop; i++) {
+			json_object(&w, NULL);
+			json_u64(&w, "iova", it->top[i].region * opts.region_size);
+			json_u64(&w, "pages", it->top[i].bits);
+			json_object_end(&w);
+		}
+		json_array_end(&w);
+		json_object(&w, "forecast");
+		json_fixed(&w, "bandwidth_bps", opts.bandwidth, 0);
+		json_u64(&w, "downtime_ns", opts.downtime_ns);
+		json_bool(&w, "converges", fc.converges);
+		json_u64(&w, "passes", fc.passes);
+		json_fixed(&w, "final_bytes", fc.final_bytes, 0);
+		json_fixed(&w, "final_downtime_ns", fc.downtime_s * 1e9, 0);
+		json_fixed(&w, "total_ns", fc.total_s * 1e9, 0);
+		json_object_end(&w);
+		json_end(&w);
 		fflush(stdout);
 		return;
 	}
@@ -647,19 +661,23 @@ static int run_mock(struct iommufd_dirty_bpf *skel, struct ring_buffer *rb,
 	if (model_err)
 		warnx_("device model: %s", strerror(-model_err));
 	err = err ?: model_err;
-	if (opts.json)
-		printf("{\"type\":\"summary\",\"iterations\":%llu,\"pages_written\":%llu,"
-		       "\"pages_harvested\":%llu,\"bpf_mismatches\":%llu}\n",
-		       (unsigned long long)(i - 1),
-		       (unsigned long long)dm->pages_written,
-		       (unsigned long long)harvested,
-		       (unsigned long long)mismatches);
-	else
+	if (opts.json) {
+		struct json_writer w;
+
+		json_begin(&w, stdout);
+		json_str(&w, "type", "summary");
+		json_u64(&w, "iterations", i - 1);
+		json_u64(&w, "pages_written", dm->pages_written);
+		json_u64(&w, "pages_harvested", harvested);
+		json_u64(&w, "bpf_mismatches", mismatches);
+		json_end(&w);
+	} else {
 		printf("device model wrote %llu pages; %llu harvested dirty; "
 		       "BPF counts %s the bitmaps\n",
 		       (unsigned long long)dm->pages_written,
 		       (unsigned long long)harvested,
 		       mismatches ? "DIFFER from" : "equal");
+	}
 	if (mismatches) {
 		warnx_("the BPF aggregate differed from the bitmap %llu times",
 		       (unsigned long long)mismatches);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "event_format.h"
+#include "json_writer.h"
 
 static const char *const names[IOMMUFD_EV_MAX] = {
 	[IOMMUFD_EV_IOAS_MAP] = "ioas_map",
@@ -226,64 +227,140 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 	fprintf(out, " ret=%d\n", e->ret);
 }
 
-/* Strings from the kernel: escape what JSON requires */
-void print_json_string(FILE *out, const char *s, size_t max)
-{
-	size_t i;
-
-	fputc('"', out);
-	for (i = 0; i < max && s[i]; i++) {
-		unsigned char c = s[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
-/* Every field, always, so consumers need no per-type schema */
+/*
+ * Each event with the fields that name what it holds (README documents
+ * them); the common ones first. The schema is stable: fields are only ever
+ * added.
+ */
 void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 {
 	const struct iommufd_dma_fault_detail *f = event_dma_fault(e, size);
+	struct json_writer w;
 
-	fprintf(out, "{\"seq\":%llu,\"ts_ns\":%llu,\"event\":\"%s\",\"ret\":%d,\"owner_tgid\":%d,\"tgid\":%d,\"comm\":",
-		(unsigned long long)e->seq, (unsigned long long)e->ts_ns,
-		event_type_name(e->type) ?: "unknown", e->ret, e->owner_tgid,
-		e->tgid);
-	print_json_string(out, e->comm, sizeof(e->comm));
-	fprintf(out, ",\"ioas_id\":%u,\"hwpt_id\":%u,\"dev_id\":%u,\"pasid\":%u,\"fault_id\":%u,\"old_hwpt_id\":%u,\"src_ioas_id\":%u,\"flags\":%u,\"code\":%u,\"perm\":%u,\"grpid\":%u,\"count\":%u",
-		e->ioas_id, e->hwpt_id, e->dev_id, e->pasid, e->fault_id,
-		e->old_hwpt_id, e->src_ioas_id, e->flags, e->code, e->perm,
-		e->grpid, e->count);
-	fprintf(out, ",\"iova\":%llu,\"length\":%llu,\"done\":%llu,\"dst_iova\":%llu,\"page_size\":%llu,\"duration_ns\":%llu",
-		(unsigned long long)e->iova, (unsigned long long)e->length,
-		(unsigned long long)e->done, (unsigned long long)e->dst_iova,
-		(unsigned long long)e->page_size,
-		(unsigned long long)e->duration_ns);
+	json_begin(&w, out);
+	json_u64(&w, "seq", e->seq);
+	json_u64(&w, "ts_ns", e->ts_ns);
+	json_str(&w, "event", event_type_name(e->type) ?: "unknown");
+	json_s64(&w, "ret", e->ret);
+	json_s64(&w, "owner_tgid", e->owner_tgid);
+	json_s64(&w, "tgid", e->tgid);
+	json_strn(&w, "comm", e->comm, sizeof(e->comm));
+	switch (e->type) {
+	case IOMMUFD_EV_IOAS_MAP:
+	case IOMMUFD_EV_IOAS_UNMAP:
+		json_u64(&w, "ioas_id", e->ioas_id);
+		json_u64(&w, "iova", e->iova);
+		json_u64(&w, "length", e->length);
+		json_u64(&w, "done", e->done);
+		json_u64(&w, "flags", e->flags);
+		json_u64(&w, "duration_ns", e->duration_ns);
+		break;
+	case IOMMUFD_EV_IOAS_COPY:
+		json_u64(&w, "src_ioas_id", e->src_ioas_id);
+		json_u64(&w, "src_iova", e->iova);
+		json_u64(&w, "dst_ioas_id", e->ioas_id);
+		json_u64(&w, "dst_iova", e->dst_iova);
+		json_u64(&w, "length", e->length);
+		json_u64(&w, "done", e->done);
+		json_u64(&w, "flags", e->flags);
+		json_u64(&w, "duration_ns", e->duration_ns);
+		break;
+	case IOMMUFD_EV_DEVICE_REPLACE:
+		json_u64(&w, "old_hwpt_id", e->old_hwpt_id);
+		/* fall through */
+	case IOMMUFD_EV_DEVICE_ATTACH:
+	case IOMMUFD_EV_DEVICE_DETACH:
+		json_u64(&w, "dev_id", e->dev_id);
+		json_u64(&w, "hwpt_id", e->hwpt_id);
+		json_u64(&w, "ioas_id", e->ioas_id);
+		json_u64(&w, "pasid", e->pasid);
+		break;
+	case IOMMUFD_EV_DOMAIN_UNMAP:
+		json_u64(&w, "ioas_id", e->ioas_id);
+		json_u64(&w, "iova", e->iova);
+		json_u64(&w, "length", e->length);
+		json_str(&w, "reason", domain_unmap_reason(e->code));
+		break;
+	case IOMMUFD_EV_HWPT_INVALIDATE:
+		json_u64(&w, "hwpt_id", e->hwpt_id);
+		json_u64(&w, "data_type", e->code);
+		json_u64(&w, "entries", e->count);
+		json_u64(&w, "done", e->done);
+		break;
+	case IOMMUFD_EV_DIRTY_TRACKING:
+		json_u64(&w, "hwpt_id", e->hwpt_id);
+		json_u64(&w, "ioas_id", e->ioas_id);
+		json_bool(&w, "enable", e->flags);
+		break;
+	case IOMMUFD_EV_DIRTY_READ:
+		json_u64(&w, "hwpt_id", e->hwpt_id);
+		json_u64(&w, "ioas_id", e->ioas_id);
+		json_u64(&w, "iova", e->iova);
+		json_u64(&w, "length", e->length);
+		json_u64(&w, "page_size", e->page_size);
+		json_u64(&w, "flags", e->flags);
+		json_u64(&w, "dirty_pages", e->done);
+		json_u64(&w, "duration_ns", e->duration_ns);
+		break;
+	case IOMMUFD_EV_FAULT_REPORT:
+		json_u64(&w, "fault_id", e->fault_id);
+		json_u64(&w, "hwpt_id", e->hwpt_id);
+		json_u64(&w, "dev_id", e->dev_id);
+		json_u64(&w, "pasid", e->pasid);
+		json_u64(&w, "addr", e->iova);
+		json_u64(&w, "perm", e->perm);
+		json_u64(&w, "grpid", e->grpid);
+		json_u64(&w, "count", e->count);
+		json_u64(&w, "flags", e->flags);
+		break;
+	case IOMMUFD_EV_FAULT_RESPOND:
+		json_u64(&w, "fault_id", e->fault_id);
+		json_u64(&w, "dev_id", e->dev_id);
+		json_u64(&w, "pasid", e->pasid);
+		json_u64(&w, "addr", e->iova);
+		json_u64(&w, "grpid", e->grpid);
+		json_str(&w, "code", page_resp_code(e->code));
+		json_u64(&w, "waited_ns", e->duration_ns);
+		break;
+	case IOMMUFD_EV_FAULT_AUTO_RESPOND:
+		json_u64(&w, "fault_id", e->fault_id);
+		json_u64(&w, "dev_id", e->dev_id);
+		json_u64(&w, "count", e->count);
+		json_str(&w, "reason", auto_resp_reason(e->code));
+		break;
+	case IOMMUFD_EV_PINNED_UPDATE:
+		json_str(&w, "direction", e->flags ? "pin" : "unpin");
+		json_u64(&w, "pages", e->length);
+		json_u64(&w, "npinned", e->done);
+		json_u64(&w, "account_mode", e->code);
+		break;
+	case IOMMUFD_EV_DMA_FAULT:
+		json_u64(&w, "dev_id", e->dev_id);
+		json_u64(&w, "hwpt_id", e->hwpt_id);
+		json_u64(&w, "ioas_id", e->ioas_id);
+		json_u64(&w, "iova", e->iova);
+		json_bool(&w, "pasid_valid", e->flags & IOMMUFD_DMA_FAULT_PASID);
+		json_u64(&w, "pasid", e->pasid);
+		json_u64(&w, "reason_code", e->code);
+		break;
+	}
 	if (f) {
-		fprintf(out, ",\"write\":%s,\"attributed\":%s,\"decoded\":%s,\"device\":",
-			e->flags & IOMMUFD_DMA_FAULT_WRITE ? "true" : "false",
-			e->flags & IOMMUFD_DMA_FAULT_ATTRIBUTED ? "true" : "false",
-			e->flags & IOMMUFD_DMA_FAULT_DECODED ? "true" : "false");
-		print_json_string(out, f->device, sizeof(f->device));
-		fprintf(out, ",\"source_id\":%u,\"kind\":\"%s\",\"reason\":",
-			f->source_id, dmar_fault_kind(f->kind));
-		print_json_string(out, dma_fault_reason(e, f), sizeof(f->reason));
-		fprintf(out, ",\"after_unmap\":%s",
-			e->flags & IOMMUFD_DMA_FAULT_AFTER_UNMAP ? "true" : "false");
+		json_bool(&w, "write", e->flags & IOMMUFD_DMA_FAULT_WRITE);
+		json_bool(&w, "attributed", e->flags & IOMMUFD_DMA_FAULT_ATTRIBUTED);
+		json_bool(&w, "decoded", e->flags & IOMMUFD_DMA_FAULT_DECODED);
+		json_strn(&w, "device", f->device, sizeof(f->device));
+		json_u64(&w, "source_id", f->source_id);
+		json_str(&w, "kind", dmar_fault_kind(f->kind));
+		json_strn(&w, "reason", dma_fault_reason(e, f), sizeof(f->reason));
+		json_bool(&w, "after_unmap", e->flags & IOMMUFD_DMA_FAULT_AFTER_UNMAP);
 		if (e->flags & IOMMUFD_DMA_FAULT_AFTER_UNMAP) {
-			fprintf(out, ",\"unmap_iova\":%llu,\"unmap_length\":%llu,\"unmap_age_ns\":%llu,\"unmap_tgid\":%d,\"unmap_comm\":",
-				(unsigned long long)f->unmap_iova,
-				(unsigned long long)f->unmap_length,
-				(unsigned long long)f->unmap_age_ns,
-				f->unmap_tgid);
-			print_json_string(out, f->unmap_comm,
-					  sizeof(f->unmap_comm));
+			json_u64(&w, "unmap_iova", f->unmap_iova);
+			json_u64(&w, "unmap_length", f->unmap_length);
+			json_u64(&w, "unmap_age_ns", f->unmap_age_ns);
+			json_s64(&w, "unmap_tgid", f->unmap_tgid);
+			json_strn(&w, "unmap_comm", f->unmap_comm,
+				  sizeof(f->unmap_comm));
 		}
 	}
-	fputs("}\n", out);
+	json_end(&w);
 }

@@ -32,8 +32,6 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size);
 const struct iommufd_dma_fault_detail *event_dma_fault(const struct iommufd_event *e,
 						       size_t size);
 
-/* @s (at most @max bytes) as a JSON string, quotes and escapes included */
-void print_json_string(FILE *out, const char *s, size_t max);
 
 /* What went wrong: the driver's reason name, or "read/write fault" */
 const char *dma_fault_reason(const struct iommufd_event *e,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "exposition.h"
+#include "json_writer.h"
 
 /* An owner's process name, read once per page */
 struct owner_name {
@@ -40,39 +41,6 @@ static void family_header(FILE *out, const struct family *f, bool om)
 	fprintf(out, "# TYPE %s%s %s\n", f->name, suffix, f->type);
 }
 
-/* Length of the valid UTF-8 sequence at @s, or 0 if it is not one */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8 */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /*
  * A label value: backslash, double quote and newline escaped, and every
  * byte that is not part of valid UTF-8 (a process may name itself so)
@@ -80,24 +48,22 @@ static size_t utf8_len(const unsigned char *s)
  */
 static void label_value(FILE *out, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
+	size_t left = strlen(str);
 
-	while (*s) {
-		size_t n = utf8_len(s);
+	while (left) {
+		size_t n = utf8_seq_len(str, left);
 
-		if (!n) {
+		if (!n)
 			fputs("\xef\xbf\xbd", out);
-			s++;
-		} else if (*s == '\\' || *s == '"') {
-			fprintf(out, "\\%c", *s);
-			s++;
-		} else if (*s == '\n') {
+		else if (*str == '\\' || *str == '"')
+			fprintf(out, "\\%c", *str);
+		else if (*str == '\n')
 			fputs("\\n", out);
-			s++;
-		} else {
-			fwrite(s, 1, n, out);
-			s += n;
-		}
+		else
+			fwrite(str, 1, n, out);
+		n = n ? n : 1;
+		str += n;
+		left -= n;
 	}
 }
 

@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 #include "common.h"
+#include "json_writer.h"
 #include "fault_policy.h"
 #include "fault_policies.h"
 #include "percpu_counters.h"
@@ -345,46 +346,31 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static void print_view(const char *name, const struct policy_view *v,
 		       bool json)
 {
 	int i;
 
 	if (json) {
-		printf("{\"name\":");
-		json_string(name);
-		printf(",\"policy\":");
-		json_string(v->info.kind);
-		printf(",\"state\":\"%s\",\"fault_pid\":%d,\"fault_fd\":%d,"
-		       "\"loader_pid\":%d,\"pinned\":%s",
-		       exit_kind_name(v->exit.kind), v->info.fault_pid,
-		       v->info.fault_fd, v->info.loader_pid,
-		       v->info.pinned ? "true" : "false");
+		struct json_writer w;
+
+		json_begin(&w, stdout);
+		json_str(&w, "name", name);
+		json_strn(&w, "policy", v->info.kind, sizeof(v->info.kind));
+		json_str(&w, "state", exit_kind_name(v->exit.kind));
+		json_s64(&w, "fault_pid", v->info.fault_pid);
+		json_s64(&w, "fault_fd", v->info.fault_fd);
+		json_s64(&w, "loader_pid", v->info.loader_pid);
+		json_bool(&w, "pinned", v->info.pinned);
 		for (i = 0; i < FAULT_STAT_MAX; i++)
-			printf(",\"%s\":%llu", stat_names[i],
-			       (unsigned long long)v->stats[i]);
+			json_u64(&w, stat_names[i], v->stats[i]);
 		if (v->exit.kind) {
-			printf(",\"exit_groups\":%llu,\"exit_clamped\":%llu,"
-			       "\"exit_reason\":",
-			       (unsigned long long)v->exit.groups,
-			       (unsigned long long)v->exit.clamped);
-			json_string(v->exit.reason);
+			json_u64(&w, "exit_groups", v->exit.groups);
+			json_u64(&w, "exit_clamped", v->exit.clamped);
+			json_strn(&w, "exit_reason", v->exit.reason,
+				  sizeof(v->exit.reason));
 		}
-		printf("}\n");
+		json_end(&w);
 		return;
 	}
 	printf("%-15s %-8s %-20s fault fd %d of pid %d%s\n", name, v->info.kind,

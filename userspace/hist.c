@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "json_writer.h"
 #include "stats.h"
 #include "subcommands.h"
 
@@ -181,30 +182,35 @@ static void print_text(const char *what, int64_t owner,
 static void print_json(const char *what, int64_t owner,
 		       const struct stats_hist *h)
 {
+	struct json_writer w;
 	int s, last = -1;
 
 	for (s = 0; s < STATS_HIST_SLOTS; s++)
 		if (h->slots[s])
 			last = s;
-	printf("{\"kind\":\"%s\"", what);
+	json_begin(&w, stdout);
+	json_str(&w, "kind", what);
 	if (owner >= 0)
-		printf(",\"owner_tgid\":%lld", (long long)owner);
-	printf(",\"count\":%llu,\"sum_ns\":%llu,\"buckets\":[",
-	       (unsigned long long)h->count, (unsigned long long)h->sum_ns);
+		json_s64(&w, "owner_tgid", owner);
+	json_u64(&w, "count", h->count);
+	json_u64(&w, "sum_ns", h->sum_ns);
 	/*
 	 * Slot k holds [2^k, 2^(k+1)) ns, up to the last non-empty slot; the
 	 * last one also holds everything longer: its high_ns is null
 	 */
+	json_array(&w, "buckets");
 	for (s = 0; s <= last; s++) {
-		printf("%s{\"low_ns\":%llu,\"high_ns\":", s ? "," : "",
-		       1ull << s);
+		json_object(&w, NULL);
+		json_u64(&w, "low_ns", 1ull << s);
 		if (s == STATS_HIST_SLOTS - 1)
-			printf("null");
+			json_null(&w, "high_ns");
 		else
-			printf("%llu", (2ull << s) - 1);
-		printf(",\"count\":%llu}", (unsigned long long)h->slots[s]);
+			json_u64(&w, "high_ns", (2ull << s) - 1);
+		json_u64(&w, "count", h->slots[s]);
+		json_object_end(&w);
 	}
-	printf("]}\n");
+	json_array_end(&w);
+	json_end(&w);
 }
 
 static void show(const struct stats_snapshot *now,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "json_writer.h"
 #include "event_format.h"
 #include "stats.h"
 #include "subcommands.h"
@@ -239,21 +240,25 @@ static void show(const struct stats_snapshot *now,
 		    pinned == pinned_before)
 			continue;
 		if (opts.json) {
-			printf("{\"row\":\"ctx\",\"interval_s\":%.3f,\"owner_tgid\":%d,\"comm\":",
-			       secs, own[o]);
-			print_json_string(stdout, comm, sizeof(comm));
-			printf(",\"maps\":%llu,\"unmaps\":%llu,\"copies\":%llu,\"map_bytes\":%llu,\"copy_bytes\":%llu,\"errors\":%llu,\"domain_unmaps\":%llu,\"invalidations\":%llu,\"iopf_groups\":%llu,\"dma_faults\":%llu,\"pinned_bytes\":%lld}\n",
-			       (unsigned long long)ctx.maps,
-			       (unsigned long long)ctx.unmaps,
-			       (unsigned long long)ctx.copies,
-			       (unsigned long long)ctx.map_bytes,
-			       (unsigned long long)ctx.copy_bytes,
-			       (unsigned long long)ctx.errors,
-			       (unsigned long long)ctx.domain_unmaps,
-			       (unsigned long long)ctx.invalidations,
-			       (unsigned long long)dctx.iopf,
-			       (unsigned long long)dctx.dma_faults,
-			       (long long)pinned);
+			struct json_writer w;
+
+			json_begin(&w, stdout);
+			json_str(&w, "row", "ctx");
+			json_fixed(&w, "interval_s", secs, 3);
+			json_s64(&w, "owner_tgid", own[o]);
+			json_str(&w, "comm", comm);
+			json_u64(&w, "maps", ctx.maps);
+			json_u64(&w, "unmaps", ctx.unmaps);
+			json_u64(&w, "copies", ctx.copies);
+			json_u64(&w, "map_bytes", ctx.map_bytes);
+			json_u64(&w, "copy_bytes", ctx.copy_bytes);
+			json_u64(&w, "errors", ctx.errors);
+			json_u64(&w, "domain_unmaps", ctx.domain_unmaps);
+			json_u64(&w, "invalidations", ctx.invalidations);
+			json_u64(&w, "iopf_groups", dctx.iopf);
+			json_u64(&w, "dma_faults", dctx.dma_faults);
+			json_s64(&w, "pinned_bytes", pinned);
+			json_end(&w);
 		} else {
 			printf("%8d %-15.15s %-10s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8.1f %10s\n",
 			       own[o], comm, "ctx", ctx.maps / secs,
@@ -275,17 +280,23 @@ static void show(const struct stats_snapshot *now,
 			    !d.domain_unmaps && !d.invalidations && !d.errors)
 				continue;
 			if (opts.json) {
-				printf("{\"row\":\"ioas\",\"interval_s\":%.3f,\"owner_tgid\":%d,\"ioas_id\":%u,\"maps\":%llu,\"unmaps\":%llu,\"copies\":%llu,\"map_bytes\":%llu,\"unmap_bytes\":%llu,\"copy_bytes\":%llu,\"errors\":%llu,\"domain_unmaps\":%llu,\"invalidations\":%llu}\n",
-				       secs, own[o], r->key.ioas_id,
-				       (unsigned long long)d.maps,
-				       (unsigned long long)d.unmaps,
-				       (unsigned long long)d.copies,
-				       (unsigned long long)d.map_bytes,
-				       (unsigned long long)d.unmap_bytes,
-				       (unsigned long long)d.copy_bytes,
-				       (unsigned long long)d.errors,
-				       (unsigned long long)d.domain_unmaps,
-				       (unsigned long long)d.invalidations);
+				struct json_writer w;
+
+				json_begin(&w, stdout);
+				json_str(&w, "row", "ioas");
+				json_fixed(&w, "interval_s", secs, 3);
+				json_s64(&w, "owner_tgid", own[o]);
+				json_u64(&w, "ioas_id", r->key.ioas_id);
+				json_u64(&w, "maps", d.maps);
+				json_u64(&w, "unmaps", d.unmaps);
+				json_u64(&w, "copies", d.copies);
+				json_u64(&w, "map_bytes", d.map_bytes);
+				json_u64(&w, "unmap_bytes", d.unmap_bytes);
+				json_u64(&w, "copy_bytes", d.copy_bytes);
+				json_u64(&w, "errors", d.errors);
+				json_u64(&w, "domain_unmaps", d.domain_unmaps);
+				json_u64(&w, "invalidations", d.invalidations);
+				json_end(&w);
 				continue;
 			}
 			snprintf(obj, sizeof(obj), "ioas %u", r->key.ioas_id);
@@ -307,11 +318,17 @@ static void show(const struct stats_snapshot *now,
 			if (!opts.all && !d.iopf && !d.answered && !d.dma_faults)
 				continue;
 			if (opts.json) {
-				printf("{\"row\":\"dev\",\"interval_s\":%.3f,\"owner_tgid\":%d,\"dev_id\":%u,\"iopf_groups\":%llu,\"iopf_answered\":%llu,\"dma_faults\":%llu}\n",
-				       secs, own[o], r->key.dev_id,
-				       (unsigned long long)d.iopf,
-				       (unsigned long long)d.answered,
-				       (unsigned long long)d.dma_faults);
+				struct json_writer w;
+
+				json_begin(&w, stdout);
+				json_str(&w, "row", "dev");
+				json_fixed(&w, "interval_s", secs, 3);
+				json_s64(&w, "owner_tgid", own[o]);
+				json_u64(&w, "dev_id", r->key.dev_id);
+				json_u64(&w, "iopf_groups", d.iopf);
+				json_u64(&w, "iopf_answered", d.answered);
+				json_u64(&w, "dma_faults", d.dma_faults);
+				json_end(&w);
 				continue;
 			}
 			snprintf(obj, sizeof(obj), "dev %u", r->key.dev_id);

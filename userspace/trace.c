@@ -19,6 +19,7 @@
 
 #include "common.h"
 #include "event_format.h"
+#include "json_writer.h"
 #include "iommufd_trace.skel.h"
 #include "iommufd_trace.h"
 #include "percpu_counters.h"
@@ -249,12 +250,16 @@ static void print_fault_summary(void)
 		const struct fault_row *r = &st.rows[i];
 
 		if (opts.json) {
-			printf("{\"event\":\"fault_summary\",\"owner_tgid\":%d,\"dev_id\":%u,\"device\":",
-			       r->owner_tgid, r->dev_id);
-			print_json_string(stdout, r->device, sizeof(r->device));
-			printf(",\"reason\":");
-			print_json_string(stdout, r->reason, sizeof(r->reason));
-			printf(",\"count\":%llu}\n", (unsigned long long)r->count);
+			struct json_writer w;
+
+			json_begin(&w, stdout);
+			json_str(&w, "event", "fault_summary");
+			json_s64(&w, "owner_tgid", r->owner_tgid);
+			json_u64(&w, "dev_id", r->dev_id);
+			json_strn(&w, "device", r->device, sizeof(r->device));
+			json_strn(&w, "reason", r->reason, sizeof(r->reason));
+			json_u64(&w, "count", r->count);
+			json_end(&w);
 			continue;
 		}
 		if (!i)
@@ -432,13 +437,18 @@ int cmd_trace(int argc, char **argv)
 		st.gaps = records_lost(skel->bss->next_seq, st.delivered);
 	if (opts.faults)
 		print_fault_summary();
-	if (opts.json)
-		printf("{\"event\":\"summary\",\"produced\":%llu,\"delivered\":%llu,\"dropped\":%llu,\"filtered\":%llu,\"seq_gaps\":%llu}\n",
-		       (unsigned long long)cnt[IOMMUFD_CNT_PRODUCED],
-		       (unsigned long long)st.delivered,
-		       (unsigned long long)cnt[IOMMUFD_CNT_DROPPED],
-		       (unsigned long long)cnt[IOMMUFD_CNT_FILTERED],
-		       (unsigned long long)st.gaps);
+	if (opts.json) {
+		struct json_writer w;
+
+		json_begin(&w, stdout);
+		json_str(&w, "event", "summary");
+		json_u64(&w, "produced", cnt[IOMMUFD_CNT_PRODUCED]);
+		json_u64(&w, "delivered", st.delivered);
+		json_u64(&w, "dropped", cnt[IOMMUFD_CNT_DROPPED]);
+		json_u64(&w, "filtered", cnt[IOMMUFD_CNT_FILTERED]);
+		json_u64(&w, "seq_gaps", st.gaps);
+		json_end(&w);
+	}
 	fflush(stdout);
 	fprintf(stderr, "%llu produced, %llu delivered, %llu dropped, %llu filtered; %llu sequence gaps\n",
 		(unsigned long long)cnt[IOMMUFD_CNT_PRODUCED],
