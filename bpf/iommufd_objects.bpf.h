@@ -27,7 +27,8 @@ static __always_inline __s32 ctx_owner(struct iommufd_ctx *ictx)
 	struct iommufd_owner *owner;
 	struct pid *pid;
 
-	if (!ictx)
+	/* A kernel without the series' owner tracking attributes to no one */
+	if (!ictx || !bpf_core_field_exists(ictx->owner))
 		return 0;
 	owner = BPF_CORE_READ(ictx, owner);
 	pid = owner ? BPF_CORE_READ(owner, tgid) : NULL;
@@ -45,18 +46,20 @@ hwpt_ioas(struct iommufd_hw_pagetable *hwpt)
 
 	if (!hwpt)
 		return NULL;
-	switch (hwpt->obj.type) {
-	case IOMMUFD_OBJ_HWPT_PAGING:
+	/* The kernel's own values of the object types (CO-RE) */
+	if (hwpt->obj.type == bpf_core_enum_value(enum iommufd_object_type,
+						  IOMMUFD_OBJ_HWPT_PAGING)) {
 		paging = kernel_container_of(hwpt, struct iommufd_hwpt_paging,
 					     common);
 		return paging->ioas;
-	case IOMMUFD_OBJ_HWPT_NESTED:
+	}
+	if (hwpt->obj.type == bpf_core_enum_value(enum iommufd_object_type,
+						  IOMMUFD_OBJ_HWPT_NESTED)) {
 		nested = kernel_container_of(hwpt, struct iommufd_hwpt_nested,
 					     common);
 		return nested->parent->ioas;
-	default:
-		return NULL;
 	}
+	return NULL;
 }
 
 /* Its id, or 0 */

@@ -17,6 +17,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Fill the latency histograms (costs a lookup per timed operation) */
 const volatile bool collect_latency;
+/* The kernel's PAGE_SHIFT, which counts pinned pages: set by the loader */
+const volatile __u32 page_shift = 12;
 /* Only contexts owned by this tgid; 0 means any */
 const volatile __s32 filter_owner_tgid;
 
@@ -274,11 +276,10 @@ int BPF_PROG(stats_pinned_update, struct iopt_pages *pages,
 	s = owner_entry(owner);
 	if (!s)
 		return 0;
-	/* Pages are PAGE_SIZE: 4 KiB on x86 */
 	if (inc)
-		s->pinned_bytes += (__s64)npages << 12;
+		s->pinned_bytes += (__s64)npages << page_shift;
 	else
-		s->pinned_bytes -= (__s64)npages << 12;
+		s->pinned_bytes -= (__s64)npages << page_shift;
 	return 0;
 }
 
@@ -300,18 +301,20 @@ int BPF_PROG(stats_fault_report, struct iommufd_fault *fault,
 	return 0;
 }
 
+/* The kernel's own values of its response codes (CO-RE) */
+#define RESP_SUCCESS \
+	bpf_core_enum_value(enum iommu_page_response_code, IOMMU_PAGE_RESP_SUCCESS)
+#define RESP_INVALID \
+	bpf_core_enum_value(enum iommu_page_response_code, IOMMU_PAGE_RESP_INVALID)
+
 static __always_inline void count_answer(struct stats_dev *s, u32 code)
 {
-	switch (code) {
-	case IOMMU_PAGE_RESP_SUCCESS:
+	if (code == RESP_SUCCESS)
 		s->iopf_success++;
-		break;
-	case IOMMU_PAGE_RESP_INVALID:
+	else if (code == RESP_INVALID)
 		s->iopf_invalid++;
-		break;
-	default:
+	else
 		s->iopf_failure++;
-	}
 }
 
 SEC("tp_btf/iommufd_fault_respond")
@@ -362,8 +365,7 @@ int BPF_PROG(stats_fault_verdict, const char *name,
 	s = dev_entry(owner, fctx->dev_id);
 	if (s)
 		count_answer(s, verdict == IOMMUFD_FAULT_SUCCESS ?
-				IOMMU_PAGE_RESP_SUCCESS :
-				IOMMU_PAGE_RESP_INVALID);
+				RESP_SUCCESS : RESP_INVALID);
 	hist_add(owner, STATS_HIST_FAULT, latency);
 	return 0;
 }

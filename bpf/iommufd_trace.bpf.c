@@ -361,7 +361,9 @@ int BPF_PROG(on_domain_unmap, struct iopt_area *area,
 	__u64 length = area->node.last - area->node.start + 1;
 	struct iommufd_event *e;
 
-	if (track_unmaps && reason == IOMMUFD_DOMAIN_UNMAP_AREA)
+	if (track_unmaps &&
+	    reason == bpf_core_enum_value(enum iommufd_domain_unmap_reason,
+					  IOMMUFD_DOMAIN_UNMAP_AREA))
 		remember_unmap(ioas, iova, length);
 	e = event_begin(IOMMUFD_EV_DOMAIN_UNMAP, ctx_owner(ioas->ictx),
 			ioas->obj.id, 0);
@@ -602,6 +604,7 @@ int BPF_PROG(on_dmar_fault, struct intel_iommu *iommu, struct device *dev,
 	 * or none (dev is NULL for a source id the IOMMU has no device for)
 	 */
 	if (!p->valid || p->dev != (__u64)dev ||
+	    /* VT-d records fault addresses in 4 KiB pages, whatever PAGE_SIZE */
 	    (p->rec.ev.iova & ~0xfffull) != addr) {
 		__builtin_memset(&p->rec, 0, sizeof(p->rec));
 		p->ioas = 0;

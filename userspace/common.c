@@ -298,6 +298,21 @@ void catch_exit_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+const char *format_size(double bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = bytes < 0 ? -bytes : bytes;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%s%.1f %s" : "%s%.0f %s", bytes < 0 ? "-" : "",
+		 v, units[u]);
+	return buf;
+}
+
 /* write(2) to standard output until all is written, through EINTR */
 static ssize_t stdout_write(void *cookie, const char *buf, size_t len)
 {

@@ -56,6 +56,12 @@ int parse_pid(const char *s, int32_t *pid);
 int parse_size(const char *s, uint64_t *bytes);
 
 /*
+ * A byte count (or rate) for people, the one size format of every command:
+ * "512 B", "12.0 KiB", "-1.5 GiB". Returns @buf.
+ */
+const char *format_size(double bytes, char *buf, size_t len);
+
+/*
  * Parse a rate per second: a size ("64MiB/s", "1G"; "/s" optional) or a
  * link speed in decimal bits ("10Gbit/s", "25Gbit", "100Mbit"). Zero is
  * allowed. Returns 0 and sets *bytes_per_s, or -1 when malformed.

@@ -332,16 +332,12 @@ struct iteration {
 	size_t ntop, nregions;
 };
 
+/* A size as format_size() writes it */
 static void print_size(FILE *f, double bytes)
 {
-	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int u = 0;
+	char buf[32];
 
-	while (bytes >= 1024 && u < 4) {
-		bytes /= 1024;
-		u++;
-	}
-	fprintf(f, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+	fputs(format_size(bytes, buf, sizeof(buf)), f);
 }
 
 static void report(const struct iteration *it)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -40,6 +41,7 @@ struct iommufd_stats_bpf *stats_start(const struct stats_opts *opts)
 	}
 	skel->rodata->filter_owner_tgid = opts->owner_tgid;
 	skel->rodata->collect_latency = opts->latency;
+	skel->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
 	err = iommufd_stats_bpf__load(skel);
 	if (err) {
 		warnx_("cannot load the BPF programs: %s (run with -v for the verifier log)",

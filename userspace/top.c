@@ -73,21 +73,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* "12.0KiB" */
-static const char *human(double bytes, char *buf, size_t len)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = bytes < 0 ? -bytes : bytes;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%s%.1f%s", bytes < 0 ? "-" : "", v, unit[u]);
-	return buf;
-}
-
 static int cmp_owner(const void *a, const void *b)
 {
 	const int32_t *x = a, *y = b;
@@ -263,10 +248,10 @@ static void show(const struct stats_snapshot *now,
 			printf("%8d %-15.15s %-10s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8.1f %10s\n",
 			       own[o], comm, "ctx", ctx.maps / secs,
 			       ctx.unmaps / secs, ctx.copies / secs,
-			       human(ctx.map_bytes / secs, b1, sizeof(b1)),
+			       format_size(ctx.map_bytes / secs, b1, sizeof(b1)),
 			       ctx.domain_unmaps / secs, ctx.invalidations / secs,
 			       dctx.iopf / secs, dctx.dma_faults / secs,
-			       human(pinned, b2, sizeof(b2)));
+			       format_size(pinned, b2, sizeof(b2)));
 		}
 		for (i = 0; i < now->nr_ioas; i++) {
 			const struct stats_ioas_row *r = &now->ioas[i];
@@ -303,7 +288,7 @@ static void show(const struct stats_snapshot *now,
 			printf("%8d %-15.15s %-10s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8s %8s %10s\n",
 			       own[o], comm, obj, d.maps / secs,
 			       d.unmaps / secs, d.copies / secs,
-			       human(d.map_bytes / secs, b1, sizeof(b1)),
+			       format_size(d.map_bytes / secs, b1, sizeof(b1)),
 			       d.domain_unmaps / secs, d.invalidations / secs, "-",
 			       "-", "-");
 		}
