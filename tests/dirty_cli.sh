@@ -45,7 +45,7 @@ expect_exit 2 "page size must be a power of two" "--page-size: '12K' is not a po
 expect_exit 2 "--mock and --pid exclude each other" "--mock makes its own HWPT" -- "$tool" dirty --mock 64M -p 1
 expect_exit 2 "--top is bounded" "--top: '17' is not a number from 0 to 16" -- "$tool" dirty --top 17
 expect_exit 2 "bad interval is named" "interval: '0s' is not a duration" -- "$tool" dirty 0s
-expect_exit 2 "bad duration is named" "--duration: '0s' is not a duration" -- "$tool" dirty -d 0s
+expect_exit 2 "bad duration is named" "invalid duration '0s'" -- "$tool" dirty -d 0s
 expect_exit 1 "unprivileged dirty names the missing capabilities" "needs CAP_BPF and CAP_PERFMON" -- \
 	/opt/iommufd-bpf/tests/run_unprivileged "$tool" dirty --mock 64M 1s 1
 

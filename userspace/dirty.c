@@ -40,11 +40,11 @@
 #define MAX_TOP 16
 
 static struct dirty_opts {
+	struct common_opts common;	/* -p, -d, -v */
 	uint64_t mock_size;
 	double rate;
 	enum dirty_pattern pattern;
 	double hot_percent;
-	int32_t owner_tgid;
 	uint32_t hwpt_id;
 	double bandwidth;
 	uint64_t downtime_ns;
@@ -53,7 +53,6 @@ static struct dirty_opts {
 	uint32_t top;
 	uint64_t interval_ns;
 	uint64_t count;
-	uint64_t duration_ns;
 	bool json;
 } opts = {
 	.rate = 64.0 * (1 << 20),
@@ -66,27 +65,12 @@ static struct dirty_opts {
 	.hot_percent = 10,
 };
 
-static volatile sig_atomic_t exiting;
+/* -d: when to stop (0: never); SIGINT and SIGTERM set exit_requested */
+static uint64_t deadline;
 
-static void on_signal(int sig)
+static bool stopping(void)
 {
-	(void)sig;
-	exiting = 1;
-}
-
-/* -d: SIGALRM ends the run like SIGINT */
-static void arm_duration(void)
-{
-	struct itimerval it = {};
-
-	if (!opts.duration_ns)
-		return;
-	it.it_value.tv_sec = opts.duration_ns / 1000000000ULL;
-	it.it_value.tv_usec = opts.duration_ns % 1000000000ULL / 1000;
-	if (!it.it_value.tv_sec && !it.it_value.tv_usec)
-		it.it_value.tv_usec = 1;
-	signal(SIGALRM, on_signal);
-	setitimer(ITIMER_REAL, &it, NULL);
+	return exit_requested || (deadline && monotonic_ns() >= deadline);
 }
 
 enum { OPT_MOCK = 0x100, OPT_RATE, OPT_PATTERN, OPT_HWPT, OPT_BANDWIDTH,
@@ -96,16 +80,13 @@ static const struct argp_option options[] = {
 	{ "mock", OPT_MOCK, "SIZE", 0, "Demo: map SIZE of IOVA (e.g. 1G) on the selftest mock, dirty it with a device model and harvest it", 0 },
 	{ "rate", OPT_RATE, "RATE", 0, "Device model's write rate (default 64MiB/s)", 0 },
 	{ "pattern", OPT_PATTERN, "P", 0, "Device model's pattern: uniform (default), hot[:PCT] (a hot set, default 10%), sweep", 0 },
-	{ "pid", 'p', "PID", 0, "Watch only the HWPTs of this process (the owner of their context)", 0 },
 	{ "hwpt", OPT_HWPT, "ID", 0, "Watch only this HWPT id (ids are per iommufd context: give -p too)", 0 },
 	{ "bandwidth", OPT_BANDWIDTH, "RATE", 0, "Migration link for the forecast (default 10Gbit/s)", 0 },
 	{ "downtime", OPT_DOWNTIME, "TIME", 0, "Longest allowed stop-and-copy (default 300ms)", 0 },
 	{ "region-size", OPT_REGION, "SIZE", 0, "Aggregation granule, a power of two (default 2MiB)", 0 },
 	{ "page-size", OPT_PAGE_SIZE, "SIZE", 0, "--mock: bitmap page size, a power of two from 4KiB to 2MiB (default 4KiB)", 0 },
 	{ "top", OPT_TOP, "N", 0, "Hottest regions to show per iteration (default 3, at most 16)", 0 },
-	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 30s, 5m)", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line instead of text", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
 	{},
 };
 
@@ -143,6 +124,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	uint32_t u;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &opts.common;
+		break;
 	case OPT_MOCK:
 		if (parse_size(arg, &opts.mock_size) ||
 		    opts.mock_size % (2ULL << 20))
@@ -155,10 +139,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_PATTERN:
 		if (dirty_pattern_parse(arg, &opts.pattern, &opts.hot_percent))
 			argp_error(state, "--pattern: '%s' is not uniform, hot[:PCT] or sweep", arg);
-		break;
-	case 'p':
-		if (parse_pid(arg, &opts.owner_tgid))
-			argp_error(state, "--pid: '%s' is not a process id", arg);
 		break;
 	case OPT_HWPT:
 		if (parse_u32(arg, &opts.hwpt_id) || !opts.hwpt_id)
@@ -185,15 +165,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (parse_u32(arg, &opts.top) || opts.top > MAX_TOP)
 			argp_error(state, "--top: '%s' is not a number from 0 to %d", arg, MAX_TOP);
 		break;
-	case 'd':
-		if (parse_duration(arg, &opts.duration_ns))
-			argp_error(state, "--duration: '%s' is not a duration (e.g. 30s)", arg);
-		break;
 	case 'j':
 		opts.json = true;
-		break;
-	case 'v':
-		verbose = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (positional == 0) {
@@ -209,7 +182,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		positional++;
 		break;
 	case ARGP_KEY_END:
-		if (opts.mock_size && (opts.owner_tgid || opts.hwpt_id))
+		if (opts.mock_size && (opts.common.owner_tgid || opts.hwpt_id))
 			argp_error(state, "--mock makes its own HWPT: --pid and --hwpt are for watching others");
 		if (opts.mock_size && opts.page_size > opts.region_size)
 			argp_error(state, "--page-size is larger than --region-size");
@@ -543,7 +516,7 @@ static int on_record(void *ctx, void *data, size_t len)
 	if (s->watching)
 		watch_report(s, h);
 	if (opts.count && s->watching && s->records >= opts.count)
-		exiting = 1;
+		exit_requested = 1;
 	return 0;
 }
 
@@ -580,7 +553,7 @@ static void sleep_interval(uint64_t ns)
 {
 	uint64_t end = monotonic_ns() + ns;
 
-	while (!exiting && monotonic_ns() < end) {
+	while (!stopping() && monotonic_ns() < end) {
 		uint64_t left = end - monotonic_ns();
 		struct timespec ts = { 0, left > 100000000ULL ? 100000000ULL : left };
 
@@ -611,13 +584,13 @@ static int run_mock(struct iommufd_dirty_bpf *skel, struct ring_buffer *rb,
 	if (err)
 		goto out;
 	last_end = monotonic_ns();
-	for (i = 1; !exiting && (!opts.count || i <= opts.count); i++) {
+	for (i = 1; !stopping() && (!opts.count || i <= opts.count); i++) {
 		struct region_snapshot cur = {};
 		struct iteration it = {};
 		uint64_t before = sink->range_bits, flushes = sink->flushes;
 
 		sleep_interval(opts.interval_ns);
-		if (exiting)
+		if (stopping())
 			break;
 		memset(bitmap, 0, (nbits + 63) / 64 * sizeof(*bitmap));
 		err = harvest(m, bitmap, &ns);
@@ -719,7 +692,12 @@ static int print_accounting(struct iommufd_dirty_bpf *skel,
 
 int cmd_dirty(int argc, char **argv)
 {
-	static const struct argp argp = { options, parse_arg, "[INTERVAL] [COUNT]", doc, NULL, NULL, NULL };
+	static const struct argp_child children[] = { COMMON_ARGP_CHILD, {} };
+	static const struct argp argp = {
+		.options = options, .parser = parse_arg,
+		.args_doc = "[INTERVAL] [COUNT]", .doc = doc,
+		.children = children,
+	};
 	struct harvest_sink sink = {};
 	struct iommufd_dirty_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
@@ -733,8 +711,7 @@ int cmd_dirty(int argc, char **argv)
 	setup_libbpf_logging();
 	if (check_bpf_privileges() || check_kernel_support())
 		return EXIT_FAIL;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	catch_exit_signals();
 
 	if (opts.mock_size) {
 		fprintf(stderr, "iommufd-bpf: mapping %.2f GiB on the mock...\n",
@@ -752,7 +729,7 @@ int cmd_dirty(int argc, char **argv)
 		warnx_("cannot open the BPF object: %s", strerror(errno));
 		goto cleanup;
 	}
-	skel->rodata->filter_owner_tgid = opts.mock_size ? getpid() : opts.owner_tgid;
+	skel->rodata->filter_owner_tgid = opts.mock_size ? getpid() : opts.common.owner_tgid;
 	skel->rodata->filter_hwpt_id = opts.mock_size ? m.hwpt_id : opts.hwpt_id;
 	skel->rodata->region_shift = __builtin_ctzll(opts.region_size);
 	err = iommufd_dirty_bpf__load(skel);
@@ -776,7 +753,8 @@ int cmd_dirty(int argc, char **argv)
 		err = -EPERM;
 		goto cleanup;
 	}
-	arm_duration();
+	if (opts.common.duration_ns)
+		deadline = monotonic_ns() + opts.common.duration_ns;
 
 	if (opts.mock_size) {
 		dm.hwpt = &m;
@@ -792,7 +770,7 @@ int cmd_dirty(int argc, char **argv)
 	} else {
 		/* stderr: JSON consumers of stdout do not see it */
 		fprintf(stderr, "iommufd-bpf: watching dirty bitmap harvests; Ctrl-C to stop\n");
-		while (!exiting) {
+		while (!stopping()) {
 			err = ring_buffer__poll(rb, 200);
 			if (err == -EINTR) {
 				err = 0;
