@@ -35,7 +35,7 @@ expect_exit 2 "--burst only for storm" "--rate and --burst are for the storm pol
 	"$tool" fault attach resolve --fd 3 --burst 5
 expect_exit 2 "bad name named" "--name: 'a b' is not a name" -- \
 	"$tool" fault attach resolve --fd 3 --name 'a b'
-expect_exit 2 "bad duration named" "--duration: 'soon' is not a duration" -- \
+expect_exit 2 "bad duration named" "invalid duration 'soon'" -- \
 	"$tool" fault attach resolve --fd 3 -d soon
 expect_exit 2 "bad descriptor named" "--fd: 'x' is not a file descriptor" -- \
 	"$tool" fault attach resolve --fd x

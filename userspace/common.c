@@ -367,22 +367,18 @@ void parse_interval_count(struct argp_state *state, const char *arg,
 	}
 }
 
-static const struct argp_option common_options[] = {
-	{ "pid", 'p', "PID", 0, "Only contexts owned by this process (the last to issue an ioctl on them)", 0 },
+/* -d and -v: every command that runs until told to stop */
+static const struct argp_option runtime_options[] = {
 	{ "duration", 'd', "TIME", 0, "Stop after TIME (e.g. 500ms, 10s, 2m)", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's debug output", 0 },
 	{},
 };
 
-static error_t parse_common_opt(int key, char *arg, struct argp_state *state)
+static error_t parse_runtime_opt(int key, char *arg, struct argp_state *state)
 {
 	struct common_opts *o = state->input;
 
 	switch (key) {
-	case 'p':
-		if (parse_pid(arg, &o->owner_tgid))
-			argp_error(state, "invalid PID '%s'", arg);
-		break;
 	case 'd':
 		if (parse_duration(arg, &o->duration_ns))
 			argp_error(state, "invalid duration '%s' (e.g. 500ms, 10s, 2m)", arg);
@@ -396,6 +392,40 @@ static error_t parse_common_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+const struct argp runtime_argp = {
+	.options = runtime_options, .parser = parse_runtime_opt,
+};
+
+/* -p on top: the commands that watch contexts by owner */
+static const struct argp_option common_options[] = {
+	{ "pid", 'p', "PID", 0, "Only contexts owned by this process (the last to issue an ioctl on them)", 0 },
+	{},
+};
+
+static const struct argp_child common_children[] = {
+	{ &runtime_argp, 0, NULL, 0 },
+	{},
+};
+
+static error_t parse_common_opt(int key, char *arg, struct argp_state *state)
+{
+	struct common_opts *o = state->input;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = o;
+		break;
+	case 'p':
+		if (parse_pid(arg, &o->owner_tgid))
+			argp_error(state, "invalid PID '%s'", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
 const struct argp common_argp = {
 	.options = common_options, .parser = parse_common_opt,
+	.children = common_children,
 };

@@ -98,6 +98,14 @@ extern const struct argp common_argp;
 #define COMMON_ARGP_CHILD { &common_argp, 0, NULL, 0 }
 
 /*
+ * Only -d and -v, for a command whose -p means something else (fault
+ * attach: the process holding the fd); its input is a struct common_opts
+ * too, owner_tgid unused.
+ */
+extern const struct argp runtime_argp;
+#define RUNTIME_ARGP_CHILD { &runtime_argp, 0, NULL, 0 }
+
+/*
  * Parse the positional [INTERVAL [COUNT]] of a reporting command: INTERVAL
  * a duration (a bare number is seconds), COUNT at least 1. Reports a bad or
  * extra argument through argp_error() (exit 2).

@@ -74,7 +74,7 @@ struct fault_opts {
 	int fd;
 	int32_t pid;
 	bool pin, json;
-	uint64_t duration_ns;
+	struct common_opts common;	/* -d, -v */
 	uint64_t interval_ns;
 	struct fault_window_spec windows[64];
 	unsigned int nr_windows;
@@ -134,13 +134,11 @@ static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "FD is a descriptor of this process", 0 },
 	{ "name", 'n', "NAME", 0, "policy name, pin directory (default: POLICY)", 0 },
 	{ "pin", 'P', NULL, 0, "pin the policy so it outlives this command", 0 },
-	{ "duration", 'd', "TIME", 0, "detach after TIME (e.g. 30s); default: until Ctrl-C", 0 },
 	{ "interval", 'i', "TIME", 0, "print counters every TIME while attached", 0 },
 	{ "json", 'j', NULL, 0, "JSON lines", 0 },
 	{ "window", OPT_WINDOW, "SPEC", 0, "windows: DEV[.PASID]@START+SIZE (repeatable)", 1 },
 	{ "rate", OPT_RATE, "N", 0, "storm: faults per second per device and PASID", 1 },
 	{ "burst", OPT_BURST, "N", 0, "storm: bucket size in faults (default: rate)", 1 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output", 2 },
 	{ 0 }
 };
 
@@ -177,6 +175,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	uint64_t v;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &o->common;
+		break;
 	case 'f':
 		if (parse_u32(arg, &u) || u > INT_MAX)
 			argp_error(state, "--fd: '%s' is not a file descriptor", arg);
@@ -194,19 +195,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'P':
 		o->pin = true;
 		break;
-	case 'd':
-		if (parse_duration(arg, &o->duration_ns))
-			argp_error(state, "--duration: '%s' is not a duration (e.g. 30s)", arg);
-		break;
 	case 'i':
 		if (parse_duration(arg, &o->interval_ns))
 			argp_error(state, "--interval: '%s' is not a duration (e.g. 1s)", arg);
 		break;
 	case 'j':
 		o->json = true;
-		break;
-	case 'v':
-		verbose = true;
 		break;
 	case OPT_WINDOW:
 		if (o->nr_windows == sizeof(o->windows) / sizeof(o->windows[0]))
@@ -258,7 +252,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			if (strcmp(o->kind, "storm") &&
 			    (o->storm.rate_per_sec || o->storm.burst))
 				argp_error(state, "--rate and --burst are for the storm policy");
-			if (o->pin && o->duration_ns)
+			if (o->pin && o->common.duration_ns)
 				argp_error(state, "--pin and --duration contradict each other");
 			if (!o->name)
 				o->name = o->kind;
@@ -270,7 +264,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "unknown action '%s' (attach, list, stats, detach)", o->action);
 		}
 		if (strcmp(o->action, "attach") &&
-		    (o->fd >= 0 || o->pid || o->pin || o->duration_ns ||
+		    (o->fd >= 0 || o->pid || o->pin || o->common.duration_ns ||
 		     o->nr_windows || o->storm.rate_per_sec))
 			argp_error(state, "%s takes no attach options", o->action);
 		break;
@@ -492,13 +486,6 @@ out:
 
 /* ---- attach ------------------------------------------------------------ */
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	stop = 1;
-}
-
 /* The fault fd in this process: ours, or the other process's via pidfd */
 static int get_fault_fd(const struct fault_opts *o)
 {
@@ -533,13 +520,18 @@ static int on_storm_note(void *ctx, void *data, size_t size)
 	if (size < sizeof(*n))
 		return 0;
 	if (o->json) {
-		printf("{\"event\":\"storm\",\"dev_id\":%u,\"pasid\":%d,"
-		       "\"owner_tgid\":%d,\"fault_id\":%u,\"over_budget\":%llu,"
-		       "\"suppressed\":%llu}\n", n->dev_id,
-		       n->pasid == FAULT_PASID_NONE ? -1 : (int)n->pasid,
-		       n->owner_tgid, n->fault_id,
-		       (unsigned long long)n->over_total,
-		       (unsigned long long)n->suppressed);
+		struct json_writer w;
+
+		json_begin(&w, stdout);
+		json_str(&w, "event", "storm");
+		json_u64(&w, "dev_id", n->dev_id);
+		json_s64(&w, "pasid", n->pasid == FAULT_PASID_NONE ? -1 :
+					   (int64_t)n->pasid);
+		json_s64(&w, "owner_tgid", n->owner_tgid);
+		json_u64(&w, "fault_id", n->fault_id);
+		json_u64(&w, "over_budget", n->over_total);
+		json_u64(&w, "suppressed", n->suppressed);
+		json_end(&w);
 	} else {
 		printf("storm: device %u", n->dev_id);
 		if (n->pasid != FAULT_PASID_NONE)
@@ -613,25 +605,37 @@ static int cmd_attach(struct fault_opts *o)
 		goto out;
 
 	if (o->pin) {
-		if (o->json)
-			printf("{\"event\":\"attached\",\"name\":\"%s\",\"policy\":\"%s\",\"pinned\":\"%s\"}\n",
-			       o->name, kind->name, dir);
-		else
+		if (o->json) {
+			struct json_writer w;
+
+			json_begin(&w, stdout);
+			json_str(&w, "event", "attached");
+			json_str(&w, "name", o->name);
+			json_str(&w, "policy", kind->name);
+			json_str(&w, "pinned", dir);
+			json_end(&w);
+		} else {
 			printf("policy '%s' (%s) attached to fault fd %d of pid %d, pinned at %s\n",
 			       o->name, kind->name, o->fd, fp.info.fault_pid, dir);
+		}
 		rc = EXIT_OK;
 		goto out;
 	}
 
-	if (o->json)
-		printf("{\"event\":\"attached\",\"name\":\"%s\",\"policy\":\"%s\"}\n",
-		       o->name, kind->name);
-	else
+	if (o->json) {
+		struct json_writer w;
+
+		json_begin(&w, stdout);
+		json_str(&w, "event", "attached");
+		json_str(&w, "name", o->name);
+		json_str(&w, "policy", kind->name);
+		json_end(&w);
+	} else {
 		printf("policy '%s' (%s) attached to fault fd %d of pid %d; Ctrl-C detaches\n",
 		       o->name, kind->name, o->fd, fp.info.fault_pid);
+	}
 	fflush(stdout);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	catch_exit_signals();
 	if (fp.notes_fd >= 0) {
 		notes = ring_buffer__new(fp.notes_fd, on_storm_note, o, NULL);
 		if (!notes) {
@@ -639,10 +643,10 @@ static int cmd_attach(struct fault_opts *o)
 			goto out;
 		}
 	}
-	end = o->duration_ns ? now_s() + o->duration_ns / 1e9 : 0;
+	end = o->common.duration_ns ? now_s() + o->common.duration_ns / 1e9 : 0;
 	next_print = o->interval_ns ? now_s() + o->interval_ns / 1e9 : 0;
 	rc = EXIT_OK;
-	while (!stop && (!end || now_s() < end)) {
+	while (!exit_requested && (!end || now_s() < end)) {
 		if (notes)
 			ring_buffer__poll(notes, 100);
 		else
@@ -676,7 +680,12 @@ out:
 
 int cmd_fault(int argc, char **argv)
 {
-	static const struct argp argp = { options, parse_arg, "ACTION [POLICY|NAME]", doc, NULL, NULL, NULL };
+	static const struct argp_child children[] = { RUNTIME_ARGP_CHILD, {} };
+	static const struct argp argp = {
+		.options = options, .parser = parse_arg,
+		.args_doc = "ACTION [POLICY|NAME]", .doc = doc,
+		.children = children,
+	};
 	struct fault_opts o = { .fd = -1 };
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))

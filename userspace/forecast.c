@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "json_writer.h"
 #include "dirty_forecast.h"
 #include "subcommands.h"
 
@@ -99,10 +100,15 @@ int cmd_forecast(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (fopts.json) {
-		printf("{\"converges\":%s,\"passes\":%u,\"final_bytes\":%.0f,"
-		       "\"downtime_ns\":%.0f,\"total_ns\":%.0f}\n",
-		       fc.converges ? "true" : "false", fc.passes,
-		       fc.final_bytes, fc.downtime_s * 1e9, fc.total_s * 1e9);
+		struct json_writer w;
+
+		json_begin(&w, stdout);
+		json_bool(&w, "converges", fc.converges);
+		json_u64(&w, "passes", fc.passes);
+		json_fixed(&w, "final_bytes", fc.final_bytes, 0);
+		json_fixed(&w, "downtime_ns", fc.downtime_s * 1e9, 0);
+		json_fixed(&w, "total_ns", fc.total_s * 1e9, 0);
+		json_end(&w);
 	} else if (fc.converges) {
 		printf("converges after %u pre-copy pass%s: %.0f bytes left for a "
 		       "%.3f ms stop-and-copy, %.3f s in all\n", fc.passes,
