@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "dirty_forecast.h"
+#include "json_writer.h"
 
 int dirty_forecast(const struct dirty_forecast_input *in,
 		   struct dirty_forecast *out)
@@ -35,4 +36,13 @@ int dirty_forecast(const struct dirty_forecast_input *in,
 	if (out->converges)
 		out->total_s += out->downtime_s;
 	return 0;
+}
+
+void dirty_forecast_json(struct json_writer *w, const struct dirty_forecast *fc)
+{
+	json_bool(w, "converges", fc->converges);
+	json_u64(w, "passes", fc->passes);
+	json_fixed(w, "final_bytes", fc->final_bytes, 0);
+	json_fixed(w, "downtime_ns", fc->downtime_s * 1e9, 0);
+	json_fixed(w, "total_ns", fc->total_s * 1e9, 0);
 }

@@ -37,4 +37,13 @@ struct dirty_forecast {
 int dirty_forecast(const struct dirty_forecast_input *in,
 		   struct dirty_forecast *out);
 
+struct json_writer;
+
+/*
+ * The forecast's JSON fields, as 'forecast' and 'dirty' both write them:
+ * converges, passes, final_bytes, downtime_ns (the stop-and-copy it
+ * predicts), total_ns
+ */
+void dirty_forecast_json(struct json_writer *w, const struct dirty_forecast *fc);
+
 #endif

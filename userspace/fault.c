@@ -512,6 +512,21 @@ static int get_fault_fd(const struct fault_opts *o)
 	return fd;
 }
 
+/* {"event":"attached",...}, with the pin directory if pinned */
+static void print_attached_json(const struct fault_opts *o, const char *policy,
+				const char *pinned)
+{
+	struct json_writer w;
+
+	json_begin(&w, stdout);
+	json_str(&w, "event", "attached");
+	json_str(&w, "name", o->name);
+	json_str(&w, "policy", policy);
+	if (pinned)
+		json_str(&w, "pinned", pinned);
+	json_end(&w);
+}
+
 static int on_storm_note(void *ctx, void *data, size_t size)
 {
 	const struct fault_opts *o = ctx;
@@ -606,14 +621,7 @@ static int cmd_attach(struct fault_opts *o)
 
 	if (o->pin) {
 		if (o->json) {
-			struct json_writer w;
-
-			json_begin(&w, stdout);
-			json_str(&w, "event", "attached");
-			json_str(&w, "name", o->name);
-			json_str(&w, "policy", kind->name);
-			json_str(&w, "pinned", dir);
-			json_end(&w);
+			print_attached_json(o, kind->name, dir);
 		} else {
 			printf("policy '%s' (%s) attached to fault fd %d of pid %d, pinned at %s\n",
 			       o->name, kind->name, o->fd, fp.info.fault_pid, dir);
@@ -623,13 +631,7 @@ static int cmd_attach(struct fault_opts *o)
 	}
 
 	if (o->json) {
-		struct json_writer w;
-
-		json_begin(&w, stdout);
-		json_str(&w, "event", "attached");
-		json_str(&w, "name", o->name);
-		json_str(&w, "policy", kind->name);
-		json_end(&w);
+		print_attached_json(o, kind->name, NULL);
 	} else {
 		printf("policy '%s' (%s) attached to fault fd %d of pid %d; Ctrl-C detaches\n",
 		       o->name, kind->name, o->fd, fp.info.fault_pid);

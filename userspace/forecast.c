@@ -103,11 +103,7 @@ int cmd_forecast(int argc, char **argv)
 		struct json_writer w;
 
 		json_begin(&w, stdout);
-		json_bool(&w, "converges", fc.converges);
-		json_u64(&w, "passes", fc.passes);
-		json_fixed(&w, "final_bytes", fc.final_bytes, 0);
-		json_fixed(&w, "downtime_ns", fc.downtime_s * 1e9, 0);
-		json_fixed(&w, "total_ns", fc.total_s * 1e9, 0);
+		dirty_forecast_json(&w, &fc);
 		json_end(&w);
 	} else if (fc.converges) {
 		printf("converges after %u pre-copy pass%s: %.0f bytes left for a "
