@@ -21,6 +21,8 @@
  * the thread group that last issued an ioctl on it, 0 once it has exited
  * (its struct pid no longer leads a thread group), so a reused pid is never
  * reported. tp_btf programs run under RCU, which keeps the owner readable.
+ * Every counted operation asks, so these are plain BTF loads (the verifier
+ * guards them), not bpf_probe_read_kernel() calls: four loads, no helper.
  */
 static __always_inline __s32 ctx_owner(struct iommufd_ctx *ictx)
 {
@@ -30,11 +32,11 @@ static __always_inline __s32 ctx_owner(struct iommufd_ctx *ictx)
 	/* A kernel without the series' owner tracking attributes to no one */
 	if (!ictx || !bpf_core_field_exists(ictx->owner))
 		return 0;
-	owner = BPF_CORE_READ(ictx, owner);
-	pid = owner ? BPF_CORE_READ(owner, tgid) : NULL;
-	if (!pid || !BPF_CORE_READ(pid, tasks[PIDTYPE_TGID].first))
+	owner = ictx->owner;
+	pid = owner ? owner->tgid : NULL;
+	if (!pid || !pid->tasks[PIDTYPE_TGID].first)
 		return 0;
-	return BPF_CORE_READ(pid, numbers[0].nr);
+	return pid->numbers[0].nr;
 }
 
 /* The IOAS under a HWPT (a nested HWPT's is its parent's), or NULL */
