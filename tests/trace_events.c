@@ -748,6 +748,24 @@ static int tracefs_write(const char *path, const char *val)
 
 #define TRACEFS "/sys/kernel/tracing"
 
+/* Whether the ftrace buffer holds a line containing @want; logs it if not */
+static void expect_trace_line(struct __test_metadata *_metadata,
+			      const char *want)
+{
+	static char text[16384];
+	ssize_t len;
+	int fd;
+
+	fd = open(TRACEFS "/trace", O_RDONLY);
+	ASSERT_LE(0, fd);
+	len = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	ASSERT_LT(0, len);
+	text[len] = 0;
+	ASSERT_NE(NULL, strstr(text, want))
+		TH_LOG("no line '%s' in:\n%s", want, text);
+}
+
 /*
  * iommufd's fault handler leaves every fault to the driver's own log: it
  * answers -ENOSYS, the one value ARM SMMU prints its log for. A driver that
@@ -760,9 +778,8 @@ TEST_F(trace, dma_fault_unhandled_and_without_device)
 	const __u64 never = MOCK_APERTURE_START + (1ULL << 30);
 	uint32_t stdev_id, hwpt_id, device_id;
 	const struct iommufd_event *e;
-	char text[8192], want[160];
-	ssize_t len;
-	int result = 0, fd;
+	char want[160];
+	int result = 0;
 
 	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, &device_id);
 	capture_reset(&self->cap);
@@ -795,17 +812,10 @@ TEST_F(trace, dma_fault_unhandled_and_without_device)
 	ASSERT_STREQ("(none)", self->cap.fault[0].device);
 	self->cap.n = 0;
 
-	fd = open(TRACEFS "/trace", O_RDONLY);
-	ASSERT_LE(0, fd);
-	len = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	ASSERT_LT(0, len);
-	text[len] = 0;
 	snprintf(want, sizeof(want),
 		 "iommufd_dma_fault: tgid=%d dev=0 ((none)) hwpt=%u ioas=%u iova=0x%llx write",
 		 getpid(), hwpt_id, self->ioas_id, (unsigned long long)never + 4096);
-	ASSERT_NE(NULL, strstr(text, want))
-		TH_LOG("no line '%s' in:\n%s", want, text);
+	expect_trace_line(_metadata, want);
 }
 
 /* The memory is bounded: 32 unmaps later, the first one is forgotten */
@@ -911,7 +921,7 @@ TEST(owner_is_the_last_user_and_dies_with_it)
 	struct iommu_hwpt_page_response resp = {
 		.code = IOMMUFD_PAGE_RESP_SUCCESS,
 	};
-	char cbuf[CMSG_SPACE(2 * sizeof(int))] = {}, text[16384], want[128];
+	char cbuf[CMSG_SPACE(2 * sizeof(int))] = {}, want[128];
 	const struct iommufd_event *e;
 	struct iommu_hwpt_pgfault pf;
 	struct trace_capture cap;
@@ -921,10 +931,9 @@ TEST(owner_is_the_last_user_and_dies_with_it)
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
 	};
-	int sock[2], fds[2], status, tfd;
+	int sock[2], fds[2], status;
 	pid_t opener, impostor;
 	__u64 iova;
-	ssize_t len;
 
 	alloc_buffer(_metadata, 1);
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sock));
@@ -980,16 +989,9 @@ TEST(owner_is_the_last_user_and_dies_with_it)
 	ASSERT_EQ(getpid(), e->tgid);
 	capture_stop(&cap);
 
-	tfd = open(TRACEFS "/trace", O_RDONLY);
-	ASSERT_LE(0, tfd);
-	len = read(tfd, text, sizeof(text) - 1);
-	close(tfd);
-	ASSERT_LT(0, len);
-	text[len] = 0;
 	snprintf(want, sizeof(want), "iommufd_fault_respond: tgid=0 fault=%u dev=%u",
 		 h.fault_id, h.device_id);
-	ASSERT_NE(NULL, strstr(text, want))
-		TH_LOG("no line '%s' in:\n%s", want, text);
+	expect_trace_line(_metadata, want);
 	close(fds[1]);
 	close(fds[0]);
 	close(sock[0]);

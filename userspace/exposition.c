@@ -79,39 +79,32 @@ static void page_names(struct page *pg, const struct stats_snapshot *snap)
 {
 	size_t max = snap->nr_ioas + snap->nr_dev + snap->nr_owner +
 		     snap->nr_hist, n = 0, i;
-	int32_t *all;
+	struct owner_name *names;
 
 	pg->names = NULL;
 	pg->nr_names = 0;
-	all = malloc((max ? max : 1) * sizeof(*all));
-	if (!all)
+	names = calloc(max ? max : 1, sizeof(*names));
+	if (!names)
 		return;
 	for (i = 0; i < snap->nr_ioas; i++)
-		all[n++] = snap->ioas[i].key.owner_tgid;
+		names[n++].owner = snap->ioas[i].key.owner_tgid;
 	for (i = 0; i < snap->nr_dev; i++)
-		all[n++] = snap->dev[i].key.owner_tgid;
+		names[n++].owner = snap->dev[i].key.owner_tgid;
 	for (i = 0; i < snap->nr_owner; i++)
-		all[n++] = snap->owner[i].owner_tgid;
+		names[n++].owner = snap->owner[i].owner_tgid;
 	for (i = 0; i < snap->nr_hist; i++)
-		all[n++] = snap->hist[i].key.owner_tgid;
-	pg->names = calloc(n ? n : 1, sizeof(*pg->names));
-	if (!pg->names) {
-		free(all);
-		return;
-	}
-	for (i = 0; i < n; i++)
-		pg->names[i].owner = all[i];
-	free(all);
-	qsort(pg->names, n, sizeof(*pg->names), by_owner);
+		names[n++].owner = snap->hist[i].key.owner_tgid;
+	/* Sorted and each owner once, its name read once */
+	qsort(names, n, sizeof(*names), by_owner);
 	for (i = 0; i < n; i++) {
-		if (pg->nr_names &&
-		    pg->names[pg->nr_names - 1].owner == pg->names[i].owner)
+		if (pg->nr_names && names[pg->nr_names - 1].owner == names[i].owner)
 			continue;
-		pg->names[pg->nr_names] = pg->names[i];
-		owner_comm(pg->names[i].owner, pg->names[pg->nr_names].comm,
-			   sizeof(pg->names[0].comm));
+		names[pg->nr_names].owner = names[i].owner;
+		owner_comm(names[i].owner, names[pg->nr_names].comm,
+			   sizeof(names[0].comm));
 		pg->nr_names++;
 	}
+	pg->names = names;
 }
 
 static void owner_labels(struct page *pg, int32_t owner)
