@@ -39,6 +39,19 @@ static __always_inline __s32 ctx_owner(struct iommufd_ctx *ictx)
 	return pid->numbers[0].nr;
 }
 
+/*
+ * The context's id, unique for the boot (iommufd_ctx::id). A kernel
+ * without it gets the address, unique while the context lives.
+ */
+static __always_inline __u64 ctx_id(struct iommufd_ctx *ictx)
+{
+	if (!ictx)
+		return 0;
+	if (bpf_core_field_exists(ictx->id))
+		return ictx->id;
+	return (__u64)ictx;
+}
+
 /* The IOAS under a HWPT (a nested HWPT's is its parent's), or NULL */
 static __always_inline struct iommufd_ioas *
 hwpt_ioas(struct iommufd_hw_pagetable *hwpt)

@@ -3,7 +3,8 @@
  * iommufd_stats: iommufd activity aggregated in the kernel, per context,
  * IOAS and device, with log2 latency histograms. Nothing is sent per
  * operation: userspace reads the tables when it wants a view ('top') or a
- * scrape ('metrics'). Tables are per-CPU, so updates take no lock.
+ * scrape ('metrics'). The lifecycle events retire the rows of what is
+ * destroyed, so the tables hold what is alive.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -22,29 +23,30 @@ const volatile __u32 page_shift = 12;
 /* Only contexts owned by this tgid; 0 means any */
 const volatile __s32 filter_owner_tgid;
 
+/*
+ * One row per object, shared by all CPUs and updated with atomic adds: a
+ * per-CPU table would multiply its memory by the CPUs (a 256-CPU host),
+ * while rows of one object are rarely updated by two CPUs at once, as
+ * its operations serialize in the kernel anyway. Preallocated, so an
+ * update never allocates. The loader shrinks hist tables to one row when
+ * latency is not collected.
+ */
 #define STATS_TABLE(name, key_t, value_t, entries)			\
 	struct {							\
-		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);			\
+		__uint(type, BPF_MAP_TYPE_HASH);			\
 		__uint(max_entries, entries);				\
 		__type(key, key_t);					\
 		__type(value, value_t);					\
 	} name SEC(".maps")
 
-STATS_TABLE(ioas_stats, struct stats_ioas_key, struct stats_ioas, 4096);
-STATS_TABLE(dev_stats, struct stats_dev_key, struct stats_dev, 4096);
-STATS_TABLE(owner_stats, __s32, struct stats_owner, 1024);
-STATS_TABLE(hist_stats, struct stats_hist_key, struct stats_hist, 4096);
-
-#define FAST_TABLE(name, value_t)					\
-	struct {							\
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);		\
-		__uint(max_entries, STATS_FAST_SLOTS);			\
-		__type(key, __u32);					\
-		__type(value, value_t);					\
-	} name SEC(".maps")
-
-FAST_TABLE(ioas_fast, struct stats_ioas_slot);
-FAST_TABLE(owner_fast, struct stats_owner_slot);
+STATS_TABLE(ioas_stats, struct stats_key, struct stats_ioas, STATS_IOAS_ROWS);
+STATS_TABLE(dev_stats, struct stats_key, struct stats_dev, STATS_DEV_ROWS);
+STATS_TABLE(hist_stats, struct stats_key, struct stats_hist, STATS_HIST_ROWS);
+STATS_TABLE(owner_stats, __s32, struct stats_owner, STATS_OWNER_ROWS);
+/* The final values of destroyed objects, until the reader publishes them */
+STATS_TABLE(ioas_retired, struct stats_key, struct stats_ioas, STATS_RETIRED_ROWS);
+STATS_TABLE(dev_retired, struct stats_key, struct stats_dev, STATS_RETIRED_ROWS);
+STATS_TABLE(hist_retired, struct stats_key, struct stats_hist, STATS_RETIRED_ROWS);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -58,6 +60,8 @@ static const struct stats_dev zero_dev;
 static const struct stats_owner zero_owner;
 static const struct stats_hist zero_hist;
 
+#define count_add(field, n) __sync_fetch_and_add(&(field), n)
+
 static __always_inline void count_lost(__u32 which)
 {
 	__u64 *v = bpf_map_lookup_elem(&lost, &which);
@@ -66,7 +70,7 @@ static __always_inline void count_lost(__u32 which)
 		(*v)++;
 }
 
-/* This CPU's entry for @key, created zeroed on first use; NULL when full */
+/* The row for @key, created zeroed on first use; NULL when full */
 static __always_inline void *entry(void *map, const void *key,
 				   const void *zero, __u32 lost_which)
 {
@@ -86,42 +90,60 @@ static __always_inline bool skip_owner(__s32 owner)
 	return filter_owner_tgid && owner != filter_owner_tgid;
 }
 
-/* The fast slot's row for the key if it holds or can take it, else the hash's */
-static __always_inline struct stats_ioas *ioas_entry(__s32 owner, __u32 ioas)
+static __always_inline struct stats_ioas *ioas_entry(__u64 ctx, __s32 owner,
+						     __u32 ioas)
 {
-	struct stats_ioas_key key = { .owner_tgid = owner, .ioas_id = ioas };
-	__u32 slot = stats_fast_slot(owner, ioas);
-	struct stats_ioas_slot *f = bpf_map_lookup_elem(&ioas_fast, &slot);
+	struct stats_key key = { .ctx = ctx, .id = ioas };
+	struct stats_ioas *s;
 
-	if (f && !f->used) {
-		f->key = key;
-		f->used = 1;
-	}
-	if (f && f->key.owner_tgid == owner && f->key.ioas_id == ioas)
-		return &f->v;
-	return entry(&ioas_stats, &key, &zero_ioas, STATS_LOST_IOAS);
+	s = entry(&ioas_stats, &key, &zero_ioas, STATS_LOST_IOAS);
+	if (s)
+		s->owner_tgid = owner;
+	return s;
 }
 
-static __always_inline struct stats_owner *owner_entry(__s32 owner)
+static __always_inline struct stats_dev *dev_entry(__u64 ctx, __s32 owner,
+						   __u32 dev)
 {
-	__u32 slot = stats_fast_slot(owner, 0);
-	struct stats_owner_slot *f = bpf_map_lookup_elem(&owner_fast, &slot);
+	struct stats_key key = { .ctx = ctx, .id = dev };
+	struct stats_dev *s;
 
-	if (f && !f->used) {
-		f->owner_tgid = owner;
-		f->used = 1;
-	}
-	if (f && f->owner_tgid == owner)
-		return &f->v;
-	return entry(&owner_stats, &owner, &zero_owner, STATS_LOST_OWNER);
+	s = entry(&dev_stats, &key, &zero_dev, STATS_LOST_DEV);
+	if (s)
+		s->owner_tgid = owner;
+	return s;
 }
 
-static __always_inline struct stats_dev *dev_entry(__s32 owner, __u32 dev)
-{
-	struct stats_dev_key key = { .owner_tgid = owner, .dev_id = dev };
-
-	return entry(&dev_stats, &key, &zero_dev, STATS_LOST_DEV);
-}
+/*
+ * Move an object's row to the retired table when the object is destroyed.
+ * No operation of the object can still be counting (the kernel destroys it
+ * once it has no users), so the row is final. The same ids may be reused
+ * by a new object before the reader collects the old one: then the two
+ * add up, as one series would.
+ */
+#define RETIRE(live, retired, key, value_t)				\
+	({								\
+		value_t *v = bpf_map_lookup_elem(&live, key), *r;	\
+		__u32 w;						\
+									\
+		if (v) {						\
+			r = bpf_map_lookup_elem(&retired, key);		\
+			if (!r) {					\
+				if (bpf_map_update_elem(&retired, key, v, \
+							BPF_NOEXIST))	\
+					count_lost(STATS_LOST_RETIRED);	\
+			} else {					\
+				__u64 *to = (__u64 *)r;			\
+				const __u64 *from = (const __u64 *)v;	\
+									\
+				/* word 0 is the owner, the rest counts */ \
+				for (w = 1; w < sizeof(value_t) / 8; w++) \
+					count_add(to[w], from[w]);		\
+				r->owner_tgid = v->owner_tgid;		\
+			}						\
+			bpf_map_delete_elem(&live, key);		\
+		}							\
+	})
 
 /* floor(log2(v)) for v > 0, bounded for the verifier */
 static __always_inline __u32 log2_slot(__u64 v)
@@ -138,9 +160,10 @@ static __always_inline __u32 log2_slot(__u64 v)
 	return slot < STATS_HIST_SLOTS ? slot : STATS_HIST_SLOTS - 1;
 }
 
-static __always_inline void hist_add(__s32 owner, __u32 kind, __u64 ns)
+static __always_inline void hist_add(__u64 ctx, __s32 owner, __u32 kind,
+				     __u64 ns)
 {
-	struct stats_hist_key key = { .owner_tgid = owner, .kind = kind };
+	struct stats_key key = { .ctx = ctx, .id = kind };
 	struct stats_hist *h;
 
 	/* 0: the event was enabled while the operation ran, not timed */
@@ -149,9 +172,10 @@ static __always_inline void hist_add(__s32 owner, __u32 kind, __u64 ns)
 	h = entry(&hist_stats, &key, &zero_hist, STATS_LOST_HIST);
 	if (!h)
 		return;
-	h->slots[log2_slot(ns)]++;
-	h->count++;
-	h->sum_ns += ns;
+	h->owner_tgid = owner;
+	count_add(h->slots[log2_slot(ns)], 1);
+	count_add(h->count, 1);
+	count_add(h->sum_ns, ns);
 }
 
 enum ioas_op { IOAS_MAP, IOAS_UNMAP, IOAS_COPY };
@@ -167,32 +191,33 @@ static __always_inline int count_ioas_op(struct iommufd_ctx *ictx,
 		[IOAS_COPY] = STATS_HIST_COPY,
 	};
 	__s32 owner = ctx_owner(ictx);
+	__u64 ctx = ctx_id(ictx);
 	struct stats_ioas *s;
 
 	if (skip_owner(owner))
 		return 0;
-	s = ioas_entry(owner, ioas_id);
+	s = ioas_entry(ctx, owner, ioas_id);
 	if (!s)
 		return 0;
 	if (ret) {
-		s->errors++;
+		count_add(s->errors, 1);
 		return 0;
 	}
 	switch (op) {
 	case IOAS_MAP:
-		s->maps++;
-		s->map_bytes += done;
+		count_add(s->maps, 1);
+		count_add(s->map_bytes, done);
 		break;
 	case IOAS_UNMAP:
-		s->unmaps++;
-		s->unmap_bytes += done;
+		count_add(s->unmaps, 1);
+		count_add(s->unmap_bytes, done);
 		break;
 	case IOAS_COPY:
-		s->copies++;
-		s->copy_bytes += done;
+		count_add(s->copies, 1);
+		count_add(s->copy_bytes, done);
 		break;
 	}
-	hist_add(owner, hist_kind[op], duration_ns);
+	hist_add(ctx, owner, hist_kind[op], duration_ns);
 	return 0;
 }
 
@@ -234,11 +259,11 @@ int BPF_PROG(stats_domain_unmap, struct iopt_area *area,
 
 	if (skip_owner(owner))
 		return 0;
-	s = ioas_entry(owner, ioas->obj.id);
+	s = ioas_entry(ctx_id(ioas->ictx), owner, ioas->obj.id);
 	if (!s)
 		return 0;
-	s->domain_unmaps++;
-	s->domain_unmap_bytes += area->node.last - area->node.start + 1;
+	count_add(s->domain_unmaps, 1);
+	count_add(s->domain_unmap_bytes, area->node.last - area->node.start + 1);
 	return 0;
 }
 
@@ -252,15 +277,15 @@ int BPF_PROG(stats_hwpt_invalidate, struct iommufd_ctx *ictx,
 
 	if (skip_owner(owner))
 		return 0;
-	s = ioas_entry(owner, hwpt_ioas_id(hwpt));
+	s = ioas_entry(ctx_id(ictx), owner, hwpt_ioas_id(hwpt));
 	if (!s)
 		return 0;
 	if (ret) {
-		s->errors++;
+		count_add(s->errors, 1);
 		return 0;
 	}
-	s->invalidations++;
-	hist_add(owner, STATS_HIST_INVALIDATE, duration_ns);
+	count_add(s->invalidations, 1);
+	hist_add(ctx_id(ictx), owner, STATS_HIST_INVALIDATE, duration_ns);
 	return 0;
 }
 
@@ -273,13 +298,11 @@ int BPF_PROG(stats_pinned_update, struct iopt_pages *pages,
 
 	if (ret || skip_owner(owner))
 		return 0;
-	s = owner_entry(owner);
+	s = entry(&owner_stats, &owner, &zero_owner, STATS_LOST_OWNER);
 	if (!s)
 		return 0;
-	if (inc)
-		s->pinned_bytes += (__s64)npages << page_shift;
-	else
-		s->pinned_bytes -= (__s64)npages << page_shift;
+	count_add(s->pinned_bytes, inc ? (__s64)npages << page_shift :
+				   -((__s64)npages << page_shift));
 	return 0;
 }
 
@@ -293,9 +316,9 @@ int BPF_PROG(stats_fault_report, struct iommufd_fault *fault,
 
 	if (skip_owner(owner))
 		return 0;
-	s = dev_entry(owner, idev->obj.id);
+	s = dev_entry(ctx_id(fault->ictx), owner, idev->obj.id);
 	if (s)
-		s->iopf_groups++;
+		count_add(s->iopf_groups, 1);
 	if (collect_latency && fault_reported_now(group))
 		count_lost(STATS_LOST_FAULT_TIMES);
 	return 0;
@@ -310,11 +333,11 @@ int BPF_PROG(stats_fault_report, struct iommufd_fault *fault,
 static __always_inline void count_answer(struct stats_dev *s, u32 code)
 {
 	if (code == RESP_SUCCESS)
-		s->iopf_success++;
+		count_add(s->iopf_success, 1);
 	else if (code == RESP_INVALID)
-		s->iopf_invalid++;
+		count_add(s->iopf_invalid, 1);
 	else
-		s->iopf_failure++;
+		count_add(s->iopf_failure, 1);
 }
 
 SEC("tp_btf/iommufd_fault_respond")
@@ -327,11 +350,12 @@ int BPF_PROG(stats_fault_respond, struct iommufd_fault *fault,
 
 	if (skip_owner(owner))
 		return 0;
-	s = dev_entry(owner, idev->obj.id);
+	s = dev_entry(ctx_id(fault->ictx), owner, idev->obj.id);
 	if (s)
 		count_answer(s, code);
 	if (collect_latency)
-		hist_add(owner, STATS_HIST_FAULT, fault_waited_ns(group));
+		hist_add(ctx_id(fault->ictx), owner, STATS_HIST_FAULT,
+			 fault_waited_ns(group));
 	return 0;
 }
 
@@ -345,9 +369,9 @@ int BPF_PROG(stats_fault_auto_respond, struct iommufd_fault *fault,
 	if (skip_owner(owner))
 		return 0;
 	/* Destroying the fault object answers groups of no device */
-	s = dev_entry(owner, idev ? idev->obj.id : 0);
+	s = dev_entry(ctx_id(fault->ictx), owner, idev ? idev->obj.id : 0);
 	if (s)
-		s->iopf_auto += nr;
+		count_add(s->iopf_auto, nr);
 	return 0;
 }
 
@@ -356,17 +380,20 @@ SEC("tp_btf/iommufd_fault_verdict")
 int BPF_PROG(stats_fault_verdict, const char *name,
 	     const struct iommufd_fault_ctx *fctx, u32 verdict, u64 latency)
 {
+	struct iommufd_fault_ctx_kern *kctx =
+		kernel_container_of(fctx, struct iommufd_fault_ctx_kern, ctx);
+	__u64 cid = ctx_id(kctx->hwpt->fault->ictx);
 	__s32 owner = fctx->owner_tgid;
 	struct stats_dev *s;
 
 	if (skip_owner(owner) || (verdict != IOMMUFD_FAULT_SUCCESS &&
 				  verdict != IOMMUFD_FAULT_INVALID))
 		return 0;
-	s = dev_entry(owner, fctx->dev_id);
+	s = dev_entry(cid, owner, fctx->dev_id);
 	if (s)
 		count_answer(s, verdict == IOMMUFD_FAULT_SUCCESS ?
 				RESP_SUCCESS : RESP_INVALID);
-	hist_add(owner, STATS_HIST_FAULT, latency);
+	hist_add(cid, owner, STATS_HIST_FAULT, latency);
 	return 0;
 }
 
@@ -375,12 +402,50 @@ int BPF_PROG(stats_dma_fault, struct iommufd_hw_pagetable *hwpt,
 	     struct device *dev, u32 dev_id, pid_t owner_tgid,
 	     unsigned long iova, int flags)
 {
+	struct iommufd_ioas *ioas = hwpt_ioas(hwpt);
 	struct stats_dev *s;
 
 	if (skip_owner(owner_tgid))
 		return 0;
-	s = dev_entry(owner_tgid, dev_id);
+	/* From an interrupt: the fault's HWPT names the context */
+	s = dev_entry(ioas ? ctx_id(ioas->ictx) : 0, owner_tgid, dev_id);
 	if (s)
-		s->dma_faults++;
+		count_add(s->dma_faults, 1);
+	return 0;
+}
+
+/* A destroyed IOAS or device takes its row with it */
+SEC("tp_btf/iommufd_object_destroy")
+int BPF_PROG(stats_object_destroy, struct iommufd_ctx *ictx,
+	     struct iommufd_object *obj)
+{
+	struct stats_key key = { .ctx = ctx_id(ictx), .id = obj->id };
+
+	if (obj->type == bpf_core_enum_value(enum iommufd_object_type,
+					     IOMMUFD_OBJ_IOAS))
+		RETIRE(ioas_stats, ioas_retired, &key, struct stats_ioas);
+	else if (obj->type == bpf_core_enum_value(enum iommufd_object_type,
+						  IOMMUFD_OBJ_DEVICE))
+		RETIRE(dev_stats, dev_retired, &key, struct stats_dev);
+	return 0;
+}
+
+/*
+ * A released context takes its histograms, and the row of the fault
+ * groups no device was left to own (answered when a fault object went)
+ */
+SEC("tp_btf/iommufd_ctx_release")
+int BPF_PROG(stats_ctx_release, struct iommufd_ctx *ictx)
+{
+	struct stats_key key = { .ctx = ctx_id(ictx) };
+	__u32 kind;
+
+	RETIRE(dev_stats, dev_retired, &key, struct stats_dev);
+	if (!collect_latency)
+		return 0;
+	for (kind = 0; kind < STATS_HIST_MAX; kind++) {
+		key.id = kind;
+		RETIRE(hist_stats, hist_retired, &key, struct stats_hist);
+	}
 	return 0;
 }

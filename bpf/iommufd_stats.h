@@ -2,19 +2,26 @@
 /*
  * Aggregates iommufd_stats.bpf.c keeps in the kernel, read by
  * 'iommufd-bpf top', 'iommufd-bpf hist' and 'iommufd-bpf metrics'.
- * Every count is cumulative since the programs were loaded; per-CPU values
- * are summed by the reader.
+ * Every count is cumulative since the programs were loaded, over the life of
+ * its object.
  */
 #ifndef IOMMUFD_BPF_STATS_H
 #define IOMMUFD_BPF_STATS_H
 
-/* An IOAS of one context (owner: the tgid that last issued an ioctl on it) */
-struct stats_ioas_key {
-	__s32 owner_tgid;
-	__u32 ioas_id;
+/*
+ * Rows are kept per object of a context: an IOAS, a device, or (for the
+ * histograms) a kind of operation. @ctx is the kernel's iommufd_ctx::id,
+ * unique for the boot, so contexts whose object ids collide (every VMM's
+ * first IOAS is 1) keep apart, and a context's rows go when it does.
+ */
+struct stats_key {
+	__u64 ctx;
+	__u32 id;		/* IOAS id, device id, or enum stats_hist_kind */
+	__u32 pad;
 };
 
 struct stats_ioas {
+	__s64 owner_tgid;	/* who issued the last counted operation */
 	__u64 maps;		/* IOMMU_IOAS_MAP / VFIO_IOMMU_MAP_DMA that succeeded */
 	__u64 map_bytes;
 	__u64 unmaps;		/* unmaps that succeeded */
@@ -27,13 +34,8 @@ struct stats_ioas {
 	__u64 invalidations;	/* IOMMU_HWPT_INVALIDATE on HWPTs over this IOAS */
 };
 
-/* A device of one context */
-struct stats_dev_key {
-	__s32 owner_tgid;
-	__u32 dev_id;
-};
-
 struct stats_dev {
+	__s64 owner_tgid;
 	__u64 iopf_groups;	/* I/O page fault groups queued to userspace */
 	__u64 iopf_success;	/* answers, by code, from userspace or a policy */
 	__u64 iopf_invalid;
@@ -42,35 +44,9 @@ struct stats_dev {
 	__u64 dma_faults;	/* unrecoverable DMA faults */
 };
 
-/* Bytes a context pinned minus bytes it unpinned */
+/* Bytes a process (the one whose memory it is) pinned minus it unpinned */
 struct stats_owner {
 	__s64 pinned_bytes;
-};
-
-/*
- * The busiest rows (IOAS, owner: updated on every map and unmap) live first
- * in a per-CPU direct-mapped table, whose lookup the verifier inlines: a
- * key takes slot stats_fast_slot() of the CPU that first counts it there,
- * and goes to the hash when another key holds that slot. A key may so have
- * a slot on some CPUs and a hash entry on others; readers add all up.
- */
-#define STATS_FAST_SLOTS 512
-
-static inline __u32 stats_fast_slot(__s32 owner, __u32 id)
-{
-	return ((__u32)owner * 2654435761u ^ id * 40503u) & (STATS_FAST_SLOTS - 1);
-}
-
-struct stats_ioas_slot {
-	struct stats_ioas_key key;
-	__u64 used;
-	struct stats_ioas v;
-};
-
-struct stats_owner_slot {
-	__s32 owner_tgid;
-	__u32 used;
-	struct stats_owner v;
 };
 
 /* Log2 latency histograms: slot k counts durations in [2^k, 2^(k+1)) ns */
@@ -85,16 +61,24 @@ enum stats_hist_kind {
 
 #define STATS_HIST_SLOTS 36	/* the last, from 2^35 ns (34 s), is open-ended */
 
-struct stats_hist_key {
-	__s32 owner_tgid;
-	__u32 kind;		/* enum stats_hist_kind */
-};
-
 struct stats_hist {
+	__s64 owner_tgid;
 	__u64 slots[STATS_HIST_SLOTS];
 	__u64 count;
 	__u64 sum_ns;
 };
+
+/*
+ * Table sizes. A live table holds a row per object that did something
+ * since the programs were loaded, and loses it when the object is
+ * destroyed: the row moves to the matching retired table, whose rows the
+ * reader publishes once and deletes. README's "Memory" gives the bytes.
+ */
+#define STATS_IOAS_ROWS		16384
+#define STATS_DEV_ROWS		8192
+#define STATS_OWNER_ROWS	4096
+#define STATS_HIST_ROWS		8192
+#define STATS_RETIRED_ROWS	1024
 
 /* Updates the BPF side could not record (a table was full), per table */
 enum stats_lost {
@@ -103,6 +87,7 @@ enum stats_lost {
 	STATS_LOST_OWNER,
 	STATS_LOST_HIST,
 	STATS_LOST_FAULT_TIMES,
+	STATS_LOST_RETIRED,	/* final values of a destroyed object */
 	STATS_LOST_MAX,
 };
 

@@ -18,7 +18,8 @@
  * --copy N copies the mapping into a second IOAS in the first N iterations
  * (IOMMU_IOAS_COPY, unmapped there again), plus one copy of a range that is
  * not mapped, which fails. --comm names the process (any bytes, as a
- * hostile or broken process may).
+ * hostile or broken process may). --linger MS keeps the context open that
+ * long after the "done" line, before closing it.
  * Prints
  * one line "pid=P ioas=I dev=D hwpt=H" first, then
  * "done maps=M unmaps=U faults=F dma_faults=D invalidations=I" at the end.
@@ -222,11 +223,12 @@ int main(int argc, char **argv)
 		{ "sleep", required_argument, NULL, 's' },
 		{ "copy", required_argument, NULL, 'C' },
 		{ "comm", required_argument, NULL, 'c' },
+		{ "linger", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	unsigned long iters = 1, pages = 1, faults = 0, dma_faults = 0, invals = 0;
-	unsigned long sleep_ms = 0, copies = 0, i;
+	unsigned long sleep_ms = 0, copies = 0, linger_ms = 0, i;
 	struct iommu_ioas_alloc alloc2 = { .size = sizeof(alloc2) };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct iommu_test_cmd mock = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
@@ -237,7 +239,7 @@ int main(int argc, char **argv)
 	void *buf;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:s:C:c:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:s:C:c:L:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': iters = strtoul(optarg, NULL, 0); break;
 		case 'p': pages = strtoul(optarg, NULL, 0); break;
@@ -248,8 +250,9 @@ int main(int argc, char **argv)
 		case 's': sleep_ms = strtoul(optarg, NULL, 0); break;
 		case 'C': copies = strtoul(optarg, NULL, 0); break;
 		case 'c': prctl(PR_SET_NAME, optarg); break;
+		case 'L': linger_ms = strtoul(optarg, NULL, 0); break;
 		case 'h':
-			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--copy N] [--sleep MS] [--comm NAME]\n",
+			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--copy N] [--sleep MS] [--comm NAME] [--linger MS]\n",
 			       argv[0]);
 			return 0;
 		default:
@@ -319,6 +322,9 @@ int main(int argc, char **argv)
 		nfaults = run_faults(stdev, dev, alloc.out_ioas_id, faults);
 	printf("done maps=%lu unmaps=%lu copies=%lu faults=%u dma_faults=%u invalidations=%u\n",
 	       iters, iters, copies, nfaults, ndma, ninval);
+	fflush(stdout);
+	if (linger_ms)
+		usleep(linger_ms * 1000);
 	close(fd);
 	return 0;
 }

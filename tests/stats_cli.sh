@@ -22,6 +22,14 @@ start_bg() { # NAME READY-PATTERN CMD...
 	done
 }
 
+# Wait (up to 30 s) for a line matching PATTERN in FILE
+wait_for_line() { # FILE PATTERN
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
 # ids printed by the workload's first line
 ids() { # FILE
 	pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\1/p' "$1")
@@ -142,8 +150,12 @@ kill -INT "$bg"; wait "$bg"; mrc=$?
 wait "$hostile"
 hpid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$tmp/hostile.out")
 check_eq "metrics: a name that is not UTF-8 is escaped and replaced" \
-	"$(grep -c "^iommufd_ioas_maps_total{owner=\"$hpid\",comm=\"x$(printf '\357\277\275')\\\\\"q\\\\\\\\\"" "$tmp/metrics.txt")" 1
+	"$(grep -c "^iommufd_ioas_maps_total{ctx=\"[0-9]*\",owner=\"$hpid\",comm=\"x$(printf '\357\277\275')\\\\\"q\\\\\\\\\"" "$tmp/metrics.txt")" 1
 check_eq "curl gets /metrics" "$rc/$rc2" 0/0
+# The workload had exited before the first scrape: its context's final
+# values were on that page (checked below), and only there
+check_eq "metrics: a released context's series are published once, then gone" \
+	"$(grep -c "owner=\"$pid\"" "$tmp/openmetrics.txt")" 0
 check_eq "metrics exits 0 on SIGINT" "$mrc" 0
 check_eq "an unknown path is 404" "$code" 404
 check_eq "HEAD: 200 without a body" "$head_size" "200 0"
@@ -155,7 +167,7 @@ grep -qi '^Content-Type: application/openmetrics-text; version=1.0.0' "$tmp/om.h
 	ok "OpenMetrics when asked, ending in # EOF" ||
 	not_ok "OpenMetrics when asked, ending in # EOF" "$(cat "$tmp/om.headers")"
 sample() { # NAME LABELS-REGEX
-	grep "^$1{owner=\"$pid\",comm=\"[^\"]*\"$2} " "$tmp/metrics.txt" | sed 's/.* //'
+	grep "^$1{ctx=\"[0-9]*\",owner=\"$pid\",comm=\"[^\"]*\"$2} " "$tmp/metrics.txt" | sed 's/.* //'
 }
 check_eq "metrics: maps" "$(sample iommufd_ioas_maps_total ",ioas=\"$ioas\"")" 5
 check_eq "metrics: bytes mapped" "$(sample iommufd_ioas_mapped_bytes_total ",ioas=\"$ioas\"")" $((5 * 8192))
@@ -224,12 +236,22 @@ fi
 # The textfile for node_exporter: rewritten in place, never half-written
 mkdir -p "$tmp/textfile"
 start_bg textfile "Writing" "$tool" metrics --textfile "$tmp/textfile/iommufd.prom" --interval 200ms
-"$workload" --device -n 4 -p 1 >"$tmp/wl.out" 2>&1
+# The context stays open 2 s after its work ("done"), then is released:
+# its series are in the file while it lives, and gone a refresh later.
+"$workload" --device -n 4 -p 1 --linger 2000 >"$tmp/wl.out" 2>&1 &
+wl=$!
+wait_for_line "$tmp/wl.out" "^done "
 ids "$tmp/wl.out"
 sleep 1
+textfile_maps() {
+	grep "^iommufd_ioas_maps_total{ctx=\"[0-9]*\",owner=\"$pid\"" "$tmp/textfile/iommufd.prom" | sed 's/.* //'
+}
+check_eq "textfile: maps" "$(textfile_maps)" 4
+wait "$wl"
+sleep 1
+check_eq "textfile: a released context's series are gone" "$(textfile_maps)" ""
 kill -INT "$bg"; wait "$bg"; rc=$?
 check_eq "metrics --textfile exits 0 on SIGINT" "$rc" 0
-check_eq "textfile: maps" "$(grep "^iommufd_ioas_maps_total{owner=\"$pid\"" "$tmp/textfile/iommufd.prom" | sed 's/.* //')" 4
 check_eq "textfile: nothing left aside" "$(ls "$tmp/textfile")" iommufd.prom
 
 # A full disk: writes fail and are counted, the old file stays whole, the
@@ -238,7 +260,9 @@ mkdir -p "$tmp/small"
 if mount -t tmpfs -o size=256k tmpfs "$tmp/small"; then
 	start_bg textfile2 "Writing" "$tool" metrics --textfile "$tmp/small/iommufd.prom" --interval 200ms
 	dd if=/dev/zero of="$tmp/small/fill" bs=4k 2>/dev/null
-	"$workload" -n 6 -p 1 >"$tmp/wl.out" 2>&1
+	"$workload" -n 6 -p 1 --linger 3000 >"$tmp/wl.out" 2>&1 &
+	wl=$!
+	wait_for_line "$tmp/wl.out" "^done "
 	ids "$tmp/wl.out"
 	sleep 1
 	whole=$(tail -1 "$tmp/small/iommufd.prom")
@@ -252,7 +276,8 @@ if mount -t tmpfs -o size=256k tmpfs "$tmp/small"; then
 	check_eq "textfile: the old file stayed whole meanwhile" "$whole" \
 		'iommufd_exporter_scrapes_dropped_total{why="too_many"} 0'
 	check_eq "textfile: current again once there is room" \
-		"$(grep "^iommufd_ioas_maps_total{owner=\"$pid\"" "$tmp/small/iommufd.prom" | sed 's/.* //')" 6
+		"$(grep "^iommufd_ioas_maps_total{ctx=\"[0-9]*\",owner=\"$pid\"" "$tmp/small/iommufd.prom" | sed 's/.* //')" 6
+	wait "$wl"
 	errs=$(sed -n 's/^iommufd_exporter_textfile_errors_total \([0-9]*\)$/\1/p' "$tmp/small/iommufd.prom")
 	[ -n "$errs" ] && [ "$errs" -gt 0 ] &&
 		ok "textfile: the failures are counted in it ($errs)" ||

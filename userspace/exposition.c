@@ -87,13 +87,13 @@ static void page_names(struct page *pg, const struct stats_snapshot *snap)
 	if (!names)
 		return;
 	for (i = 0; i < snap->nr_ioas; i++)
-		names[n++].owner = snap->ioas[i].key.owner_tgid;
+		names[n++].owner = snap->ioas[i].v.owner_tgid;
 	for (i = 0; i < snap->nr_dev; i++)
-		names[n++].owner = snap->dev[i].key.owner_tgid;
+		names[n++].owner = snap->dev[i].v.owner_tgid;
 	for (i = 0; i < snap->nr_owner; i++)
 		names[n++].owner = snap->owner[i].owner_tgid;
 	for (i = 0; i < snap->nr_hist; i++)
-		names[n++].owner = snap->hist[i].key.owner_tgid;
+		names[n++].owner = snap->hist[i].v.owner_tgid;
 	/* Sorted and each owner once, its name read once */
 	qsort(names, n, sizeof(*names), by_owner);
 	for (i = 0; i < n; i++) {
@@ -118,6 +118,17 @@ static void owner_labels(struct page *pg, int32_t owner)
 	fputc('"', pg->out);
 }
 
+/*
+ * The labels of a context's row: its id first, which alone tells contexts
+ * apart (one process may hold several, each with an IOAS 1), then who
+ * issued its last counted operation
+ */
+static void ctx_labels(struct page *pg, __u64 ctx, __s64 owner)
+{
+	fprintf(pg->out, "ctx=\"%llu\",", (unsigned long long)ctx);
+	owner_labels(pg, (int32_t)owner);
+}
+
 /* One family with one sample per IOAS row, the value picked by @field */
 #define IOAS_FAMILY(pg, snap, fam, field)				\
 	do {								\
@@ -125,9 +136,10 @@ static void owner_labels(struct page *pg, int32_t owner)
 		family_header((pg)->out, fam, (pg)->om);		\
 		for (_i = 0; _i < (snap)->nr_ioas; _i++) {		\
 			fprintf((pg)->out, "%s_total{", (fam)->name);	\
-			owner_labels(pg, (snap)->ioas[_i].key.owner_tgid); \
+			ctx_labels(pg, (snap)->ioas[_i].key.ctx,	\
+				   (snap)->ioas[_i].v.owner_tgid);	\
 			fprintf((pg)->out, ",ioas=\"%u\"} %llu\n",	\
-				(snap)->ioas[_i].key.ioas_id,		\
+				(snap)->ioas[_i].key.id,		\
 				(unsigned long long)(snap)->ioas[_i].v.field); \
 		}							\
 	} while (0)
@@ -138,9 +150,10 @@ static void owner_labels(struct page *pg, int32_t owner)
 		family_header((pg)->out, fam, (pg)->om);		\
 		for (_i = 0; _i < (snap)->nr_dev; _i++) {		\
 			fprintf((pg)->out, "%s_total{", (fam)->name);	\
-			owner_labels(pg, (snap)->dev[_i].key.owner_tgid); \
+			ctx_labels(pg, (snap)->dev[_i].key.ctx,	\
+				   (snap)->dev[_i].v.owner_tgid);	\
 			fprintf((pg)->out, ",dev=\"%u\"} %llu\n",	\
-				(snap)->dev[_i].key.dev_id,		\
+				(snap)->dev[_i].key.id,			\
 				(unsigned long long)(snap)->dev[_i].v.field); \
 		}							\
 	} while (0)
@@ -179,9 +192,10 @@ static void write_answers(struct page *pg, const struct stats_snapshot *snap)
 
 		for (c = 0; c < 4; c++) {
 			fprintf(out, "%s_total{", answers.name);
-			owner_labels(pg, snap->dev[i].key.owner_tgid);
+			ctx_labels(pg, snap->dev[i].key.ctx,
+				   snap->dev[i].v.owner_tgid);
 			fprintf(out, ",dev=\"%u\",code=\"%s\"} %llu\n",
-				snap->dev[i].key.dev_id, codes[c],
+				snap->dev[i].key.id, codes[c],
 				(unsigned long long)n[c]);
 		}
 	}
@@ -206,24 +220,24 @@ static void write_histograms(struct page *pg,
 		for (s = 0; s < STATS_HIST_SLOTS - 1; s++) {
 			cum += r->v.slots[s];
 			fprintf(out, "%s_bucket{", duration.name);
-			owner_labels(pg, r->key.owner_tgid);
+			ctx_labels(pg, r->key.ctx, r->v.owner_tgid);
 			fprintf(out, ",op=\"%s\",le=\"%.9g\"} %llu\n",
-				stats_hist_name(r->key.kind),
+				stats_hist_name(r->key.id),
 				(double)(2ull << s) * 1e-9,
 				(unsigned long long)cum);
 		}
 		fprintf(out, "%s_bucket{", duration.name);
-		owner_labels(pg, r->key.owner_tgid);
+		ctx_labels(pg, r->key.ctx, r->v.owner_tgid);
 		fprintf(out, ",op=\"%s\",le=\"+Inf\"} %llu\n",
-			stats_hist_name(r->key.kind),
+			stats_hist_name(r->key.id),
 			(unsigned long long)r->v.count);
 		fprintf(out, "%s_sum{", duration.name);
-		owner_labels(pg, r->key.owner_tgid);
-		fprintf(out, ",op=\"%s\"} %.9f\n", stats_hist_name(r->key.kind),
+		ctx_labels(pg, r->key.ctx, r->v.owner_tgid);
+		fprintf(out, ",op=\"%s\"} %.9f\n", stats_hist_name(r->key.id),
 			r->v.sum_ns * 1e-9);
 		fprintf(out, "%s_count{", duration.name);
-		owner_labels(pg, r->key.owner_tgid);
-		fprintf(out, ",op=\"%s\"} %llu\n", stats_hist_name(r->key.kind),
+		ctx_labels(pg, r->key.ctx, r->v.owner_tgid);
+		fprintf(out, ",op=\"%s\"} %llu\n", stats_hist_name(r->key.id),
 			(unsigned long long)r->v.count);
 	}
 }
@@ -232,7 +246,7 @@ void write_exposition(FILE *out, const struct stats_snapshot *snap,
 		      const struct exporter_health *health, bool openmetrics)
 {
 	static const char *const tables[STATS_LOST_MAX] = {
-		"ioas", "dev", "owner", "hist", "fault_times",
+		"ioas", "dev", "owner", "hist", "fault_times", "retired",
 	};
 	struct page page = { .out = out, .om = openmetrics }, *pg = &page;
 	size_t i;

@@ -103,35 +103,45 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* @h = what @now has for (owner, kind) minus @before; owner < 0 is "all" */
+/* The row of @key in @snap, or NULL */
+static const struct stats_hist *find_hist(const struct stats_snapshot *snap,
+					  const struct stats_key *key)
+{
+	size_t i;
+
+	for (i = 0; snap && i < snap->nr_hist; i++)
+		if (!memcmp(&snap->hist[i].key, key, sizeof(*key)))
+			return &snap->hist[i].v;
+	return NULL;
+}
+
+/*
+ * @h = what @now has for (owner, kind) minus @before, row by row: a row
+ * gone since @before (its context released) was counted when it was last
+ * read, and a row smaller than before is a new context's that reused the
+ * ids, counted from 0. owner < 0 is "all".
+ */
 static void collect(const struct stats_snapshot *now,
 		    const struct stats_snapshot *before, int64_t owner,
 		    uint32_t kind, struct stats_hist *h)
 {
+	const struct stats_hist *b;
 	size_t i, s;
 
 	memset(h, 0, sizeof(*h));
 	for (i = 0; i < now->nr_hist; i++) {
 		const struct stats_hist_row *r = &now->hist[i];
 
-		if (r->key.kind != kind ||
-		    (owner >= 0 && r->key.owner_tgid != owner))
+		if (r->key.id != kind ||
+		    (owner >= 0 && r->v.owner_tgid != owner))
 			continue;
+		b = find_hist(before, &r->key);
+		if (b && b->count > r->v.count)
+			b = NULL;
 		for (s = 0; s < STATS_HIST_SLOTS; s++)
-			h->slots[s] += r->v.slots[s];
-		h->count += r->v.count;
-		h->sum_ns += r->v.sum_ns;
-	}
-	for (i = 0; before && i < before->nr_hist; i++) {
-		const struct stats_hist_row *r = &before->hist[i];
-
-		if (r->key.kind != kind ||
-		    (owner >= 0 && r->key.owner_tgid != owner))
-			continue;
-		for (s = 0; s < STATS_HIST_SLOTS; s++)
-			h->slots[s] -= r->v.slots[s];
-		h->count -= r->v.count;
-		h->sum_ns -= r->v.sum_ns;
+			h->slots[s] += r->v.slots[s] - (b ? b->slots[s] : 0);
+		h->count += r->v.count - (b ? b->count : 0);
+		h->sum_ns += r->v.sum_ns - (b ? b->sum_ns : 0);
 	}
 }
 
@@ -234,22 +244,22 @@ static void show(const struct stats_snapshot *now,
 		for (i = 0; i < now->nr_hist; i++) {
 			const struct stats_hist_row *r = &now->hist[i];
 
-			if (r->key.kind != kind)
+			if (r->key.id != kind)
 				continue;
-			/* once per owner: rows are unique per (owner, kind) */
+			/* once per owner, whose contexts add up */
 			for (j = 0; j < i; j++)
-				if (now->hist[j].key.kind == kind &&
-				    now->hist[j].key.owner_tgid == r->key.owner_tgid)
+				if (now->hist[j].key.id == kind &&
+				    now->hist[j].v.owner_tgid == r->v.owner_tgid)
 					break;
 			if (j < i)
 				continue;
-			collect(now, before, r->key.owner_tgid, kind, &h);
+			collect(now, before, r->v.owner_tgid, kind, &h);
 			if (opts.json)
 				print_json(stats_hist_name(kind),
-					   r->key.owner_tgid, &h);
+					   r->v.owner_tgid, &h);
 			else
 				print_text(stats_hist_name(kind),
-					   r->key.owner_tgid, &h);
+					   r->v.owner_tgid, &h);
 		}
 	}
 	fflush(stdout);

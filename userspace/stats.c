@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "common.h"
@@ -42,6 +44,12 @@ struct iommufd_stats_bpf *stats_start(const struct stats_opts *opts)
 	skel->rodata->filter_owner_tgid = opts->owner_tgid;
 	skel->rodata->collect_latency = opts->latency;
 	skel->rodata->page_shift = __builtin_ctzl(sysconf(_SC_PAGESIZE));
+	/* No histograms, no room for them (a hash needs one entry) */
+	if (!opts->latency) {
+		bpf_map__set_max_entries(skel->maps.hist_stats, 1);
+		bpf_map__set_max_entries(skel->maps.hist_retired, 1);
+		bpf_map__set_max_entries(skel->maps.fault_reported, 1);
+	}
 	err = iommufd_stats_bpf__load(skel);
 	if (err) {
 		warnx_("cannot load the BPF programs: %s (run with -v for the verifier log)",
@@ -65,129 +73,125 @@ void stats_stop(struct iommufd_stats_bpf *skel)
 	iommufd_stats_bpf__destroy(skel);
 }
 
-/*
- * Read a per-CPU hash whose values are arrays of 64-bit counters, summing
- * each counter over CPUs. *rows gets n entries of key then value.
- */
-static int read_percpu_hash(int fd, size_t key_size, size_t value_size,
-			    void **rows, size_t *n)
+/* Append one row (key then value) to *rows, growing it as needed */
+static int append_row(char **rows, size_t *n, size_t *cap, size_t row_size,
+		      const void *key, size_t key_size, const void *value)
 {
-	int ncpu = libbpf_num_possible_cpus(), err = 0, c;
-	size_t row_size = key_size + value_size, cap = 0, w;
-	/* Per-CPU values are laid out at 8-byte strides */
-	size_t stride = (value_size + 7) & ~7ul;
-	char key[64], next[64];
-	bool first = true;
-	__u64 *vals;
+	if (*n == *cap) {
+		size_t want = *cap ? *cap * 2 : 64;
+		char *grown = realloc(*rows, want * row_size);
+
+		if (!grown)
+			return -ENOMEM;
+		*rows = grown;
+		*cap = want;
+	}
+	memcpy(*rows + *n * row_size, key, key_size);
+	memcpy(*rows + *n * row_size + key_size, value, row_size - key_size);
+	(*n)++;
+	return 0;
+}
+
+/* Read a hash table into rows of key then value; *cap gets their room */
+static int read_hash(int fd, size_t key_size, size_t value_size,
+		     void **rows, size_t *n, size_t *cap)
+{
+	size_t row_size = key_size + value_size;
+	char key[64], next[64], value[512];
 	char *out = NULL;
+	bool first = true;
+	int err = 0;
 
 	*rows = NULL;
-	*n = 0;
-	if (ncpu < 0)
-		return ncpu;
-	vals = calloc(ncpu, stride);
-	if (!vals)
-		return -ENOMEM;
+	*n = *cap = 0;
 	while (!bpf_map_get_next_key(fd, first ? NULL : key, next)) {
-		__u64 *sum;
-
 		first = false;
 		memcpy(key, next, key_size);
-		if (bpf_map_lookup_elem(fd, key, vals)) {
-			if (errno == ENOENT)	/* deleted meanwhile */
+		if (bpf_map_lookup_elem(fd, key, value)) {
+			if (errno == ENOENT)	/* retired meanwhile */
 				continue;
 			err = -errno;
 			break;
 		}
-		if (*n == cap) {
-			char *grown;
-
-			cap = cap ? cap * 2 : 64;
-			grown = realloc(out, cap * row_size);
-			if (!grown) {
-				err = -ENOMEM;
-				break;
-			}
-			out = grown;
-		}
-		memcpy(out + *n * row_size, key, key_size);
-		sum = (__u64 *)(out + *n * row_size + key_size);
-		memset(sum, 0, value_size);
-		for (c = 0; c < ncpu; c++)
-			for (w = 0; w < value_size / 8; w++)
-				sum[w] += *(__u64 *)((char *)vals + c * stride +
-						     w * 8);
-		(*n)++;
+		err = append_row(&out, n, cap, row_size, key, key_size, value);
+		if (err)
+			break;
 	}
-	free(vals);
 	if (err) {
 		free(out);
-		*n = 0;
+		*n = *cap = 0;
 		return err;
 	}
 	*rows = out;
 	return 0;
 }
 
-/* Add @v (n 64-bit counters) to the row of @key in *rows, appending one */
-static int merge_row(void **rows, size_t *n, size_t key_size,
-		     size_t value_size, const void *key, const void *v)
+/*
+ * Take every row of a retired table (reading and deleting it at once, so
+ * a row the BPF side merges into meanwhile is not lost) and add it to the
+ * snapshot's rows. A live row of the same key (a new object that reuses
+ * the ids) adds up with it, as one series.
+ */
+static int collect_retired(int fd, size_t value_size, void **rows, size_t *n,
+			   size_t *cap)
 {
-	size_t row_size = key_size + value_size, i, w;
-	char *r = *rows, *grown;
+	size_t row_size = sizeof(struct stats_key) + value_size, i, w;
+	struct stats_key key;
+	char value[512];
+	char *r;
+	int err;
 
-	for (i = 0; i < *n; i++)
-		if (!memcmp(r + i * row_size, key, key_size))
-			break;
-	if (i == *n) {
-		grown = realloc(r, (*n + 1) * row_size);
-		if (!grown)
-			return -ENOMEM;
-		r = *rows = grown;
-		memcpy(r + i * row_size, key, key_size);
-		memset(r + i * row_size + key_size, 0, value_size);
-		(*n)++;
+	while (!bpf_map_get_next_key(fd, NULL, &key)) {
+		if (bpf_map_lookup_and_delete_elem(fd, &key, value)) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		r = *rows;
+		for (i = 0; i < *n; i++)
+			if (!memcmp(r + i * row_size, &key, sizeof(key)))
+				break;
+		if (i == *n) {
+			err = append_row((char **)rows, n, cap, row_size, &key,
+					 sizeof(key), value);
+			if (err)
+				return err;
+			continue;
+		}
+		/* Word 0 is the owner: the live row's is the latest */
+		for (w = 1; w < value_size / 8; w++)
+			((__u64 *)(r + i * row_size + sizeof(key)))[w] +=
+				((const __u64 *)value)[w];
 	}
-	for (w = 0; w < value_size / 8; w++)
-		((__u64 *)(r + i * row_size + key_size))[w] += ((const __u64 *)v)[w];
 	return 0;
 }
 
-/*
- * Fold a per-CPU fast table into rows: every used slot of every CPU is a
- * row (key at @key_off, "used" at @used_off, value at @value_off).
- */
-static int read_fast_table(int fd, size_t slot_size, size_t key_off,
-			   size_t key_size, size_t used_off, size_t value_off,
-			   size_t value_size, void **rows, size_t *n)
+/* A thread group that has exited (its tgid no longer names a process) */
+static bool process_gone(int32_t tgid)
 {
-	int ncpu = libbpf_num_possible_cpus(), c, err = 0;
-	size_t stride = (slot_size + 7) & ~7ul;
-	__u32 slot;
-	char *vals;
+	return tgid > 0 && kill(tgid, 0) && errno == ESRCH;
+}
 
-	if (ncpu < 0)
-		return ncpu;
-	vals = calloc(ncpu, stride);
-	if (!vals)
-		return -ENOMEM;
-	for (slot = 0; slot < STATS_FAST_SLOTS && !err; slot++) {
-		if (bpf_map_lookup_elem(fd, &slot, vals)) {
-			err = -errno;
-			break;
-		}
-		for (c = 0; c < ncpu && !err; c++) {
-			const char *f = vals + c * stride;
-			__u32 used;
+/*
+ * The pinned bytes of a process that exited and pins nothing are final:
+ * drop its row once read, so exited processes' series go.
+ */
+static void collect_exited_owners(int fd, const struct stats_snapshot *snap)
+{
+	struct stats_owner v;
+	size_t i;
 
-			memcpy(&used, f + used_off, sizeof(used));
-			if (used)
-				err = merge_row(rows, n, key_size, value_size,
-						f + key_off, f + value_off);
-		}
+	for (i = 0; i < snap->nr_owner; i++) {
+		int32_t tgid = snap->owner[i].owner_tgid;
+
+		if (snap->owner[i].v.pinned_bytes || !process_gone(tgid))
+			continue;
+		if (bpf_map_lookup_and_delete_elem(fd, &tgid, &v))
+			continue;
+		/* Its last pages were unpinned since the read: keep them */
+		if (v.pinned_bytes)
+			bpf_map_update_elem(fd, &tgid, &v, BPF_NOEXIST);
 	}
-	free(vals);
-	return err;
 }
 
 void stats_snapshot_free(struct stats_snapshot *snap)
@@ -201,62 +205,59 @@ void stats_snapshot_free(struct stats_snapshot *snap)
 
 int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 {
-	int err;
+	const struct {
+		int live, retired;
+		size_t value_size;
+		void **rows;
+		size_t *n;
+	} tables[] = {
+		{ bpf_map__fd(skel->maps.ioas_stats),
+		  bpf_map__fd(skel->maps.ioas_retired), sizeof(struct stats_ioas),
+		  (void **)&snap->ioas, &snap->nr_ioas },
+		{ bpf_map__fd(skel->maps.dev_stats),
+		  bpf_map__fd(skel->maps.dev_retired), sizeof(struct stats_dev),
+		  (void **)&snap->dev, &snap->nr_dev },
+		{ bpf_map__fd(skel->maps.hist_stats),
+		  bpf_map__fd(skel->maps.hist_retired), sizeof(struct stats_hist),
+		  (void **)&snap->hist, &snap->nr_hist },
+	};
+	size_t t, cap;
+	int err = 0;
 
 	_Static_assert(sizeof(struct stats_ioas_row) ==
-		       sizeof(struct stats_ioas_key) + sizeof(struct stats_ioas),
+		       sizeof(struct stats_key) + sizeof(struct stats_ioas),
 		       "rows are key then value");
 	_Static_assert(sizeof(struct stats_hist_row) ==
-		       sizeof(struct stats_hist_key) + sizeof(struct stats_hist),
+		       sizeof(struct stats_key) + sizeof(struct stats_hist),
 		       "rows are key then value");
+	_Static_assert(sizeof(struct stats_hist) <= 512, "read buffers");
 	stats_snapshot_free(snap);
 	snap->when_ns = monotonic_ns();
-	err = read_percpu_hash(bpf_map__fd(skel->maps.ioas_stats),
-			       sizeof(struct stats_ioas_key),
-			       sizeof(struct stats_ioas), (void **)&snap->ioas,
-			       &snap->nr_ioas);
+	for (t = 0; t < sizeof(tables) / sizeof(tables[0]) && !err; t++) {
+		err = read_hash(tables[t].live, sizeof(struct stats_key),
+				tables[t].value_size, tables[t].rows,
+				tables[t].n, &cap);
+		if (!err)
+			err = collect_retired(tables[t].retired,
+					      tables[t].value_size,
+					      tables[t].rows, tables[t].n, &cap);
+	}
 	if (!err)
-		err = read_fast_table(bpf_map__fd(skel->maps.ioas_fast),
-				      sizeof(struct stats_ioas_slot),
-				      offsetof(struct stats_ioas_slot, key),
-				      sizeof(struct stats_ioas_key),
-				      offsetof(struct stats_ioas_slot, used),
-				      offsetof(struct stats_ioas_slot, v),
-				      sizeof(struct stats_ioas),
-				      (void **)&snap->ioas, &snap->nr_ioas);
-	if (!err)
-		err = read_percpu_hash(bpf_map__fd(skel->maps.dev_stats),
-				       sizeof(struct stats_dev_key),
-				       sizeof(struct stats_dev),
-				       (void **)&snap->dev, &snap->nr_dev);
-	if (!err)
-		err = read_percpu_hash(bpf_map__fd(skel->maps.owner_stats),
-				       sizeof(__s32), sizeof(struct stats_owner),
-				       (void **)&snap->owner, &snap->nr_owner);
-	if (!err)
-		err = read_fast_table(bpf_map__fd(skel->maps.owner_fast),
-				      sizeof(struct stats_owner_slot),
-				      offsetof(struct stats_owner_slot, owner_tgid),
-				      sizeof(__s32),
-				      offsetof(struct stats_owner_slot, used),
-				      offsetof(struct stats_owner_slot, v),
-				      sizeof(struct stats_owner),
-				      (void **)&snap->owner, &snap->nr_owner);
-	if (!err)
-		err = read_percpu_hash(bpf_map__fd(skel->maps.hist_stats),
-				       sizeof(struct stats_hist_key),
-				       sizeof(struct stats_hist),
-				       (void **)&snap->hist, &snap->nr_hist);
-	if (!err)
+		err = read_hash(bpf_map__fd(skel->maps.owner_stats),
+				sizeof(__s32), sizeof(struct stats_owner),
+				(void **)&snap->owner, &snap->nr_owner, &cap);
+	if (!err) {
+		collect_exited_owners(bpf_map__fd(skel->maps.owner_stats), snap);
 		err = percpu_counters_read(bpf_map__fd(skel->maps.lost),
 					   snap->lost, STATS_LOST_MAX);
+	}
 	if (err)
 		stats_snapshot_free(snap);
 	return err;
 }
 
 const struct stats_ioas *stats_find_ioas(const struct stats_snapshot *snap,
-					 const struct stats_ioas_key *key)
+					 const struct stats_key *key)
 {
 	size_t i;
 
@@ -267,7 +268,7 @@ const struct stats_ioas *stats_find_ioas(const struct stats_snapshot *snap,
 }
 
 const struct stats_dev *stats_find_dev(const struct stats_snapshot *snap,
-				       const struct stats_dev_key *key)
+				       const struct stats_key *key)
 {
 	size_t i;
 
@@ -275,6 +276,90 @@ const struct stats_dev *stats_find_dev(const struct stats_snapshot *snap,
 		if (!memcmp(&snap->dev[i].key, key, sizeof(*key)))
 			return &snap->dev[i].v;
 	return NULL;
+}
+
+/* The size of @name's struct in the kernel's BTF, or of what @member points to */
+static long long kernel_size(const struct btf *btf, const char *name,
+			     const char *member)
+{
+	const struct btf_member *m;
+	const struct btf_type *t;
+	int id, i;
+
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
+	if (id < 0)
+		return id;
+	if (!member)
+		return btf__resolve_size(btf, id);
+	t = btf__type_by_id(btf, id);
+	for (i = 0, m = btf_members(t); i < btf_vlen(t); i++, m++) {
+		if (strcmp(btf__name_by_offset(btf, m->name_off), member))
+			continue;
+		t = btf__type_by_id(btf, m->type);
+		if (!t || !btf_is_ptr(t))
+			return -EINVAL;
+		return btf__resolve_size(btf, t->type);
+	}
+	return -ENOENT;
+}
+
+#define ROUND8(x) (((x) + 7ull) & ~7ull)
+
+long long stats_map_bytes(struct iommufd_stats_bpf *skel, int ncpu)
+{
+	long long htab, bucket, elem, array, total = 0;
+	const long long page = sysconf(_SC_PAGESIZE);
+	struct bpf_map *map;
+	struct btf *btf;
+
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return -errno;
+	htab = kernel_size(btf, "bpf_htab", NULL);
+	bucket = kernel_size(btf, "bpf_htab", "buckets");
+	elem = kernel_size(btf, "htab_elem", NULL);
+	array = kernel_size(btf, "bpf_array", NULL);
+	btf__free(btf);
+	if (htab < 0 || bucket < 0 || elem < 0 || array < 0)
+		return -ENOENT;
+	/* kernel/bpf/hashtab.c and arraymap.c, *_map_mem_usage() */
+	bpf_object__for_each_map(map, skel->obj) {
+		unsigned long long entries = bpf_map__max_entries(map);
+		unsigned long long key = ROUND8(bpf_map__key_size(map));
+		unsigned long long value = ROUND8(bpf_map__value_size(map));
+		unsigned long long buckets = 1;
+
+		switch (bpf_map__type(map)) {
+		case BPF_MAP_TYPE_HASH:	/* preallocated, with extra elements */
+			while (buckets < entries)
+				buckets <<= 1;
+			total += htab + bucket * buckets +
+				 4ll * ncpu * 8 /* HASHTAB_MAP_LOCK_COUNT */ +
+				 (elem + key + value) * (entries + ncpu) +
+				 8ll * ncpu;
+			break;
+		case BPF_MAP_TYPE_LRU_HASH:	/* no extra elements */
+			while (buckets < entries)
+				buckets <<= 1;
+			total += htab + bucket * buckets + 4ll * ncpu * 8 +
+				 (elem + key + value) * entries;
+			break;
+		case BPF_MAP_TYPE_PERCPU_ARRAY:
+			total += array + entries * 8 +
+				 entries * value * ncpu;
+			break;
+		case BPF_MAP_TYPE_ARRAY:	/* global data, mmapable */
+			if (bpf_map__map_flags(map) & BPF_F_MMAPABLE)
+				total += (array + page - 1) / page * page +
+					 (entries * value + page - 1) / page * page;
+			else
+				total += array + entries * value;
+			break;
+		default:
+			return -EOPNOTSUPP;
+		}
+	}
+	return total;
 }
 
 void owner_comm(int32_t tgid, char *buf, size_t len)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The in-kernel aggregation shared by 'top', 'hist' and 'metrics': load and
- * attach iommufd_stats, and read its per-CPU tables as one snapshot.
+ * attach iommufd_stats, and read its tables as one snapshot, which collects
+ * (publishes once, then deletes) the rows of objects destroyed since.
  */
 #ifndef IOMMUFD_BPF_STATS_USER_H
 #define IOMMUFD_BPF_STATS_USER_H
@@ -20,12 +21,12 @@ struct stats_opts {
 };
 
 struct stats_ioas_row {
-	struct stats_ioas_key key;
+	struct stats_key key;	/* context, IOAS id */
 	struct stats_ioas v;
 };
 
 struct stats_dev_row {
-	struct stats_dev_key key;
+	struct stats_key key;	/* context, device id */
 	struct stats_dev v;
 };
 
@@ -35,11 +36,14 @@ struct stats_owner_row {
 };
 
 struct stats_hist_row {
-	struct stats_hist_key key;
+	struct stats_key key;	/* context, enum stats_hist_kind */
 	struct stats_hist v;
 };
 
-/* Every table, summed over CPUs, at one moment */
+/*
+ * Every table at one moment: the rows of live objects, and those of
+ * objects destroyed since the last read, in their final state
+ */
 struct stats_snapshot {
 	uint64_t when_ns;	/* CLOCK_MONOTONIC */
 	struct stats_ioas_row *ioas;
@@ -60,18 +64,29 @@ struct stats_snapshot {
 struct iommufd_stats_bpf *stats_start(const struct stats_opts *opts);
 void stats_stop(struct iommufd_stats_bpf *skel);
 
-/* Fill @snap (freeing what it held); 0 or -errno */
+/*
+ * Fill @snap (freeing what it held); 0 or -errno. The rows of destroyed
+ * objects (and of exited processes that pin nothing) are in this snapshot
+ * for the last time: the read removes them from the kernel's tables.
+ */
 int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap);
 void stats_snapshot_free(struct stats_snapshot *snap);
 
-/* "map", "unmap", "invalidate", "fault" */
+/* "map", "unmap", "invalidate", "fault", "copy" */
 const char *stats_hist_name(uint32_t kind);
 
 /* The row for @key in @snap, or NULL (for deltas between snapshots) */
 const struct stats_ioas *stats_find_ioas(const struct stats_snapshot *snap,
-					 const struct stats_ioas_key *key);
+					 const struct stats_key *key);
 const struct stats_dev *stats_find_dev(const struct stats_snapshot *snap,
-				       const struct stats_dev_key *key);
+				       const struct stats_key *key);
+
+/*
+ * Bytes of kernel memory the loaded tables take, computed as the kernel
+ * accounts it (htab_map_mem_usage()) for @ncpu possible CPUs, from the
+ * maps' definitions and the running kernel's BTF; -errno on failure
+ */
+long long stats_map_bytes(struct iommufd_stats_bpf *skel, int ncpu);
 
 /* /proc/PID/comm of a context's owner, or "?" once it is gone */
 void owner_comm(int32_t tgid, char *buf, size_t len);

@@ -89,9 +89,9 @@ static size_t owners(const struct stats_snapshot *snap, int32_t **out)
 	if (!o)
 		return 0;
 	for (i = 0; i < snap->nr_ioas; i++)
-		o[n++] = snap->ioas[i].key.owner_tgid;
+		o[n++] = snap->ioas[i].v.owner_tgid;
 	for (i = 0; i < snap->nr_dev; i++)
-		o[n++] = snap->dev[i].key.owner_tgid;
+		o[n++] = snap->dev[i].v.owner_tgid;
 	for (i = 0; i < snap->nr_owner; i++)
 		o[n++] = snap->owner[i].owner_tgid;
 	qsort(o, n, sizeof(*o), cmp_owner);
@@ -124,7 +124,12 @@ static struct ioas_delta ioas_delta(const struct stats_ioas *now,
 	static const struct stats_ioas zero;
 	struct ioas_delta d;
 
-	if (!before)
+	/* Smaller than before: a new IOAS that reused the ids, from 0 */
+	if (!before || now->maps < before->maps ||
+	    now->unmaps < before->unmaps || now->copies < before->copies ||
+	    now->errors < before->errors ||
+	    now->domain_unmaps < before->domain_unmaps ||
+	    now->invalidations < before->invalidations)
 		before = &zero;
 	d.maps = now->maps - before->maps;
 	d.unmaps = now->unmaps - before->unmaps;
@@ -148,7 +153,12 @@ static struct dev_delta dev_delta(const struct stats_dev *now,
 	static const struct stats_dev zero;
 	struct dev_delta d;
 
-	if (!before)
+	/* Smaller than before: a device that reused the ids, from 0 */
+	if (!before || now->iopf_groups < before->iopf_groups ||
+	    now->iopf_success < before->iopf_success ||
+	    now->iopf_invalid < before->iopf_invalid ||
+	    now->iopf_failure < before->iopf_failure ||
+	    now->dma_faults < before->dma_faults)
 		before = &zero;
 	d.iopf = now->iopf_groups - before->iopf_groups;
 	d.answered = now->iopf_success + now->iopf_invalid + now->iopf_failure -
@@ -168,7 +178,7 @@ static void print_table_header(double secs, size_t nr_owners)
 		printf("\033[H\033[2J");
 	printf("%s  iommufd-bpf top  interval %.2fs  contexts %zu\n", clock, secs,
 	       nr_owners);
-	printf("%8s %-15s %-10s %9s %9s %8s %10s %9s %8s %8s %8s %10s\n",
+	printf("%8s %-15s %-14s %9s %9s %8s %10s %9s %8s %8s %8s %10s\n",
 	       "OWNER", "COMM", "OBJECT", "MAPS/s", "UNMAPS/s", "COPY/s",
 	       "MAPPED/s", "DUNMAP/s", "INVAL/s", "IOPF/s", "DMAFLT/s", "PINNED");
 }
@@ -197,7 +207,7 @@ static void show(const struct stats_snapshot *now,
 			const struct stats_ioas_row *r = &now->ioas[i];
 			struct ioas_delta d;
 
-			if (r->key.owner_tgid != own[o])
+			if (r->v.owner_tgid != own[o])
 				continue;
 			d = ioas_delta(&r->v, stats_find_ioas(before, &r->key));
 			ctx.maps += d.maps;
@@ -213,7 +223,7 @@ static void show(const struct stats_snapshot *now,
 			const struct stats_dev_row *r = &now->dev[i];
 			struct dev_delta d;
 
-			if (r->key.owner_tgid != own[o])
+			if (r->v.owner_tgid != own[o])
 				continue;
 			d = dev_delta(&r->v, stats_find_dev(before, &r->key));
 			dctx.iopf += d.iopf;
@@ -245,7 +255,7 @@ static void show(const struct stats_snapshot *now,
 			json_s64(&w, "pinned_bytes", pinned);
 			json_end(&w);
 		} else {
-			printf("%8d %-15.15s %-10s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8.1f %10s\n",
+			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8.1f %10s\n",
 			       own[o], comm, "ctx", ctx.maps / secs,
 			       ctx.unmaps / secs, ctx.copies / secs,
 			       format_size(ctx.map_bytes / secs, b1, sizeof(b1)),
@@ -258,7 +268,7 @@ static void show(const struct stats_snapshot *now,
 			struct ioas_delta d;
 			char obj[24];
 
-			if (r->key.owner_tgid != own[o])
+			if (r->v.owner_tgid != own[o])
 				continue;
 			d = ioas_delta(&r->v, stats_find_ioas(before, &r->key));
 			if (!opts.all && !d.maps && !d.unmaps && !d.copies &&
@@ -271,7 +281,8 @@ static void show(const struct stats_snapshot *now,
 				json_str(&w, "row", "ioas");
 				json_fixed(&w, "interval_s", secs, 3);
 				json_s64(&w, "owner_tgid", own[o]);
-				json_u64(&w, "ioas_id", r->key.ioas_id);
+				json_u64(&w, "ctx", r->key.ctx);
+				json_u64(&w, "ioas_id", r->key.id);
 				json_u64(&w, "maps", d.maps);
 				json_u64(&w, "unmaps", d.unmaps);
 				json_u64(&w, "copies", d.copies);
@@ -284,8 +295,9 @@ static void show(const struct stats_snapshot *now,
 				json_end(&w);
 				continue;
 			}
-			snprintf(obj, sizeof(obj), "ioas %u", r->key.ioas_id);
-			printf("%8d %-15.15s %-10s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8s %8s %10s\n",
+			snprintf(obj, sizeof(obj), "ioas %u/c%llu", r->key.id,
+				 (unsigned long long)r->key.ctx);
+			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8s %8s %10s\n",
 			       own[o], comm, obj, d.maps / secs,
 			       d.unmaps / secs, d.copies / secs,
 			       format_size(d.map_bytes / secs, b1, sizeof(b1)),
@@ -297,7 +309,7 @@ static void show(const struct stats_snapshot *now,
 			struct dev_delta d;
 			char obj[24];
 
-			if (r->key.owner_tgid != own[o])
+			if (r->v.owner_tgid != own[o])
 				continue;
 			d = dev_delta(&r->v, stats_find_dev(before, &r->key));
 			if (!opts.all && !d.iopf && !d.answered && !d.dma_faults)
@@ -309,15 +321,17 @@ static void show(const struct stats_snapshot *now,
 				json_str(&w, "row", "dev");
 				json_fixed(&w, "interval_s", secs, 3);
 				json_s64(&w, "owner_tgid", own[o]);
-				json_u64(&w, "dev_id", r->key.dev_id);
+				json_u64(&w, "ctx", r->key.ctx);
+				json_u64(&w, "dev_id", r->key.id);
 				json_u64(&w, "iopf_groups", d.iopf);
 				json_u64(&w, "iopf_answered", d.answered);
 				json_u64(&w, "dma_faults", d.dma_faults);
 				json_end(&w);
 				continue;
 			}
-			snprintf(obj, sizeof(obj), "dev %u", r->key.dev_id);
-			printf("%8d %-15.15s %-10s %9s %9s %8s %10s %9s %8s %8.1f %8.1f %10s\n",
+			snprintf(obj, sizeof(obj), "dev %u/c%llu", r->key.id,
+				 (unsigned long long)r->key.ctx);
+			printf("%8d %-15.15s %-14s %9s %9s %8s %10s %9s %8s %8.1f %8.1f %10s\n",
 			       own[o], comm, obj, "-", "-", "-", "-", "-", "-",
 			       d.iopf / secs, d.dma_faults / secs, "-");
 		}

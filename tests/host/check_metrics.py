@@ -139,10 +139,10 @@ TOP_FIELDS = {
             "errors": int, "domain_unmaps": int,
             "invalidations": int, "iopf_groups": int, "dma_faults": int,
             "pinned_bytes": int},
-    "ioas": {"interval_s": float, "owner_tgid": int, "ioas_id": int,
+    "ioas": {"interval_s": float, "owner_tgid": int, "ctx": int, "ioas_id": int,
              "maps": int, "unmaps": int, "copies": int, "map_bytes": int,
              "unmap_bytes": int, "copy_bytes": int, "errors": int, "domain_unmaps": int, "invalidations": int},
-    "dev": {"interval_s": float, "owner_tgid": int, "dev_id": int,
+    "dev": {"interval_s": float, "owner_tgid": int, "ctx": int, "dev_id": int,
             "iopf_groups": int, "iopf_answered": int, "dma_faults": int},
 }
 
