@@ -154,6 +154,8 @@ event_reserve(__u32 type, __s32 owner_tgid, __u32 ioas_id, __u32 dev_id,
 	}
 	if (size == sizeof(struct iommufd_dma_fault_event))
 		__builtin_memset(e, 0, sizeof(struct iommufd_dma_fault_event));
+	else if (size == sizeof(struct iommufd_bind_event))
+		__builtin_memset(e, 0, sizeof(struct iommufd_bind_event));
 	else
 		__builtin_memset(e, 0, sizeof(*e));
 	e->seq = __sync_fetch_and_add(&next_seq, 1) + 1;
@@ -520,6 +522,207 @@ int BPF_PROG(on_pinned_update, struct iopt_pages *pages, unsigned long npages,
 	e->ret = ret;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+/*
+ * Object lifecycle. @ctx is the context's boot-unique id: object ids are
+ * per context and reused, so a consumer keeps its tables by (ctx, id).
+ */
+static __always_inline struct iommufd_event *
+lifecycle_begin(__u32 type, struct iommufd_ctx *ictx, __u32 ioas_id,
+		__u32 dev_id)
+{
+	struct iommufd_event *e;
+
+	e = event_begin(type, ctx_owner(ictx), ioas_id, dev_id);
+	if (e)
+		e->ctx = ctx_id(ictx);
+	return e;
+}
+
+/* The kernel's object type (CO-RE) as the records' stable kind */
+static __always_inline __u32 object_kind(enum iommufd_object_type type)
+{
+	if (type == bpf_core_enum_value(enum iommufd_object_type,
+					IOMMUFD_OBJ_DEVICE))
+		return IOMMUFD_OBJECT_DEVICE;
+	if (type == bpf_core_enum_value(enum iommufd_object_type,
+					IOMMUFD_OBJ_HWPT_PAGING))
+		return IOMMUFD_OBJECT_HWPT_PAGING;
+	if (type == bpf_core_enum_value(enum iommufd_object_type,
+					IOMMUFD_OBJ_HWPT_NESTED))
+		return IOMMUFD_OBJECT_HWPT_NESTED;
+	if (type == bpf_core_enum_value(enum iommufd_object_type,
+					IOMMUFD_OBJ_IOAS))
+		return IOMMUFD_OBJECT_IOAS;
+	if (type == bpf_core_enum_value(enum iommufd_object_type,
+					IOMMUFD_OBJ_ACCESS))
+		return IOMMUFD_OBJECT_ACCESS;
+	if (type == bpf_core_enum_value(enum iommufd_object_type,
+					IOMMUFD_OBJ_FAULT))
+		return IOMMUFD_OBJECT_FAULT;
+	return IOMMUFD_OBJECT_OTHER;
+}
+
+static __always_inline int ctx_event(__u32 type, struct iommufd_ctx *ictx)
+{
+	struct iommufd_event *e = lifecycle_begin(type, ictx, 0, 0);
+
+	if (e)
+		bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* An IOAS, fault object or access: its id in the field named for it */
+static __always_inline int ctx_event_id(__u32 type, struct iommufd_ctx *ictx,
+					__u32 id)
+{
+	struct iommufd_event *e;
+
+	e = lifecycle_begin(type, ictx, type == IOMMUFD_EV_IOAS_ALLOC ? id : 0,
+			    0);
+	if (!e)
+		return 0;
+	if (type == IOMMUFD_EV_FAULT_ALLOC)
+		e->fault_id = id;
+	else if (type == IOMMUFD_EV_ACCESS_CREATE)
+		e->access_id = id;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/iommufd_ctx_open")
+int BPF_PROG(on_ctx_open, struct iommufd_ctx *ictx)
+{
+	return ctx_event(IOMMUFD_EV_CTX_OPEN, ictx);
+}
+
+SEC("tp_btf/iommufd_ctx_release")
+int BPF_PROG(on_ctx_release, struct iommufd_ctx *ictx)
+{
+	return ctx_event(IOMMUFD_EV_CTX_RELEASE, ictx);
+}
+
+SEC("tp_btf/iommufd_ioas_alloc")
+int BPF_PROG(on_ioas_alloc, struct iommufd_ctx *ictx,
+	     struct iommufd_object *obj)
+{
+	return ctx_event_id(IOMMUFD_EV_IOAS_ALLOC, ictx, obj->id);
+}
+
+SEC("tp_btf/iommufd_fault_alloc")
+int BPF_PROG(on_fault_alloc, struct iommufd_ctx *ictx,
+	     struct iommufd_object *obj)
+{
+	return ctx_event_id(IOMMUFD_EV_FAULT_ALLOC, ictx, obj->id);
+}
+
+SEC("tp_btf/iommufd_access_create")
+int BPF_PROG(on_access_create, struct iommufd_ctx *ictx,
+	     struct iommufd_object *obj)
+{
+	return ctx_event_id(IOMMUFD_EV_ACCESS_CREATE, ictx, obj->id);
+}
+
+SEC("tp_btf/iommufd_hwpt_alloc")
+int BPF_PROG(on_hwpt_alloc, struct iommufd_ctx *ictx,
+	     struct iommufd_hw_pagetable *hwpt, struct iommufd_device *idev,
+	     u32 flags)
+{
+	__u32 kind = object_kind(hwpt->obj.type);
+	struct iommufd_hwpt_nested *nested;
+	struct iommufd_hwpt_paging *paging;
+	struct iommufd_event *e;
+
+	e = lifecycle_begin(IOMMUFD_EV_HWPT_ALLOC, ictx, hwpt_ioas_id(hwpt),
+			    idev->obj.id);
+	if (!e)
+		return 0;
+	e->hwpt_id = hwpt->obj.id;
+	e->object_kind = kind;
+	e->fault_id = hwpt->fault ? hwpt->fault->obj.id : 0;
+	e->flags = flags;
+	if (kind == IOMMUFD_OBJECT_HWPT_NESTED) {
+		nested = kernel_container_of(hwpt, struct iommufd_hwpt_nested,
+					     common);
+		e->parent_hwpt_id = nested->parent->common.obj.id;
+	} else if (kind == IOMMUFD_OBJECT_HWPT_PAGING) {
+		paging = kernel_container_of(hwpt, struct iommufd_hwpt_paging,
+					     common);
+		e->auto_domain = paging->auto_domain;
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/iommufd_device_bind")
+int BPF_PROG(on_device_bind, struct iommufd_ctx *ictx,
+	     struct iommufd_device *idev)
+{
+	struct iommufd_bind_event *b;
+
+	b = event_reserve(IOMMUFD_EV_DEVICE_BIND, ctx_owner(ictx), 0,
+			  idev->obj.id, sizeof(*b));
+	if (!b)
+		return 0;
+	b->ev.ctx = ctx_id(ictx);
+	bpf_probe_read_kernel_str(b->device, sizeof(b->device),
+				  idev->dev->kobj.name);
+	bpf_ringbuf_submit(b, 0);
+	return 0;
+}
+
+/* Ids in ioas_id / dev_id too, so --ioas and --dev filters see the destroy */
+SEC("tp_btf/iommufd_object_destroy")
+int BPF_PROG(on_object_destroy, struct iommufd_ctx *ictx,
+	     struct iommufd_object *obj)
+{
+	__u32 kind = object_kind(obj->type);
+	struct iommufd_event *e;
+
+	e = lifecycle_begin(IOMMUFD_EV_OBJECT_DESTROY, ictx,
+			    kind == IOMMUFD_OBJECT_IOAS ? obj->id : 0,
+			    kind == IOMMUFD_OBJECT_DEVICE ? obj->id : 0);
+	if (!e)
+		return 0;
+	e->object_kind = kind;
+	e->object_id = obj->id;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline int access_pages(__u32 type,
+					struct iommufd_access *access,
+					u32 ioas_id, unsigned long iova,
+					unsigned long length, int ret)
+{
+	struct iommufd_event *e;
+
+	e = lifecycle_begin(type, access->ictx, ioas_id, 0);
+	if (!e)
+		return 0;
+	e->access_id = access->obj.id;
+	e->iova = iova;
+	e->length = length;
+	e->ret = ret;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/iommufd_access_pin")
+int BPF_PROG(on_access_pin, struct iommufd_access *access, u32 ioas_id,
+	     unsigned long iova, unsigned long length, int ret)
+{
+	return access_pages(IOMMUFD_EV_ACCESS_PIN, access, ioas_id, iova,
+			    length, ret);
+}
+
+SEC("tp_btf/iommufd_access_unpin")
+int BPF_PROG(on_access_unpin, struct iommufd_access *access, u32 ioas_id,
+	     unsigned long iova, unsigned long length, int ret)
+{
+	return access_pages(IOMMUFD_EV_ACCESS_UNPIN, access, ioas_id, iova,
+			    length, ret);
 }
 
 /* Emit a DMA fault assembled in @p as one record, with the diagnosis */

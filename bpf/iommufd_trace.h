@@ -23,6 +23,17 @@ enum iommufd_event_type {
 	IOMMUFD_EV_FAULT_AUTO_RESPOND,
 	IOMMUFD_EV_PINNED_UPDATE,
 	IOMMUFD_EV_DMA_FAULT,
+	/* Object lifecycle */
+	IOMMUFD_EV_CTX_OPEN,
+	IOMMUFD_EV_CTX_RELEASE,
+	IOMMUFD_EV_IOAS_ALLOC,
+	IOMMUFD_EV_HWPT_ALLOC,
+	IOMMUFD_EV_FAULT_ALLOC,
+	IOMMUFD_EV_DEVICE_BIND,
+	IOMMUFD_EV_ACCESS_CREATE,
+	IOMMUFD_EV_OBJECT_DESTROY,
+	IOMMUFD_EV_ACCESS_PIN,
+	IOMMUFD_EV_ACCESS_UNPIN,
 	IOMMUFD_EV_MAX,
 };
 
@@ -31,6 +42,24 @@ enum iommufd_event_type {
 #define IOMMUFD_EV_MASK_FAULTS						\
 	((1u << IOMMUFD_EV_FAULT_REPORT) | (1u << IOMMUFD_EV_FAULT_RESPOND) | \
 	 (1u << IOMMUFD_EV_FAULT_AUTO_RESPOND) | (1u << IOMMUFD_EV_DMA_FAULT))
+
+/* The lifecycle stream: contexts and objects created and destroyed */
+#define IOMMUFD_EV_MASK_LIFECYCLE					\
+	((1u << IOMMUFD_EV_CTX_OPEN) | (1u << IOMMUFD_EV_CTX_RELEASE) |	\
+	 (1u << IOMMUFD_EV_IOAS_ALLOC) | (1u << IOMMUFD_EV_HWPT_ALLOC) |	\
+	 (1u << IOMMUFD_EV_FAULT_ALLOC) | (1u << IOMMUFD_EV_DEVICE_BIND) | \
+	 (1u << IOMMUFD_EV_ACCESS_CREATE) | (1u << IOMMUFD_EV_OBJECT_DESTROY))
+
+/* Object types of lifecycle records (stable; the kernel's are mapped) */
+enum iommufd_object_kind {
+	IOMMUFD_OBJECT_OTHER,
+	IOMMUFD_OBJECT_DEVICE,
+	IOMMUFD_OBJECT_HWPT_PAGING,
+	IOMMUFD_OBJECT_HWPT_NESTED,
+	IOMMUFD_OBJECT_IOAS,
+	IOMMUFD_OBJECT_ACCESS,
+	IOMMUFD_OBJECT_FAULT,
+};
 
 /* Counters, indexed per CPU in the 'counters' map */
 enum iommufd_counter {
@@ -78,6 +107,20 @@ struct iommufd_event {
 	__u64 page_size;	/* dirty read: bitmap page size */
 	__u64 duration_ns;	/* dirty read: kernel time; fault answer:
 				 * time since report (0 if report unseen) */
+	/* Lifecycle records */
+	__u64 ctx;		/* the context's id, unique for the boot */
+	__u32 object_kind;	/* enum iommufd_object_kind: HWPT alloc, destroy */
+	__u32 object_id;	/* destroy: the object's id */
+	__u32 parent_hwpt_id;	/* HWPT alloc: a nested HWPT's parent */
+	__u32 access_id;	/* access create, pin, unpin */
+	__u32 auto_domain;	/* HWPT alloc: made by an attach to an IOAS */
+	__u32 pad;
+};
+
+/* An IOMMUFD_EV_DEVICE_BIND record: the device's name follows */
+struct iommufd_bind_event {
+	struct iommufd_event ev;
+	char device[32];	/* e.g. 0000:00:03.0 */
 };
 
 /* iommufd_event.flags of an IOMMUFD_EV_DMA_FAULT record */

@@ -11,16 +11,18 @@ for ev in ioas_map ioas_unmap ioas_copy device_attach device_detach \
 	  device_replace domain_unmap hwpt_invalidate dirty_tracking \
 	  dirty_read_begin dirty_range dirty_flush dirty_read fault_report \
 	  fault_respond fault_auto_respond pinned_update fault_policy_attach \
-	  fault_verdict fault_policy_exit dma_fault; do
+	  fault_verdict fault_policy_exit dma_fault ctx_open ctx_release \
+	  ioas_alloc hwpt_alloc fault_alloc device_bind access_create \
+	  object_destroy access_pin access_unpin; do
 	if [ -d "$T/events/iommufd/iommufd_$ev" ]; then
 		ok "tracefs has iommufd:iommufd_$ev"
 	else
 		not_ok "tracefs has iommufd:iommufd_$ev"
 	fi
 done
-# Every event we define is one of those 21: nothing unlisted, nothing missing
+# Every event we define is one of those 31: nothing unlisted, nothing missing
 count=$(ls -d "$T"/events/iommufd/iommufd_* | wc -l)
-[ "$count" = 21 ] && ok "exactly 21 iommufd events" || not_ok "exactly 21 iommufd events" "found $count"
+[ "$count" = 31 ] && ok "exactly 31 iommufd events" || not_ok "exactly 31 iommufd events" "found $count"
 
 echo 0 > "$T/tracing_on"
 echo > "$T/trace"
@@ -46,6 +48,15 @@ expect_line "unmap record" "iommufd_ioas_unmap: tgid=$pid ioas=$ioas iova=0x1000
 expect_line "DMA fault after unmap, attributed" "iommufd_dma_fault: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas iova=0x1000000 write$"
 expect_line "DMA fault never mapped, attributed" "iommufd_dma_fault: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas iova=0x41001000 read$"
 expect_line "detach at close" "iommufd_device_detach: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas pasid=0x0 ret=0"
+# The context's life, all under the id its open gave it
+ctx=$(sed -n "s/.*iommufd_ctx_open: ctx=\([0-9]*\) tgid=$pid\$/\1/p" /tmp/ftrace.txt)
+[ -n "$ctx" ] && ok "context open record ($ctx)" || not_ok "context open record" "no iommufd_ctx_open of tgid=$pid"
+expect_line "IOAS alloc record" "iommufd_ioas_alloc: ctx=$ctx tgid=$pid id=$ioas$"
+expect_line "device bind record" "iommufd_device_bind: ctx=$ctx tgid=$pid dev=$dev (iommufd_mock[0-9]*)$"
+expect_line "automatic HWPT record" "iommufd_hwpt_alloc: ctx=$ctx tgid=$pid hwpt=$hwpt type=hwpt_paging ioas=$ioas parent=0 dev=$dev fault=0 flags= auto=1$"
+expect_line "device unbind at close" "iommufd_object_destroy: ctx=$ctx tgid=$pid type=device id=$dev$"
+expect_line "IOAS destroy at close" "iommufd_object_destroy: ctx=$ctx tgid=$pid type=ioas id=$ioas$"
+expect_line "context release record" "iommufd_ctx_release: ctx=$ctx tgid=$pid$"
 if grep -q "reason=%s" "$T/events/iommufd/iommufd_domain_unmap/format" &&
    grep -q '{ 0, "unmap" }' "$T/events/iommufd/iommufd_domain_unmap/format"; then
 	ok "format: symbolic reasons resolved for userspace parsers"

@@ -26,6 +26,8 @@ struct trace_capture {
 	struct iommufd_event ev[CAPTURE_MAX];
 	/* the detail of ev[i] when it is a dma_fault record */
 	struct iommufd_dma_fault_detail fault[CAPTURE_MAX];
+	/* the device name of ev[i] when it is a device_bind record */
+	char device[CAPTURE_MAX][32];
 	unsigned int n;
 	unsigned int overflow;
 };
@@ -36,7 +38,9 @@ static int capture_cb(void *ctx, void *data, size_t size)
 
 	const struct iommufd_event *e = data;
 	size_t want = e->type == IOMMUFD_EV_DMA_FAULT ?
-		sizeof(struct iommufd_dma_fault_event) : sizeof(*e);
+		sizeof(struct iommufd_dma_fault_event) :
+		e->type == IOMMUFD_EV_DEVICE_BIND ?
+		sizeof(struct iommufd_bind_event) : sizeof(*e);
 
 	if (size != want)
 		return -EINVAL;
@@ -49,6 +53,10 @@ static int capture_cb(void *ctx, void *data, size_t size)
 		memcpy(&cap->fault[cap->n],
 		       &((const struct iommufd_dma_fault_event *)data)->f,
 		       sizeof(cap->fault[0]));
+	if (e->type == IOMMUFD_EV_DEVICE_BIND)
+		memcpy(cap->device[cap->n],
+		       ((const struct iommufd_bind_event *)data)->device,
+		       sizeof(cap->device[0]));
 	cap->n++;
 	return 0;
 }

@@ -78,6 +78,14 @@ static struct iommufd_event *_expect_events(struct __test_metadata *_metadata,
 	return n ? &cap->ev[0] : NULL;
 }
 
+/* Every lifecycle record, the access pins and unpins of emulated devices too */
+#define LIFECYCLE_MASK (IOMMUFD_EV_MASK_LIFECYCLE |			\
+			(1u << IOMMUFD_EV_ACCESS_PIN) |			\
+			(1u << IOMMUFD_EV_ACCESS_UNPIN))
+
+/* What objects do: maps, attaches, faults... */
+#define ACTIVITY_MASK (IOMMUFD_EV_MASK_ALL & ~LIFECYCLE_MASK)
+
 /* The buffer iommufd_utils.h's helpers map: npages of shared memory */
 static void alloc_buffer(struct __test_metadata *_metadata, unsigned int npages)
 {
@@ -100,7 +108,9 @@ FIXTURE_SETUP(trace)
 {
 	alloc_buffer(_metadata, NPAGES);
 
-	ASSERT_EQ(0, _capture_start(&self->cap, getpid(), 0, 0, 0));
+	/* Lifecycle records have their own test: here, what objects do */
+	ASSERT_EQ(0, _capture_start(&self->cap, getpid(), 0, 0,
+				    ACTIVITY_MASK));
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_NE(-1, self->fd);
 	test_ioctl_ioas_alloc(&self->ioas_id);
@@ -483,6 +493,151 @@ TEST_F(trace, dirty_tracking_and_read)
 }
 
 /* The fault the tests below trigger */
+/*
+ * A context and each kind of object, created and destroyed: one record
+ * each, naming the context by its boot-unique id and the object by its
+ * id, the allocation flags and parents of HWPTs, the device's name.
+ */
+TEST_F(trace, lifecycle_events)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	uint32_t ioas, stdev, dev, auto_hwpt, parent, nested, fault_id;
+	struct iommu_test_cmd pages = {
+		.size = sizeof(pages),
+		.op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.access_pages = { .iova = MOCK_APERTURE_START,
+				  .length = BUFFER_SIZE,
+				  .uptr = (uintptr_t)buffer },
+	};
+	int fd2, access_fd, fault_fd;
+	struct iommufd_event *e;
+	__u64 ctx2, ctx;
+	__u32 access;
+
+	capture_stop(&self->cap);
+	ASSERT_EQ(0, _capture_start(&self->cap, getpid(), 0, 0,
+				    LIFECYCLE_MASK));
+
+	/* A context of its own: open and release, with an id never 0 */
+	fd2 = open("/dev/iommu", O_RDWR);
+	ASSERT_NE(-1, fd2);
+	e = expect_events(IOMMUFD_EV_CTX_OPEN);
+	ctx2 = e->ctx;
+	ASSERT_NE(0, ctx2);
+	ASSERT_EQ(0, close(fd2));
+	e = expect_events(IOMMUFD_EV_CTX_RELEASE);
+	ASSERT_EQ(ctx2, e->ctx);
+
+	test_ioctl_ioas_alloc(&ioas);
+	e = expect_events(IOMMUFD_EV_IOAS_ALLOC);
+	ASSERT_EQ(ioas, e->ioas_id);
+	ctx = e->ctx;
+	/* Another context than the one released: ids are not reused */
+	ASSERT_NE(0, ctx);
+	ASSERT_NE(ctx2, ctx);
+
+	/* A mock device: bound, then an automatic HWPT for its attach */
+	test_cmd_mock_domain(ioas, &stdev, &auto_hwpt, &dev);
+	e = expect_events(IOMMUFD_EV_DEVICE_BIND, IOMMUFD_EV_HWPT_ALLOC);
+	ASSERT_EQ(ctx, e[0].ctx);
+	ASSERT_EQ(dev, e[0].dev_id);
+	ASSERT_EQ(0, strncmp(self->cap.device[0], "iommufd_mock", 12))
+		TH_LOG("device '%.32s'", self->cap.device[0]);
+	ASSERT_EQ(ctx, e[1].ctx);
+	ASSERT_EQ(auto_hwpt, e[1].hwpt_id);
+	ASSERT_EQ(IOMMUFD_OBJECT_HWPT_PAGING, e[1].object_kind);
+	ASSERT_EQ(ioas, e[1].ioas_id);
+	ASSERT_EQ(dev, e[1].dev_id);
+	ASSERT_EQ(1, e[1].auto_domain);
+	ASSERT_EQ(0, e[1].flags);
+	ASSERT_EQ(0, e[1].fault_id);
+	ASSERT_EQ(0, e[1].parent_hwpt_id);
+
+	test_cmd_hwpt_alloc(dev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT |
+			    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &parent);
+	e = expect_events(IOMMUFD_EV_HWPT_ALLOC);
+	ASSERT_EQ(parent, e->hwpt_id);
+	ASSERT_EQ(IOMMUFD_OBJECT_HWPT_PAGING, e->object_kind);
+	ASSERT_EQ(IOMMU_HWPT_ALLOC_NEST_PARENT |
+		  IOMMU_HWPT_ALLOC_DIRTY_TRACKING, e->flags);
+	ASSERT_EQ(0, e->auto_domain);
+	ASSERT_EQ(ioas, e->ioas_id);
+
+	test_ioctl_fault_alloc(&fault_id, (uint32_t *)&fault_fd);
+	e = expect_events(IOMMUFD_EV_FAULT_ALLOC);
+	ASSERT_EQ(fault_id, e->fault_id);
+	ASSERT_EQ(ctx, e->ctx);
+
+	test_cmd_hwpt_alloc_iopf(dev, parent, fault_id,
+				 IOMMU_HWPT_FAULT_ID_VALID, &nested,
+				 IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data));
+	e = expect_events(IOMMUFD_EV_HWPT_ALLOC);
+	ASSERT_EQ(nested, e->hwpt_id);
+	ASSERT_EQ(IOMMUFD_OBJECT_HWPT_NESTED, e->object_kind);
+	ASSERT_EQ(parent, e->parent_hwpt_id);
+	ASSERT_EQ(ioas, e->ioas_id);	/* the parent's */
+	ASSERT_EQ(fault_id, e->fault_id);
+	ASSERT_EQ(IOMMU_HWPT_FAULT_ID_VALID, e->flags);
+	ASSERT_EQ(dev, e->dev_id);
+
+	/* An emulated device's access: pins and unpins name it and the IOAS */
+	test_ioctl_ioas_map_fixed_id(ioas, buffer, BUFFER_SIZE,
+				     MOCK_APERTURE_START);
+	test_cmd_create_access(ioas, &access_fd,
+			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	e = expect_events(IOMMUFD_EV_ACCESS_CREATE);
+	access = e->access_id;
+	ASSERT_NE(0, access);
+	pages.id = access_fd;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TEST_CMD, &pages));
+	test_cmd_destroy_access_pages(access_fd,
+				      pages.access_pages.out_access_pages_id);
+	e = expect_events(IOMMUFD_EV_ACCESS_PIN, IOMMUFD_EV_ACCESS_UNPIN);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(access, e[i].access_id);
+		ASSERT_EQ(ioas, e[i].ioas_id);
+		ASSERT_EQ(MOCK_APERTURE_START, e[i].iova);
+		ASSERT_EQ(BUFFER_SIZE, e[i].length);
+		ASSERT_EQ(0, e[i].ret);
+	}
+	test_cmd_destroy_access(access_fd);
+	e = expect_events(IOMMUFD_EV_OBJECT_DESTROY);
+	ASSERT_EQ(IOMMUFD_OBJECT_ACCESS, e->object_kind);
+	ASSERT_EQ(access, e->object_id);
+
+	/* Destroys: each object once, by kind and id */
+	test_ioctl_destroy(nested);
+	e = expect_events(IOMMUFD_EV_OBJECT_DESTROY);
+	ASSERT_EQ(IOMMUFD_OBJECT_HWPT_NESTED, e->object_kind);
+	ASSERT_EQ(nested, e->object_id);
+	ASSERT_EQ(ctx, e->ctx);
+	test_ioctl_destroy(parent);
+	e = expect_events(IOMMUFD_EV_OBJECT_DESTROY);
+	ASSERT_EQ(IOMMUFD_OBJECT_HWPT_PAGING, e->object_kind);
+	ASSERT_EQ(parent, e->object_id);
+	ASSERT_EQ(0, close(fault_fd));
+	test_ioctl_destroy(fault_id);
+	e = expect_events(IOMMUFD_EV_OBJECT_DESTROY);
+	ASSERT_EQ(IOMMUFD_OBJECT_FAULT, e->object_kind);
+	ASSERT_EQ(fault_id, e->object_id);
+	/* The mock device: its automatic HWPT, the device, the mock itself */
+	test_ioctl_destroy(stdev);
+	e = expect_events(IOMMUFD_EV_OBJECT_DESTROY, IOMMUFD_EV_OBJECT_DESTROY,
+			  IOMMUFD_EV_OBJECT_DESTROY);
+	ASSERT_EQ(IOMMUFD_OBJECT_HWPT_PAGING, e[0].object_kind);
+	ASSERT_EQ(auto_hwpt, e[0].object_id);
+	ASSERT_EQ(IOMMUFD_OBJECT_DEVICE, e[1].object_kind);
+	ASSERT_EQ(dev, e[1].object_id);
+	ASSERT_EQ(dev, e[1].dev_id);
+	ASSERT_EQ(IOMMUFD_OBJECT_OTHER, e[2].object_kind);
+	ASSERT_EQ(stdev, e[2].object_id);
+	test_ioctl_destroy(ioas);
+	e = expect_events(IOMMUFD_EV_OBJECT_DESTROY);
+	ASSERT_EQ(IOMMUFD_OBJECT_IOAS, e->object_kind);
+	ASSERT_EQ(ioas, e->object_id);
+	ASSERT_EQ(ioas, e->ioas_id);
+}
+
 static int trigger_test_fault(int fd, uint32_t device_id)
 {
 	return trigger_iopf_group(fd, device_id, 0x1, 0x2, 0xdeadb000);
@@ -1005,7 +1160,7 @@ TEST(filter_by_owner)
 	int status;
 	pid_t child;
 
-	ASSERT_EQ(0, _capture_start(&cap, getpid(), 0, 0, 0));
+	ASSERT_EQ(0, _capture_start(&cap, getpid(), 0, 0, ACTIVITY_MASK));
 	child = fork();
 	ASSERT_NE(-1, child);
 	if (!child) {
@@ -1032,8 +1187,9 @@ TEST(filter_by_owner)
 
 	capture_collect(&cap);
 	ASSERT_EQ(0, cap.n);
-	ASSERT_EQ(1, capture_counter(&cap, IOMMUFD_CNT_PRODUCED));
-	ASSERT_EQ(1, capture_counter(&cap, IOMMUFD_CNT_FILTERED));
+	/* open, IOAS alloc, map, IOAS destroy and release at exit */
+	ASSERT_EQ(5, capture_counter(&cap, IOMMUFD_CNT_PRODUCED));
+	ASSERT_EQ(5, capture_counter(&cap, IOMMUFD_CNT_FILTERED));
 	ASSERT_EQ(0, capture_counter(&cap, IOMMUFD_CNT_DROPPED));
 	capture_stop(&cap);
 }
@@ -1060,8 +1216,9 @@ TEST(filter_by_event_mask)
 	ASSERT_EQ(1, cap.n);
 	ASSERT_EQ(IOMMUFD_EV_IOAS_UNMAP, cap.ev[0].type);
 	ASSERT_EQ(1, cap.ev[0].seq);
-	ASSERT_EQ(2, capture_counter(&cap, IOMMUFD_CNT_PRODUCED));
-	ASSERT_EQ(1, capture_counter(&cap, IOMMUFD_CNT_FILTERED));
+	/* ctx_open, ioas_alloc and the map were seen and left out */
+	ASSERT_EQ(4, capture_counter(&cap, IOMMUFD_CNT_PRODUCED));
+	ASSERT_EQ(3, capture_counter(&cap, IOMMUFD_CNT_FILTERED));
 	close(fd);
 	capture_stop(&cap);
 	munmap(buffer, BUFFER_SIZE);
@@ -1082,7 +1239,7 @@ TEST(filter_by_ioas_and_device)
 	ASSERT_EQ(0, _test_ioctl_ioas_alloc(fd, &ioas2));
 
 	/* By IOAS: maps on both, only the second's come through */
-	ASSERT_EQ(0, _capture_start(&cap, getpid(), ioas2, 0, 0));
+	ASSERT_EQ(0, _capture_start(&cap, getpid(), ioas2, 0, ACTIVITY_MASK));
 	ASSERT_EQ(0, _test_ioctl_ioas_map(fd, ioas1, buffer, BUFFER_SIZE,
 					  &(__u64){ MOCK_APERTURE_START },
 					  MAP_FLAGS_FIXED_RW));
@@ -1098,7 +1255,8 @@ TEST(filter_by_ioas_and_device)
 
 	/* By device: two devices attach, only the second's come through */
 	ASSERT_EQ(0, _test_cmd_mock_domain(fd, ioas1, &stdev1, &hwpt1, &dev1));
-	ASSERT_EQ(0, _capture_start(&cap, getpid(), 0, dev1 + 3, 0));
+	ASSERT_EQ(0, _capture_start(&cap, getpid(), 0, dev1 + 3,
+				    ACTIVITY_MASK));
 	ASSERT_EQ(0, _test_cmd_mock_domain(fd, ioas1, &stdev2, &hwpt2, &dev2));
 	capture_collect(&cap);
 	/* ids are allocated in order: this device was not known in advance */

@@ -21,7 +21,43 @@ static const char *const names[IOMMUFD_EV_MAX] = {
 	[IOMMUFD_EV_FAULT_AUTO_RESPOND] = "fault_auto_respond",
 	[IOMMUFD_EV_PINNED_UPDATE] = "pinned_update",
 	[IOMMUFD_EV_DMA_FAULT] = "dma_fault",
+	[IOMMUFD_EV_CTX_OPEN] = "ctx_open",
+	[IOMMUFD_EV_CTX_RELEASE] = "ctx_release",
+	[IOMMUFD_EV_IOAS_ALLOC] = "ioas_alloc",
+	[IOMMUFD_EV_HWPT_ALLOC] = "hwpt_alloc",
+	[IOMMUFD_EV_FAULT_ALLOC] = "fault_alloc",
+	[IOMMUFD_EV_DEVICE_BIND] = "device_bind",
+	[IOMMUFD_EV_ACCESS_CREATE] = "access_create",
+	[IOMMUFD_EV_OBJECT_DESTROY] = "object_destroy",
+	[IOMMUFD_EV_ACCESS_PIN] = "access_pin",
+	[IOMMUFD_EV_ACCESS_UNPIN] = "access_unpin",
 };
+
+static const char *object_kind_name(uint32_t k)
+{
+	static const char *const s[] = {
+		[IOMMUFD_OBJECT_OTHER] = "other",
+		[IOMMUFD_OBJECT_DEVICE] = "device",
+		[IOMMUFD_OBJECT_HWPT_PAGING] = "hwpt_paging",
+		[IOMMUFD_OBJECT_HWPT_NESTED] = "hwpt_nested",
+		[IOMMUFD_OBJECT_IOAS] = "ioas",
+		[IOMMUFD_OBJECT_ACCESS] = "access",
+		[IOMMUFD_OBJECT_FAULT] = "fault",
+	};
+
+	return k < sizeof(s) / sizeof(s[0]) ? s[k] : "?";
+}
+
+/* The device name of a bind record, or "" */
+static const char *bind_device(const struct iommufd_event *e, size_t size,
+			       size_t *len)
+{
+	if (e->type != IOMMUFD_EV_DEVICE_BIND ||
+	    size < sizeof(struct iommufd_bind_event))
+		return "";
+	*len = sizeof(((struct iommufd_bind_event *)0)->device);
+	return ((const struct iommufd_bind_event *)e)->device;
+}
 
 /* Values of the kernel enums the records carry in 'code' */
 static const char *domain_unmap_reason(uint32_t r)
@@ -82,6 +118,10 @@ int parse_event_list(const char *list, uint32_t *mask, const char **bad)
 	     tok = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(tok, "all")) {
 			m |= IOMMUFD_EV_MASK_ALL;
+			continue;
+		}
+		if (!strcmp(tok, "lifecycle")) {
+			m |= IOMMUFD_EV_MASK_LIFECYCLE;
 			continue;
 		}
 		for (t = 1; t < IOMMUFD_EV_MAX; t++)
@@ -223,6 +263,48 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 			e->flags ? '+' : '-', (unsigned long long)e->length,
 			(unsigned long long)e->done, e->code);
 		break;
+	case IOMMUFD_EV_CTX_OPEN:
+	case IOMMUFD_EV_CTX_RELEASE:
+		fprintf(out, " ctx=%llu", (unsigned long long)e->ctx);
+		break;
+	case IOMMUFD_EV_IOAS_ALLOC:
+		fprintf(out, " ctx=%llu ioas=%u", (unsigned long long)e->ctx,
+			e->ioas_id);
+		break;
+	case IOMMUFD_EV_FAULT_ALLOC:
+		fprintf(out, " ctx=%llu fault=%u", (unsigned long long)e->ctx,
+			e->fault_id);
+		break;
+	case IOMMUFD_EV_ACCESS_CREATE:
+		fprintf(out, " ctx=%llu access=%u", (unsigned long long)e->ctx,
+			e->access_id);
+		break;
+	case IOMMUFD_EV_HWPT_ALLOC:
+		fprintf(out, " ctx=%llu hwpt=%u %s ioas=%u parent=%u dev=%u fault=%u flags=0x%x%s",
+			(unsigned long long)e->ctx, e->hwpt_id,
+			object_kind_name(e->object_kind), e->ioas_id,
+			e->parent_hwpt_id, e->dev_id, e->fault_id, e->flags,
+			e->auto_domain ? " auto" : "");
+		break;
+	case IOMMUFD_EV_DEVICE_BIND: {
+		size_t len = 0;
+		const char *name = bind_device(e, size, &len);
+
+		fprintf(out, " ctx=%llu dev=%u (%.*s)", (unsigned long long)e->ctx,
+			e->dev_id, (int)len, name);
+		break;
+	}
+	case IOMMUFD_EV_OBJECT_DESTROY:
+		fprintf(out, " ctx=%llu %s=%u", (unsigned long long)e->ctx,
+			object_kind_name(e->object_kind), e->object_id);
+		break;
+	case IOMMUFD_EV_ACCESS_PIN:
+	case IOMMUFD_EV_ACCESS_UNPIN:
+		fprintf(out, " ctx=%llu access=%u ioas=%u iova=0x%llx length=0x%llx",
+			(unsigned long long)e->ctx, e->access_id, e->ioas_id,
+			(unsigned long long)e->iova,
+			(unsigned long long)e->length);
+		break;
 	}
 	fprintf(out, " ret=%d\n", e->ret);
 }
@@ -333,6 +415,55 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 		json_u64(&w, "pages", e->length);
 		json_u64(&w, "npinned", e->done);
 		json_u64(&w, "account_mode", e->code);
+		break;
+	case IOMMUFD_EV_CTX_OPEN:
+	case IOMMUFD_EV_CTX_RELEASE:
+		json_u64(&w, "ctx", e->ctx);
+		break;
+	case IOMMUFD_EV_IOAS_ALLOC:
+		json_u64(&w, "ctx", e->ctx);
+		json_u64(&w, "ioas_id", e->ioas_id);
+		break;
+	case IOMMUFD_EV_FAULT_ALLOC:
+		json_u64(&w, "ctx", e->ctx);
+		json_u64(&w, "fault_id", e->fault_id);
+		break;
+	case IOMMUFD_EV_ACCESS_CREATE:
+		json_u64(&w, "ctx", e->ctx);
+		json_u64(&w, "access_id", e->access_id);
+		break;
+	case IOMMUFD_EV_HWPT_ALLOC:
+		json_u64(&w, "ctx", e->ctx);
+		json_u64(&w, "hwpt_id", e->hwpt_id);
+		json_str(&w, "type", object_kind_name(e->object_kind));
+		json_u64(&w, "ioas_id", e->ioas_id);
+		json_u64(&w, "parent_hwpt_id", e->parent_hwpt_id);
+		json_u64(&w, "dev_id", e->dev_id);
+		json_u64(&w, "fault_id", e->fault_id);
+		json_u64(&w, "flags", e->flags);
+		json_bool(&w, "auto", e->auto_domain);
+		break;
+	case IOMMUFD_EV_DEVICE_BIND: {
+		size_t len = 0;
+		const char *name = bind_device(e, size, &len);
+
+		json_u64(&w, "ctx", e->ctx);
+		json_u64(&w, "dev_id", e->dev_id);
+		json_strn(&w, "device", name, len);
+		break;
+	}
+	case IOMMUFD_EV_OBJECT_DESTROY:
+		json_u64(&w, "ctx", e->ctx);
+		json_str(&w, "type", object_kind_name(e->object_kind));
+		json_u64(&w, "id", e->object_id);
+		break;
+	case IOMMUFD_EV_ACCESS_PIN:
+	case IOMMUFD_EV_ACCESS_UNPIN:
+		json_u64(&w, "ctx", e->ctx);
+		json_u64(&w, "access_id", e->access_id);
+		json_u64(&w, "ioas_id", e->ioas_id);
+		json_u64(&w, "iova", e->iova);
+		json_u64(&w, "length", e->length);
 		break;
 	case IOMMUFD_EV_DMA_FAULT:
 		json_u64(&w, "dev_id", e->dev_id);

@@ -327,6 +327,16 @@ static void load_only_what_is_asked(struct iommufd_trace_bpf *skel)
 		{ skel->progs.on_pinned_update, EV(PINNED_UPDATE) },
 		{ skel->progs.on_dma_fault, EV(DMA_FAULT) },
 		{ skel->progs.on_dmar_fault, EV(DMA_FAULT) },
+		{ skel->progs.on_ctx_open, EV(CTX_OPEN) },
+		{ skel->progs.on_ctx_release, EV(CTX_RELEASE) },
+		{ skel->progs.on_ioas_alloc, EV(IOAS_ALLOC) },
+		{ skel->progs.on_hwpt_alloc, EV(HWPT_ALLOC) },
+		{ skel->progs.on_fault_alloc, EV(FAULT_ALLOC) },
+		{ skel->progs.on_device_bind, EV(DEVICE_BIND) },
+		{ skel->progs.on_access_create, EV(ACCESS_CREATE) },
+		{ skel->progs.on_object_destroy, EV(OBJECT_DESTROY) },
+		{ skel->progs.on_access_pin, EV(ACCESS_PIN) },
+		{ skel->progs.on_access_unpin, EV(ACCESS_UNPIN) },
 	};
 	size_t i;
 

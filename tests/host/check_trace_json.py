@@ -52,6 +52,20 @@ EVENT_FIELDS = {
                   "reason_code": int, "write": bool, "attributed": bool,
                   "decoded": bool, "device": str, "source_id": int,
                   "kind": str, "reason": str, "after_unmap": bool},
+    "ctx_open": {"ctx": int},
+    "ctx_release": {"ctx": int},
+    "ioas_alloc": {"ctx": int, "ioas_id": int},
+    "fault_alloc": {"ctx": int, "fault_id": int},
+    "access_create": {"ctx": int, "access_id": int},
+    "hwpt_alloc": {"ctx": int, "hwpt_id": int, "type": str, "ioas_id": int,
+                   "parent_hwpt_id": int, "dev_id": int, "fault_id": int,
+                   "flags": int, "auto": bool},
+    "device_bind": {"ctx": int, "dev_id": int, "device": str},
+    "object_destroy": {"ctx": int, "type": str, "id": int},
+    "access_pin": {"ctx": int, "access_id": int, "ioas_id": int, "iova": int,
+                   "length": int},
+    "access_unpin": {"ctx": int, "access_id": int, "ioas_id": int,
+                     "iova": int, "length": int},
 }
 AFTER_UNMAP_FIELDS = {
     "unmap_iova": int, "unmap_length": int, "unmap_age_ns": int,
@@ -121,6 +135,20 @@ def main():
                               after_unmap=True, unmap_iova=1 << 24,
                               unmap_length=8192, unmap_tgid=pid)),
     }
+    # The context's life: opened and released once, its objects under its id
+    opened = [r["ctx"] for r in mine if r["event"] == "ctx_open"]
+    ctx = opened[0] if len(opened) == 1 else None
+    if ctx is None:
+        errors.append("ctx_open: %d records, want 1" % len(opened))
+    else:
+        want.update({
+            "ctx_release": (1, dict(ctx=ctx)),
+            "ioas_alloc": (1, dict(ctx=ctx, ioas_id=ioas)),
+            "device_bind": (1, dict(ctx=ctx, dev_id=dev)),
+            "object_destroy": (1, dict(ctx=ctx, type="ioas", id=ioas)),
+        })
+        if n("hwpt_alloc", ctx=ctx, dev_id=dev, ioas_id=ioas, auto=True) < 1:
+            errors.append("hwpt_alloc: no automatic HWPT of the device")
     want_reads = n("dma_fault", dev_id=dev, write=False, after_unmap=False)
     if want_reads != 2:
         errors.append("dma_fault reads never mapped: %d records, want 2" % want_reads)
