@@ -46,16 +46,16 @@ FAULT_POLICY_SKELS := $(BUILD)/bpf/fault_windows.skel.h $(BUILD)/bpf/fault_storm
 		      $(BUILD)/bpf/fault_resolve.skel.h
 
 TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
-	     userspace/event_format.c userspace/dirty.c userspace/dirty_model.c \
+	     userspace/event_format.c userspace/dirty.c \
 	     userspace/dirty_forecast.c userspace/forecast.c \
-	     userspace/mock_device.c userspace/fault.c userspace/fault_policies.c \
+	     userspace/fault.c userspace/fault_policies.c \
 	     userspace/stats.c userspace/top.c userspace/hist.c \
 	     userspace/metrics.c userspace/exposition.c \
 	     userspace/scrape_server.c userspace/json_writer.c
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
 TEST_PROGS := trace_events vtd_edu vtd_unplug iommufd_workload run_unprivileged dirty_harvest \
-	      fault_ledger fault_policy iopf_vmm \
+	      dirty_vmm fault_ledger fault_policy iopf_vmm \
 	      bench_trace_overhead bench_dirty_harvest bench_fault_latency
 TEST_BINS  := $(TEST_PROGS:%=$(BUILD)/tests/%)
 UPSTREAM_TESTS := $(BUILD)/tests/upstream/iommufd $(BUILD)/tests/upstream/iommufd_fail_nth
@@ -122,12 +122,10 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o $(BPFTOOL)
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(TOOL): $(TOOL_SRCS) $(wildcard userspace/*.h) $(BPF_SKELS) $(LIBBPF) $(MOCK_UAPI)
+$(TOOL): $(TOOL_SRCS) $(wildcard userspace/*.h) $(BPF_SKELS) $(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	@# The mock demo speaks the selftest ioctls of this kernel's iommufd
-	$(Q)$(CC) $(CFLAGS) -isystem $(UAPI) -I$(BUILD)/linux/drivers/iommu/iommufd \
-		$(LDFLAGS) $(TOOL_SRCS) $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) -isystem $(UAPI) $(LDFLAGS) $(TOOL_SRCS) $(LDLIBS) -lpthread -o $@
 
 # Our guest tests use the kselftest harness and the upstream iommufd helpers
 # (the harness's setjmp trips -Wclobbered).
@@ -144,13 +142,23 @@ $(BUILD)/tests/trace_events: tests/trace_events.c userspace/event_format.c \
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/event_format.c \
 		userspace/json_writer.c $(LDLIBS) -lpthread -o $@
 
-$(BUILD)/tests/dirty_harvest: tests/dirty_harvest.c userspace/mock_device.c \
-		userspace/mock_device.h userspace/common.c bpf/iommufd_dirty.h \
+$(BUILD)/tests/dirty_harvest: tests/dirty_harvest.c tests/mock_device.c \
+		tests/mock_device.h bpf/iommufd_dirty.h \
 		$(BUILD)/bpf/iommufd_dirty.skel.h $(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/mock_device.c \
-		userspace/common.c $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< tests/mock_device.c \
+		$(LDLIBS) -lpthread -o $@
+
+DIRTY_VMM := tests/mock_device.c tests/dirty_model.c userspace/common.c \
+	     userspace/json_writer.c
+
+$(BUILD)/tests/dirty_vmm: tests/dirty_vmm.c $(DIRTY_VMM) tests/mock_device.h \
+		tests/dirty_model.h userspace/common.h userspace/json_writer.h \
+		$(MOCK_UAPI) $(LIBBPF)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(DIRTY_VMM) $(LDLIBS) -lpthread -o $@
 
 $(BUILD)/tests/run_unprivileged: tests/run_unprivileged.c
 	$(call msg,CC,$@)
@@ -196,13 +204,13 @@ $(BUILD)/tests/bench_trace_overhead: tests/bench/trace_overhead.c \
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -lpthread -o $@
 
-$(BUILD)/tests/bench_dirty_harvest: tests/bench/dirty_harvest.c userspace/mock_device.c \
-		userspace/mock_device.h userspace/common.c bpf/iommufd_dirty.h \
+$(BUILD)/tests/bench_dirty_harvest: tests/bench/dirty_harvest.c tests/mock_device.c \
+		tests/mock_device.h bpf/iommufd_dirty.h \
 		$(BUILD)/bpf/iommufd_dirty.skel.h $(LIBBPF)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/mock_device.c \
-		userspace/common.c $(LDLIBS) -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< tests/mock_device.c \
+		$(LDLIBS) -o $@
 
 $(BUILD)/tests/vtd_edu: tests/vtd_edu.c $(wildcard tests/*.h) $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
 	$(call msg,CC,$@)
