@@ -118,6 +118,13 @@ else
 	not_ok "dirty -p: per region too" "$bad_regions of 4 harvests' regions do not add up to the bitmap" \
 		"$(head -2 "$tmp/watch.json")"
 fi
+# A rate needs a window: the first harvest seen has neither rate nor forecast
+if grep '"iteration":1,' "$tmp/watch.json" | grep -q '"dirty_rate_bps":null,.*"forecast":null}' &&
+   grep '"iteration":2,' "$tmp/watch.json" | grep -q '"dirty_rate_bps":[0-9]*,.*"forecast":{"bandwidth_bps"'; then
+	ok "dirty -p: no rate nor forecast before a HWPT's second harvest"
+else
+	not_ok "dirty -p: no rate nor forecast before a HWPT's second harvest" "$(head -2 "$tmp/watch.json")"
+fi
 if grep -q "harvests produced 4, delivered 4, dropped 0, filtered 0" "$tmp/watch.json.err"; then
 	ok "dirty -p accounts for every harvest"
 else

@@ -69,11 +69,12 @@ static const char doc[] =
 	"\n"
 	"It watches the dirty-bitmap harvests (IOMMU_HWPT_GET_DIRTY_BITMAP) other\n"
 	"processes make, a VMM's pre-copy loop, and reports each one: dirty pages\n"
-	"and bytes, the dirty rate since that HWPT's previous harvest (none for the\n"
-	"first one seen), the hottest regions, the harvest's cost, and a forecast:\n"
-	"how many pre-copy passes until what is left fits the downtime on the link,\n"
-	"or \"will not converge\". Pages and regions are counted in the kernel from\n"
-	"the dirty runs the IOMMU driver reports; nothing per page is copied out.\n"
+	"and bytes, the dirty rate since that HWPT's previous harvest, the hottest\n"
+	"regions, the harvest's cost, and a forecast: how many pre-copy passes\n"
+	"until what is left fits the downtime on the link, or \"will not\n"
+	"converge\". The first harvest seen of a HWPT has no rate, so no forecast.\n"
+	"Pages and regions are counted in the kernel from the dirty runs the IOMMU\n"
+	"driver reports; nothing per page is copied out.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  iommufd-bpf dirty -p $(pidof qemu-system-x86_64) --bandwidth 25Gbit\n"
@@ -245,6 +246,34 @@ static void print_size(FILE *f, double bytes)
 	fputs(format_size(bytes, buf, sizeof(buf)), f);
 }
 
+static void print_forecast(double rate, const struct dirty_forecast *fc)
+{
+	printf("      forecast at ");
+	print_size(stdout, opts.bandwidth);
+	printf("/s, downtime %.0f ms: ", opts.downtime_ns / 1e6);
+	if (fc->converges) {
+		printf("converges after %u pre-copy pass%s, last ", fc->passes,
+		       fc->passes == 1 ? "" : "es");
+		print_size(stdout, fc->final_bytes);
+		printf(" in %.1f ms of downtime, %.1f s in all\n",
+		       fc->downtime_s * 1e3, fc->total_s);
+	} else if (rate >= opts.bandwidth) {
+		printf("will not converge: device dirties ");
+		print_size(stdout, rate);
+		printf("/s, link sends ");
+		print_size(stdout, opts.bandwidth);
+		printf("/s\n");
+	} else {
+		printf("will not converge within %u passes (", fc->passes);
+		print_size(stdout, fc->final_bytes);
+		printf(" still dirty)\n");
+	}
+}
+
+/*
+ * A harvest without a window (the first seen of its HWPT) has no rate, so
+ * no forecast either: a rate of 0 would forecast convergence at once.
+ */
 static void report(const struct iteration *it)
 {
 	double bytes = (double)it->dirty_pages * it->page_size;
@@ -272,7 +301,10 @@ static void report(const struct iteration *it)
 		json_u64(&w, "dirty_pages", it->dirty_pages);
 		json_fixed(&w, "dirty_bytes", bytes, 0);
 		json_u64(&w, "window_ns", it->window_ns);
-		json_fixed(&w, "dirty_rate_bps", rate, 0);
+		if (it->window_ns)
+			json_fixed(&w, "dirty_rate_bps", rate, 0);
+		else
+			json_null(&w, "dirty_rate_bps");
 		json_u64(&w, "harvest_ns", it->harvest_ns);
 		json_u64(&w, "iotlb_flushes", it->flushes);
 		json_s64(&w, "ret", it->ret);
@@ -285,12 +317,16 @@ static void report(const struct iteration *it)
 			json_object_end(&w);
 		}
 		json_array_end(&w);
-		/* The link and the downtime allowed, then the forecast */
-		json_object(&w, "forecast");
-		json_fixed(&w, "bandwidth_bps", opts.bandwidth, 0);
-		json_u64(&w, "max_downtime_ns", opts.downtime_ns);
-		dirty_forecast_json(&w, &fc);
-		json_object_end(&w);
+		if (it->window_ns) {
+			/* The link and the downtime allowed, then the forecast */
+			json_object(&w, "forecast");
+			json_fixed(&w, "bandwidth_bps", opts.bandwidth, 0);
+			json_u64(&w, "max_downtime_ns", opts.downtime_ns);
+			dirty_forecast_json(&w, &fc);
+			json_object_end(&w);
+		} else {
+			json_null(&w, "forecast");
+		}
 		json_end(&w);
 		fflush(stdout);
 		return;
@@ -298,9 +334,13 @@ static void report(const struct iteration *it)
 	printf("#%-4llu tgid %d hwpt %u: %llu pages (", (unsigned long long)it->number,
 	       it->owner_tgid, it->hwpt_id, (unsigned long long)it->dirty_pages);
 	print_size(stdout, bytes);
-	printf(") dirty in %.2fs, ", it->window_ns / 1e9);
-	print_size(stdout, rate);
-	printf("/s; harvest of ");
+	if (it->window_ns) {
+		printf(") dirty in %.2fs, ", it->window_ns / 1e9);
+		print_size(stdout, rate);
+		printf("/s; harvest of ");
+	} else {
+		printf(") dirty, no earlier harvest seen: no rate; harvest of ");
+	}
 	print_size(stdout, it->length);
 	printf(" took %.2f ms, %llu IOTLB flush%s%s\n", it->harvest_ns / 1e6,
 	       (unsigned long long)it->flushes, it->flushes == 1 ? "" : "es",
@@ -313,26 +353,8 @@ static void report(const struct iteration *it)
 			       (unsigned long long)it->top[i].bits);
 		printf(" pages\n");
 	}
-	printf("      forecast at ");
-	print_size(stdout, opts.bandwidth);
-	printf("/s, downtime %.0f ms: ", opts.downtime_ns / 1e6);
-	if (fc.converges) {
-		printf("converges after %u pre-copy pass%s, last ", fc.passes,
-		       fc.passes == 1 ? "" : "es");
-		print_size(stdout, fc.final_bytes);
-		printf(" in %.1f ms of downtime, %.1f s in all\n",
-		       fc.downtime_s * 1e3, fc.total_s);
-	} else if (rate >= opts.bandwidth) {
-		printf("will not converge: device dirties ");
-		print_size(stdout, rate);
-		printf("/s, link sends ");
-		print_size(stdout, opts.bandwidth);
-		printf("/s\n");
-	} else {
-		printf("will not converge within %u passes (", fc.passes);
-		print_size(stdout, fc.final_bytes);
-		printf(" still dirty)\n");
-	}
+	if (it->window_ns)
+		print_forecast(rate, &fc);
 	fflush(stdout);
 }
 
