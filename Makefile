@@ -25,6 +25,11 @@ LDFLAGS    := -static
 LDLIBS     := $(LIBBPF) -lelf -lz -lcap
 BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_x86 \
 	      -I$(TC)/include -I$(TC) -Ibpf
+# Every compile writes a depfile (foo.o -> foo.d) naming the headers it
+# read; they are included at the end, so editing a header rebuilds what
+# includes it. -MP: a header deleted since does not break the build.
+DEPFLAGS   := -MMD -MP
+OBJ        := $(BUILD)/obj
 
 ifeq ($(V),1)
 Q :=
@@ -42,22 +47,27 @@ TEST_BPF_PROGS := fault_test_policy fault_latency reject_kfunc_from_tracing \
 		  reject_no_license empty_hooks vtd_unplug
 TEST_BPF_OBJS  := $(TEST_BPF_PROGS:%=$(BUILD)/bpf/tests/%.bpf.o)
 TEST_BPF_SKELS := $(TEST_BPF_PROGS:%=$(BUILD)/bpf/tests/%.skel.h)
-FAULT_POLICY_SKELS := $(BUILD)/bpf/fault_windows.skel.h $(BUILD)/bpf/fault_storm.skel.h \
-		      $(BUILD)/bpf/fault_resolve.skel.h
 
 TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
-	     userspace/event_format.c userspace/dirty.c userspace/dirty_model.c \
+	     userspace/event_format.c userspace/dirty.c \
 	     userspace/dirty_forecast.c userspace/forecast.c \
-	     userspace/mock_device.c userspace/fault.c userspace/fault_policies.c \
+	     userspace/fault.c userspace/fault_policies.c \
 	     userspace/stats.c userspace/top.c userspace/hist.c \
 	     userspace/metrics.c userspace/exposition.c \
 	     userspace/scrape_server.c userspace/json_writer.c
+TOOL_OBJS := $(TOOL_SRCS:%.c=$(OBJ)/%.o)
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
-TEST_PROGS := trace_events vtd_edu vtd_unplug iommufd_workload run_unprivileged dirty_harvest \
-	      fault_ledger fault_policy iopf_vmm \
-	      bench_trace_overhead bench_dirty_harvest bench_fault_latency
-TEST_BINS  := $(TEST_PROGS:%=$(BUILD)/tests/%)
+# Guest programs: build/tests/NAME from tests/NAME.c, and
+# build/tests/bench_NAME from tests/bench/NAME.c
+TEST_PROGS  := trace_events vtd_edu vtd_unplug iommufd_workload run_unprivileged \
+	       dirty_harvest dirty_vmm fault_ledger fault_policy iopf_vmm
+BENCH_PROGS := trace_overhead dirty_harvest fault_latency
+TEST_BINS   := $(TEST_PROGS:%=$(BUILD)/tests/%) $(BENCH_PROGS:%=$(BUILD)/tests/bench_%)
+# Objects several test programs link (tests/NAME.c)
+TEST_LIB_OBJS := $(OBJ)/tests/mock_device.o $(OBJ)/tests/dirty_model.o
+TEST_OBJS   := $(TEST_PROGS:%=$(OBJ)/tests/%.o) $(BENCH_PROGS:%=$(OBJ)/tests/bench/%.o) \
+	       $(TEST_LIB_OBJS)
 UPSTREAM_TESTS := $(BUILD)/tests/upstream/iommufd $(BUILD)/tests/upstream/iommufd_fail_nth
 TEST_SCRIPTS := $(wildcard tests/*.sh)
 
@@ -101,33 +111,27 @@ toolchain: kernel
 programs: toolchain
 	$(Q)$(MAKE) -s --no-print-directory $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(INITRAMFS)
 
-# Keep BPF objects: they are intermediate for the skeletons, not temporary.
-.SECONDARY: $(BPF_OBJS) $(TEST_BPF_OBJS)
+# Keep BPF objects and skeletons: intermediate (for the skeletons, for the
+# objects that include them), not temporary.
+.SECONDARY: $(BPF_OBJS) $(TEST_BPF_OBJS) $(BPF_SKELS) $(TEST_BPF_SKELS)
 
 $(VMLINUX_H) $(LIBBPF) $(BPFTOOL):
 	@echo "error: $@ is missing: run 'make toolchain' (it needs the kernel built)" >&2
 	@false
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX_H)
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/bpf/tests/%.bpf.o: tests/bpf/%.bpf.c $(wildcard bpf/*.h tests/bpf/*.h) $(VMLINUX_H)
+$(BUILD)/bpf/tests/%.bpf.o: tests/bpf/%.bpf.c $(VMLINUX_H)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o $(BPFTOOL)
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
-
-$(TOOL): $(TOOL_SRCS) $(wildcard userspace/*.h) $(BPF_SKELS) $(LIBBPF) $(MOCK_UAPI)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	@# The mock demo speaks the selftest ioctls of this kernel's iommufd
-	$(Q)$(CC) $(CFLAGS) -isystem $(UAPI) -I$(BUILD)/linux/drivers/iommu/iommufd \
-		$(LDFLAGS) $(TOOL_SRCS) $(LDLIBS) -lpthread -o $@
 
 # Our guest tests use the kselftest harness and the upstream iommufd helpers
 # (the harness's setjmp trips -Wclobbered).
@@ -136,83 +140,43 @@ TEST_CFLAGS := $(CFLAGS) -Wno-sign-compare -Wno-missing-field-initializers \
 	       -I$(SELFTESTS)/iommu -I$(BUILD)/linux/drivers/iommu/iommufd -Itests \
 	       -I$(BUILD)/bpf/tests
 
-$(BUILD)/tests/trace_events: tests/trace_events.c userspace/event_format.c \
-		userspace/json_writer.c userspace/percpu_counters.h \
-		$(wildcard tests/*.h) $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
+# Headers the build generates must exist before the first compile, when no
+# depfile says who includes them yet: order-only, the depfiles then name
+# the ones each object really includes.
+$(OBJ)/userspace/%.o: userspace/%.c | $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/event_format.c \
-		userspace/json_writer.c $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) -isystem $(UAPI) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/tests/dirty_harvest: tests/dirty_harvest.c userspace/mock_device.c \
-		userspace/mock_device.h userspace/common.c bpf/iommufd_dirty.h \
-		$(BUILD)/bpf/iommufd_dirty.skel.h $(LIBBPF)
+$(OBJ)/tests/%.o: tests/%.c | $(BPF_SKELS) $(TEST_BPF_SKELS) $(MOCK_UAPI)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/mock_device.c \
-		userspace/common.c $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/tests/run_unprivileged: tests/run_unprivileged.c
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+# Static archives give a program only what it calls: every link can name
+# libbpf, libelf, libz and libcap.
+define link
+$(call msg,LD,$@)
+$(Q)mkdir -p $(@D)
+$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -lpthread -o $@
+endef
 
-$(BUILD)/tests/fault_ledger: tests/fault_ledger.c tests/iopf_mock.h $(MOCK_UAPI)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
+$(TOOL): $(TOOL_OBJS) $(LIBBPF)
+	$(link)
 
-FAULT_LOADER := userspace/fault_policies.c userspace/common.c
+$(TEST_PROGS:%=$(BUILD)/tests/%): $(BUILD)/tests/%: $(OBJ)/tests/%.o $(LIBBPF)
+	$(link)
 
-$(BUILD)/tests/fault_policy: tests/fault_policy.c tests/iopf_mock.h $(MOCK_UAPI) \
-		$(FAULT_LOADER) userspace/fault_policies.h $(wildcard bpf/*.h) \
-		$(FAULT_POLICY_SKELS) $(TEST_BPF_SKELS) $(LIBBPF)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(FAULT_LOADER) $(LDLIBS) -lpthread -o $@
+$(BENCH_PROGS:%=$(BUILD)/tests/bench_%): $(BUILD)/tests/bench_%: $(OBJ)/tests/bench/%.o $(LIBBPF)
+	$(link)
 
-$(BUILD)/tests/bench_fault_latency: tests/bench/fault_latency.c tests/iopf_mock.h \
-		$(MOCK_UAPI) $(FAULT_LOADER) userspace/fault_policies.h \
-		$(FAULT_POLICY_SKELS) $(TEST_BPF_SKELS) $(LIBBPF)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(FAULT_LOADER) $(LDLIBS) -lpthread -o $@
-
-$(BUILD)/tests/iopf_vmm: tests/iopf_vmm.c $(MOCK_UAPI)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -lpthread -o $@
-
-$(BUILD)/tests/iommufd_workload: tests/iommufd_workload.c
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< -o $@
-
-$(BUILD)/tests/bench_trace_overhead: tests/bench/trace_overhead.c \
-		userspace/percpu_counters.h $(BUILD)/bpf/iommufd_trace.skel.h \
-		$(BUILD)/bpf/iommufd_stats.skel.h $(BUILD)/bpf/tests/empty_hooks.skel.h \
-		$(LIBBPF)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -lpthread -o $@
-
-$(BUILD)/tests/bench_dirty_harvest: tests/bench/dirty_harvest.c userspace/mock_device.c \
-		userspace/mock_device.h userspace/common.c bpf/iommufd_dirty.h \
-		$(BUILD)/bpf/iommufd_dirty.skel.h $(LIBBPF)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< userspace/mock_device.c \
-		userspace/common.c $(LDLIBS) -o $@
-
-$(BUILD)/tests/vtd_edu: tests/vtd_edu.c $(wildcard tests/*.h) $(BUILD)/bpf/iommufd_trace.skel.h $(LIBBPF)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -o $@
-
-$(BUILD)/tests/vtd_unplug: tests/vtd_unplug.c tests/edu.h $(BUILD)/bpf/tests/vtd_unplug.skel.h $(LIBBPF)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(LDLIBS) -lpthread -o $@
+# What test programs link besides their own object
+$(BUILD)/tests/trace_events: $(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o
+$(BUILD)/tests/dirty_harvest $(BUILD)/tests/bench_dirty_harvest: $(OBJ)/tests/mock_device.o
+$(BUILD)/tests/dirty_vmm: $(OBJ)/tests/mock_device.o $(OBJ)/tests/dirty_model.o \
+		$(OBJ)/userspace/common.o $(OBJ)/userspace/json_writer.o
+$(BUILD)/tests/fault_policy $(BUILD)/tests/bench_fault_latency: \
+		$(OBJ)/userspace/fault_policies.o $(OBJ)/userspace/common.o
 
 # The upstream selftests, as shipped in the pinned source, against our uapi.
 $(BUILD)/tests/upstream/%: $(SELFTESTS)/iommu/%.c $(SELFTESTS)/iommu/iommufd_utils.h $(MOCK_UAPI)
@@ -279,7 +243,9 @@ checkpatch:
 	if [ $$rc = 0 ]; then echo "checkpatch: clean"; else echo "checkpatch: problems above"; fi; exit $$rc
 
 clean:
-	rm -rf $(BUILD)/bin $(BUILD)/bpf $(BUILD)/tests $(BUILD)/vm $(BUILD)/bench
+	rm -rf $(BUILD)/bin $(BUILD)/obj $(BUILD)/bpf $(BUILD)/tests $(BUILD)/vm $(BUILD)/bench
 
 distclean:
 	rm -rf $(BUILD)
+
+-include $(TOOL_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(TEST_BPF_OBJS:.o=.d)

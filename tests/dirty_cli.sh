@@ -1,14 +1,38 @@
 #!/bin/sh
 # iommufd-bpf dirty and forecast as a user meets them, in the guest: the
-# forecast against figures computed by hand, usage errors, the mock demo's
-# JSON (the BPF aggregate must equal every bitmap), and one process
-# watching another's harvests. Prints TAP and a "# Totals:" line.
+# forecast against figures computed by hand, usage errors (the tool's, and
+# those of dirty_vmm, the VMM-shaped mock workload that owns the device
+# model's options), and the tool watching dirty_vmm's harvests: what the
+# kernel side counted of each harvest must equal the bitmap dirty_vmm got.
+# Prints TAP and a "# Totals:" line.
 tool=${TOOL:-/opt/iommufd-bpf/bin/iommufd-bpf}
+vmm_bin=${DIRTY_VMM:-/opt/iommufd-bpf/tests/dirty_vmm}
 tmp=$(mktemp -d)
 . "$(dirname "$0")/tap.sh"
 
 # json_field NAME < line: a number or word field of a flat JSON line
 json_field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
+
+# start_vmm OUT ARGS...: dirty_vmm ARGS held until 'echo > $tmp/go', so a
+# watcher can filter on its pid before its first harvest; pid in $vmm
+start_vmm() {
+	out=$1; shift
+	rm -f "$tmp/go"; mkfifo "$tmp/go"
+	sh -c 'read x < "$0"; exec "$@"' "$tmp/go" "$vmm_bin" "$@" >"$out" 2>"$out.err" &
+	vmm=$!
+}
+
+# start_watcher OUT ARGS...: iommufd-bpf dirty ARGS in the background,
+# returning once it is attached; pid in $watcher, stderr in OUT.err
+start_watcher() {
+	out=$1; shift
+	"$tool" dirty "$@" >"$out" 2>"$out.err" &
+	watcher=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		grep -q "watching" "$out.err" 2>/dev/null && return
+		sleep 1
+	done
+}
 
 echo "TAP version 13"
 
@@ -38,85 +62,109 @@ expect_exit 2 "forecast needs memory and rate" "--memory and --rate are required
 expect_exit 2 "bad link speed is named" "--bandwidth: '10Gbits' is not a link speed" -- \
 	"$tool" forecast --memory 1G --rate 1M --bandwidth 10Gbits
 expect_exit 2 "bad size is named" "--memory: '1Q' is not a size" -- "$tool" forecast --memory 1Q --rate 1M
-expect_exit 2 "mock size must be whole 2 MiB" "--mock: '3M' is not a multiple of 2MiB" -- "$tool" dirty --mock 3M
-expect_exit 2 "bad pattern is named" "--pattern: 'hot:0%' is not" -- "$tool" dirty --mock 64M --pattern hot:0%
-expect_exit 2 "page size must be a power of two" "--page-size: '12K' is not a power of two" -- \
-	"$tool" dirty --mock 64M --page-size 12K
-expect_exit 2 "--mock and --pid exclude each other" "--mock makes its own HWPT" -- "$tool" dirty --mock 64M -p 1
+expect_exit 2 "dirty no longer drives the selftest mock" "unrecognized option '--mock'" -- "$tool" dirty --mock 64M
 expect_exit 2 "--top is bounded" "--top: '17' is not a number from 0 to 16" -- "$tool" dirty --top 17
-expect_exit 2 "bad interval is named" "interval: '0s' is not a duration" -- "$tool" dirty 0s
+expect_exit 2 "bad count is named" "count: '1s' is not a positive number" -- "$tool" dirty 1s
 expect_exit 2 "bad duration is named" "invalid duration '0s'" -- "$tool" dirty -d 0s
 expect_exit 1 "unprivileged dirty names the missing capabilities" "needs CAP_BPF and CAP_PERFMON" -- \
-	/opt/iommufd-bpf/tests/run_unprivileged "$tool" dirty --mock 64M 1s 1
+	/opt/iommufd-bpf/tests/run_unprivileged "$tool" dirty 1
 
-# The demo: every iteration's BPF count equals the bitmap's
-expect_exit 0 "dirty --mock runs 3 iterations" '"type":"summary","iterations":3' -- \
-	"$tool" dirty --mock 32M --rate 8MiB/s --json 500ms 3
-cp "$tmp/out" "$tmp/mock.json"
-iters=$(grep -c '"type":"iteration"' "$tmp/mock.json")
-bad=0 total=0
-while read -r line; do
-	d=$(echo "$line" | json_field dirty_pages)
-	b=$(echo "$line" | json_field bpf_pages)
-	[ "$d" = "$b" ] || bad=$((bad + 1))
-	total=$((total + d))
-done <<EOT
-$(grep '"type":"iteration"' "$tmp/mock.json")
-EOT
-if [ "$iters" = 3 ] && [ "$bad" = 0 ] && [ "$total" -gt 0 ] &&
-   grep -q '"bpf_mismatches":0' "$tmp/mock.json"; then
-	ok "dirty --mock: BPF pages equal bitmap pages ($total pages)"
-else
-	not_ok "dirty --mock: BPF pages equal bitmap pages" "iterations $iters, mismatches $bad, pages $total" \
-		"$(head -2 "$tmp/mock.json")"
-fi
-written=$(json_field pages_written < "$tmp/mock.json")
-harvested=$(json_field pages_harvested < "$tmp/mock.json")
-if [ "${harvested:-0}" -gt 0 ] && [ "$harvested" -le "${written:-0}" ]; then
-	ok "dirty --mock: harvested $harvested of $written pages written"
-else
-	not_ok "dirty --mock: harvested no more than written" "harvested $harvested, written $written"
-fi
-expect_exit 0 "dirty --mock text names the hottest regions and the forecast" "hottest of .* regions" -- \
-	"$tool" dirty --mock 16M --rate 4MiB/s --pattern hot:25% 500ms 1
-grep -q "forecast at .*converge" "$tmp/out" && ok "dirty text has a forecast line" ||
-	not_ok "dirty text has a forecast line" "$(cat "$tmp/out")"
+expect_exit 0 "dirty_vmm --help shows how to watch it" "iommufd-bpf dirty -p" -- "$vmm_bin" --help
+expect_exit 2 "mock size must be whole 2 MiB" "size: '3M' is not a multiple of 2MiB" -- "$vmm_bin" 3M
+expect_exit 2 "bad pattern is named" "--pattern: 'hot:0%' is not" -- "$vmm_bin" --pattern hot:0% 64M
+expect_exit 2 "page size must be a power of two" "--page-size: '12K' is not a power of two" -- \
+	"$vmm_bin" --page-size 12K 64M
+expect_exit 2 "bad interval is named" "interval: '0s' is not a duration" -- "$vmm_bin" 64M 0s
+expect_exit 2 "dirty_vmm needs a size" "a SIZE of IOVA to map is required" -- "$vmm_bin"
 
-# Watching: another process's harvests (1 initial + 2), as they happen
-"$tool" dirty --json 1s 3 >"$tmp/watch.json" 2>"$tmp/watch.err" &
-watcher=$!
-for i in 1 2 3 4 5 6 7 8 9 10; do
-	grep -q "watching" "$tmp/watch.err" 2>/dev/null && break
-	sleep 1
-done
-"$tool" dirty --mock 16M --rate 4MiB/s --json 500ms 2 >"$tmp/demo.json" 2>/dev/null
+# Harvest 0 and 3 more, each counted twice: by the BPF side from the
+# driver's dirty runs (the watcher) and from the bitmap (dirty_vmm). 32 MiB
+# is 16 regions of 2 MiB, so --top 16 lists every dirty one.
+start_vmm "$tmp/vmm.json" --rate 8MiB/s --json 32M 500ms 3
+start_watcher "$tmp/watch.json" -p "$vmm" --top 16 --json -d 60s 4
+echo > "$tmp/go"
+wait "$vmm"; vrc=$?
 wait "$watcher"; wrc=$?
-w2=$(grep '"iteration":2,' "$tmp/watch.json" | json_field dirty_pages)
-w3=$(grep '"iteration":3,' "$tmp/watch.json" | json_field dirty_pages)
-d1=$(grep '"iteration":1,' "$tmp/demo.json" | json_field dirty_pages)
-d2=$(grep '"iteration":2,' "$tmp/demo.json" | json_field dirty_pages)
-if [ "$wrc" = 0 ] && [ -n "$w2" ] && [ "$w2" = "$d1" ] && [ "$w3" = "$d2" ]; then
-	ok "watching another process sees its harvests ($d1, $d2 pages)"
+if [ "$vrc" = 0 ] && grep -q '"type":"summary","iterations":3' "$tmp/vmm.json"; then
+	ok "dirty_vmm harvests 3 times after harvest 0"
 else
-	not_ok "watching another process sees its harvests" "watcher exit $wrc: $w2 $w3 vs demo $d1 $d2" \
-		"$(cat "$tmp/watch.err")"
+	not_ok "dirty_vmm harvests 3 times after harvest 0" "exit $vrc" "$(cat "$tmp/vmm.json.err")" \
+		"$(tail -1 "$tmp/vmm.json")"
+fi
+bad=0 bad_regions=0 total=0
+for i in 0 1 2 3; do
+	# The watcher numbers from 1, and sees only dirty_vmm's HWPT
+	v=$(grep "\"iteration\":$i," "$tmp/vmm.json" | json_field dirty_pages)
+	line=$(grep "\"iteration\":$((i + 1))," "$tmp/watch.json")
+	w=$(echo "$line" | json_field dirty_pages)
+	owner=$(echo "$line" | json_field owner_tgid)
+	regions=$(echo "$line" | grep -o '"pages":[0-9]*' | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }')
+	if [ -z "$v" ] || [ "$v" != "$w" ] || [ "$owner" != "$vmm" ]; then
+		bad=$((bad + 1))
+		echo "# harvest $i: dirty_vmm's bitmap ${v:-?} pages, the watcher ${w:-?} (owner ${owner:-?}, pid $vmm)"
+	fi
+	[ "$regions" = "${v:-?}" ] || bad_regions=$((bad_regions + 1))
+	total=$((total + ${v:-0}))
+done
+if [ "$wrc" = 0 ] && [ "$bad" = 0 ] && [ "$total" -gt 0 ]; then
+	ok "dirty -p: the kernel's count of each harvest equals its bitmap ($total pages)"
+else
+	not_ok "dirty -p: the kernel's count of each harvest equals its bitmap" \
+		"watcher exit $wrc, $bad of 4 harvests differ, $total pages" "$(cat "$tmp/watch.json.err")"
+fi
+if [ "$bad" = 0 ] && [ "$bad_regions" = 0 ]; then
+	ok "dirty -p: per region too"
+else
+	not_ok "dirty -p: per region too" "$bad_regions of 4 harvests' regions do not add up to the bitmap" \
+		"$(head -2 "$tmp/watch.json")"
+fi
+# A rate needs a window: the first harvest seen has neither rate nor forecast
+if grep '"iteration":1,' "$tmp/watch.json" | grep -q '"dirty_rate_bps":null,.*"forecast":null}' &&
+   grep '"iteration":2,' "$tmp/watch.json" | grep -q '"dirty_rate_bps":[0-9]*,.*"forecast":{"bandwidth_bps"'; then
+	ok "dirty -p: no rate nor forecast before a HWPT's second harvest"
+else
+	not_ok "dirty -p: no rate nor forecast before a HWPT's second harvest" "$(head -2 "$tmp/watch.json")"
+fi
+if grep -q "harvests produced 4, delivered 4, dropped 0, filtered 0" "$tmp/watch.json.err"; then
+	ok "dirty -p accounts for every harvest"
+else
+	not_ok "dirty -p accounts for every harvest" "$(cat "$tmp/watch.json.err")"
+fi
+written=$(grep '"type":"summary"' "$tmp/vmm.json" | json_field pages_written)
+harvested=$(grep '"type":"summary"' "$tmp/vmm.json" | json_field pages_harvested)
+if [ "${harvested:-0}" -gt 0 ] && [ "$harvested" -le "${written:-0}" ]; then
+	ok "dirty_vmm: harvested $harvested of $written pages written"
+else
+	not_ok "dirty_vmm: harvested no more than written" "harvested $harvested, written $written"
 fi
 
-# Watching someone else: the mock's harvests are filtered, and counted
-"$tool" dirty -p 1 --json -d 6s >"$tmp/none.json" 2>"$tmp/none.err" &
-watcher=$!
-for i in 1 2 3 4 5 6 7 8 9 10; do
-	grep -q "watching" "$tmp/none.err" 2>/dev/null && break
-	sleep 1
-done
-"$tool" dirty --mock 16M --rate 4MiB/s --json 300ms 2 >/dev/null 2>&1
+# Text, watching every process: the hottest regions and the forecast
+start_watcher "$tmp/text.out" -d 60s 2
+"$vmm_bin" --rate 4MiB/s --pattern hot:25% 16M 500ms 1 >"$tmp/vmm.txt" 2>&1; vrc=$?
+wait "$watcher"; wrc=$?
+if [ "$wrc" = 0 ] && grep -q "hottest of .* regions" "$tmp/text.out"; then
+	ok "dirty text names the hottest regions"
+else
+	not_ok "dirty text names the hottest regions" "exit $wrc" "$(cat "$tmp/text.out" "$tmp/text.out.err")"
+fi
+grep -q "forecast at .*converge" "$tmp/text.out" && ok "dirty text has a forecast line" ||
+	not_ok "dirty text has a forecast line" "$(cat "$tmp/text.out")"
+if [ "$vrc" = 0 ] && grep -q "^device model wrote [0-9]* pages; [0-9]* harvested dirty in 1 harvest$" "$tmp/vmm.txt"; then
+	ok "dirty_vmm text sums up its harvests"
+else
+	not_ok "dirty_vmm text sums up its harvests" "exit $vrc" "$(cat "$tmp/vmm.txt")"
+fi
+
+# Watching someone else: dirty_vmm's harvests are filtered, and counted
+start_watcher "$tmp/none.json" -p 1 --json -d 6s
+"$vmm_bin" --rate 4MiB/s --json 16M 300ms 2 >/dev/null 2>&1
 wait "$watcher"; wrc=$?
 if [ "$wrc" = 0 ] && [ ! -s "$tmp/none.json" ] &&
-   grep -q "harvests produced 3, delivered 0, dropped 0, filtered 3" "$tmp/none.err"; then
+   grep -q "harvests produced 3, delivered 0, dropped 0, filtered 3" "$tmp/none.json.err"; then
 	ok "-p filters other processes' harvests out, and counts them"
 else
 	not_ok "-p filters other processes' harvests out, and counts them" "exit $wrc" \
-		"$(cat "$tmp/none.err")" "$(head -2 "$tmp/none.json")"
+		"$(cat "$tmp/none.json.err")" "$(head -2 "$tmp/none.json")"
 fi
 
 rm -rf "$tmp"

@@ -3,22 +3,16 @@
  * iommufd-bpf dirty: dirty rate, hottest regions and a pre-copy forecast
  * for HWPTs with IOMMU dirty tracking.
  *
- * Two modes. With --mock SIZE it builds a dirty-tracking HWPT on the
- * iommufd selftest mock, runs a device model that dirties pages at a given
- * rate and pattern, and harvests it every interval like a VMM's pre-copy
- * loop. Otherwise it watches the harvests other processes (a VMM) make and
- * reports each one. Both read the BPF side's in-kernel aggregation: bitmap
- * bits per region and HWPT, counted from the runs the IOMMU driver reports.
+ * It watches the dirty-bitmap harvests other processes (a VMM's pre-copy
+ * loop) make and reports each one, from the BPF side's in-kernel
+ * aggregation: bitmap bits per region and HWPT, counted from the runs the
+ * IOMMU driver reports.
  */
 #include <argp.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
@@ -26,43 +20,27 @@
 #include "common.h"
 #include "json_writer.h"
 #include "dirty_forecast.h"
-#include "dirty_model.h"
 #include "iommufd_dirty.h"
 #include "iommufd_dirty.skel.h"
-#include "mock_device.h"
 #include "percpu_counters.h"
 #include "subcommands.h"
 
-/* One harvest ioctl covers at most this much, so progress can be shown */
-#define HARVEST_CHUNK (1ULL << 30)
-/* Harvests longer than this print a progress line */
-#define PROGRESS_AFTER_NS 1000000000ULL
 #define MAX_TOP 16
 
 static struct dirty_opts {
 	struct common_opts common;	/* -p, -d, -v */
-	uint64_t mock_size;
-	double rate;
-	enum dirty_pattern pattern;
-	double hot_percent;
 	uint32_t hwpt_id;
 	double bandwidth;
 	uint64_t downtime_ns;
 	uint64_t region_size;
-	uint64_t page_size;
 	uint32_t top;
-	uint64_t interval_ns;
-	uint64_t count;
+	uint32_t count;
 	bool json;
 } opts = {
-	.rate = 64.0 * (1 << 20),
 	.bandwidth = 10e9 / 8,
 	.downtime_ns = 300000000ULL,
 	.region_size = 2ULL << 20,
-	.page_size = 4096,
 	.top = 3,
-	.interval_ns = 1000000000ULL,
-	.hot_percent = 10,
 };
 
 /* -d: when to stop (0: never); SIGINT and SIGTERM set exit_requested */
@@ -73,19 +51,14 @@ static bool stopping(void)
 	return exit_requested || (deadline && monotonic_ns() >= deadline);
 }
 
-enum { OPT_MOCK = 0x100, OPT_RATE, OPT_PATTERN, OPT_HWPT, OPT_BANDWIDTH,
-       OPT_DOWNTIME, OPT_REGION, OPT_PAGE_SIZE, OPT_TOP };
+enum { OPT_HWPT = 0x100, OPT_BANDWIDTH, OPT_DOWNTIME, OPT_REGION, OPT_TOP };
 
 static const struct argp_option options[] = {
-	{ "mock", OPT_MOCK, "SIZE", 0, "Demo: map SIZE of IOVA (e.g. 1G) on the selftest mock, dirty it with a device model and harvest it", 0 },
-	{ "rate", OPT_RATE, "RATE", 0, "Device model's write rate (default 64MiB/s)", 0 },
-	{ "pattern", OPT_PATTERN, "P", 0, "Device model's pattern: uniform (default), hot[:PCT] (a hot set, default 10%), sweep", 0 },
 	{ "hwpt", OPT_HWPT, "ID", 0, "Watch only this HWPT id (ids are per iommufd context: give -p too)", 0 },
 	{ "bandwidth", OPT_BANDWIDTH, "RATE", 0, "Migration link for the forecast (default 10Gbit/s)", 0 },
 	{ "downtime", OPT_DOWNTIME, "TIME", 0, "Longest allowed stop-and-copy (default 300ms)", 0 },
 	{ "region-size", OPT_REGION, "SIZE", 0, "Aggregation granule, a power of two (default 2MiB)", 0 },
-	{ "page-size", OPT_PAGE_SIZE, "SIZE", 0, "--mock: bitmap page size, a power of two from 4KiB to 2MiB (default 4KiB)", 0 },
-	{ "top", OPT_TOP, "N", 0, "Hottest regions to show per iteration (default 3, at most 16)", 0 },
+	{ "top", OPT_TOP, "N", 0, "Hottest regions to show per harvest (default 3, at most 16)", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line instead of text", 0 },
 	{},
 };
@@ -94,51 +67,32 @@ static const char doc[] =
 	"Measure how fast devices dirty memory through IOMMU dirty tracking, and\n"
 	"forecast whether live migration's pre-copy converges.\n"
 	"\n"
-	"Per iteration (a harvest of a HWPT's dirty bitmap): dirty pages and bytes,\n"
-	"the dirty rate, the hottest regions, the harvest's cost, and a forecast:\n"
-	"how many pre-copy passes until what is left fits the downtime on the link,\n"
-	"or \"will not converge\". Regions are counted in the kernel from the dirty\n"
-	"runs the IOMMU driver reports; --mock also checks them against the bitmap.\n"
+	"It watches the dirty-bitmap harvests (IOMMU_HWPT_GET_DIRTY_BITMAP) other\n"
+	"processes make, a VMM's pre-copy loop, and reports each one: dirty pages\n"
+	"and bytes, the dirty rate since that HWPT's previous harvest, the hottest\n"
+	"regions, the harvest's cost, and a forecast: how many pre-copy passes\n"
+	"until what is left fits the downtime on the link, or \"will not\n"
+	"converge\". The first harvest seen of a HWPT has no rate, so no forecast.\n"
+	"Pages and regions are counted in the kernel from the dirty runs the IOMMU\n"
+	"driver reports; nothing per page is copied out.\n"
 	"\n"
 	"EXAMPLES:\n"
-	"  iommufd-bpf dirty --mock 1G --rate 200MiB/s 1 5   # demo, 5 iterations of 1s\n"
-	"  iommufd-bpf dirty --mock 256M --pattern hot:5% --json\n"
 	"  iommufd-bpf dirty -p $(pidof qemu-system-x86_64) --bandwidth 25Gbit\n"
+	"  iommufd-bpf dirty -p 4242 --hwpt 5 --downtime 50ms --json 10\n"
+	"  iommufd-bpf dirty --region-size 1G -d 1m   # every HWPT, for a minute\n"
 	"\n"
-	"Positional [INTERVAL] [COUNT]: --mock harvests every INTERVAL (default 1s)\n"
-	"COUNT times; watching, it stops after COUNT harvests (INTERVAL is not used).\n"
-	"Either way -d TIME stops it after TIME, and SIGINT at any time.\n"
+	"Positional [COUNT]: stop after COUNT harvests. -d TIME stops it after\n"
+	"TIME, and SIGINT at any time.\n"
 	"Exit status: 0 on success (also when ended by SIGINT/SIGTERM), 1 on\n"
 	"failure, 2 on bad usage.\n";
 
-static int parse_power_of_two(const char *arg, uint64_t min, uint64_t *out)
-{
-	if (parse_size(arg, out) || *out < min || (*out & (*out - 1)))
-		return -1;
-	return 0;
-}
-
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	static int positional;
-	uint32_t u;
+	uint64_t size;
 
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &opts.common;
-		break;
-	case OPT_MOCK:
-		if (parse_size(arg, &opts.mock_size) ||
-		    opts.mock_size % (2ULL << 20))
-			argp_error(state, "--mock: '%s' is not a multiple of 2MiB", arg);
-		break;
-	case OPT_RATE:
-		if (parse_rate(arg, &opts.rate))
-			argp_error(state, "--rate: '%s' is not a rate (e.g. 64MiB/s)", arg);
-		break;
-	case OPT_PATTERN:
-		if (dirty_pattern_parse(arg, &opts.pattern, &opts.hot_percent))
-			argp_error(state, "--pattern: '%s' is not uniform, hot[:PCT] or sweep", arg);
 		break;
 	case OPT_HWPT:
 		if (parse_u32(arg, &opts.hwpt_id) || !opts.hwpt_id)
@@ -153,13 +107,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--downtime: '%s' is not a duration (e.g. 300ms)", arg);
 		break;
 	case OPT_REGION:
-		if (parse_power_of_two(arg, 4096, &opts.region_size))
+		if (parse_size(arg, &size) || size < 4096 || (size & (size - 1)))
 			argp_error(state, "--region-size: '%s' is not a power of two >= 4KiB", arg);
-		break;
-	case OPT_PAGE_SIZE:
-		if (parse_power_of_two(arg, 4096, &opts.page_size) ||
-		    opts.page_size > (2ULL << 20))
-			argp_error(state, "--page-size: '%s' is not a power of two from 4KiB to 2MiB", arg);
+		opts.region_size = size;
 		break;
 	case OPT_TOP:
 		if (parse_u32(arg, &opts.top) || opts.top > MAX_TOP)
@@ -169,23 +119,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		opts.json = true;
 		break;
 	case ARGP_KEY_ARG:
-		if (positional == 0) {
-			if (parse_duration(arg, &opts.interval_ns))
-				argp_error(state, "interval: '%s' is not a duration (e.g. 1s)", arg);
-		} else if (positional == 1) {
-			if (parse_u32(arg, &u) || !u)
-				argp_error(state, "count: '%s' is not a positive number", arg);
-			opts.count = u;
-		} else {
+		if (state->arg_num > 0)
 			argp_error(state, "unexpected argument '%s'", arg);
-		}
-		positional++;
-		break;
-	case ARGP_KEY_END:
-		if (opts.mock_size && (opts.common.owner_tgid || opts.hwpt_id))
-			argp_error(state, "--mock makes its own HWPT: --pid and --hwpt are for watching others");
-		if (opts.mock_size && opts.page_size > opts.region_size)
-			argp_error(state, "--page-size is larger than --region-size");
+		if (parse_u32(arg, &opts.count) || !opts.count)
+			argp_error(state, "count: '%s' is not a positive number of harvests", arg);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -254,17 +191,15 @@ static int snapshot_regions(int map_fd, int32_t owner, uint32_t hwpt,
 
 /*
  * Bits per region since @old, hottest first, into @out (at most @max);
- * returns how many regions had any, and their total in *sum.
+ * returns how many regions had any.
  */
 static size_t region_deltas(const struct region_snapshot *old,
 			    const struct region_snapshot *cur,
-			    struct region_count *out, size_t max,
-			    uint64_t *sum)
+			    struct region_count *out, size_t max)
 {
 	struct region_count *all;
 	size_t i, j = 0, n = 0;
 
-	*sum = 0;
 	all = calloc(cur->n ? cur->n : 1, sizeof(*all));
 	if (!all)
 		return 0;
@@ -278,7 +213,6 @@ static size_t region_deltas(const struct region_snapshot *old,
 		if (cur->r[i].bits > before) {
 			all[n].region = cur->r[i].region;
 			all[n].bits = cur->r[i].bits - before;
-			*sum += all[n].bits;
 			n++;
 		}
 	}
@@ -288,15 +222,14 @@ static size_t region_deltas(const struct region_snapshot *old,
 	return n;
 }
 
-/* What one iteration found, from the bitmap or from the BPF record */
+/* What one harvest found, from its BPF record */
 struct iteration {
 	uint64_t number;
 	int32_t owner_tgid;
 	uint32_t hwpt_id;
 	uint64_t length;	/* IOVA harvested */
 	uint64_t page_size;
-	uint64_t dirty_pages;	/* the bitmap's (--mock) or the runs' count */
-	uint64_t bpf_pages;	/* bits the BPF side counted */
+	uint64_t dirty_pages;	/* bits of the dirty runs the driver reported */
 	uint64_t window_ns;	/* time the device had to dirty them */
 	uint64_t harvest_ns;
 	uint64_t flushes;	/* IOTLB flushes the harvest did */
@@ -313,6 +246,34 @@ static void print_size(FILE *f, double bytes)
 	fputs(format_size(bytes, buf, sizeof(buf)), f);
 }
 
+static void print_forecast(double rate, const struct dirty_forecast *fc)
+{
+	printf("      forecast at ");
+	print_size(stdout, opts.bandwidth);
+	printf("/s, downtime %.0f ms: ", opts.downtime_ns / 1e6);
+	if (fc->converges) {
+		printf("converges after %u pre-copy pass%s, last ", fc->passes,
+		       fc->passes == 1 ? "" : "es");
+		print_size(stdout, fc->final_bytes);
+		printf(" in %.1f ms of downtime, %.1f s in all\n",
+		       fc->downtime_s * 1e3, fc->total_s);
+	} else if (rate >= opts.bandwidth) {
+		printf("will not converge: device dirties ");
+		print_size(stdout, rate);
+		printf("/s, link sends ");
+		print_size(stdout, opts.bandwidth);
+		printf("/s\n");
+	} else {
+		printf("will not converge within %u passes (", fc->passes);
+		print_size(stdout, fc->final_bytes);
+		printf(" still dirty)\n");
+	}
+}
+
+/*
+ * A harvest without a window (the first seen of its HWPT) has no rate, so
+ * no forecast either: a rate of 0 would forecast convergence at once.
+ */
 static void report(const struct iteration *it)
 {
 	double bytes = (double)it->dirty_pages * it->page_size;
@@ -339,9 +300,11 @@ static void report(const struct iteration *it)
 		json_u64(&w, "page_size", it->page_size);
 		json_u64(&w, "dirty_pages", it->dirty_pages);
 		json_fixed(&w, "dirty_bytes", bytes, 0);
-		json_u64(&w, "bpf_pages", it->bpf_pages);
 		json_u64(&w, "window_ns", it->window_ns);
-		json_fixed(&w, "dirty_rate_bps", rate, 0);
+		if (it->window_ns)
+			json_fixed(&w, "dirty_rate_bps", rate, 0);
+		else
+			json_null(&w, "dirty_rate_bps");
 		json_u64(&w, "harvest_ns", it->harvest_ns);
 		json_u64(&w, "iotlb_flushes", it->flushes);
 		json_s64(&w, "ret", it->ret);
@@ -354,12 +317,16 @@ static void report(const struct iteration *it)
 			json_object_end(&w);
 		}
 		json_array_end(&w);
-		/* The link and the downtime allowed, then the forecast */
-		json_object(&w, "forecast");
-		json_fixed(&w, "bandwidth_bps", opts.bandwidth, 0);
-		json_u64(&w, "max_downtime_ns", opts.downtime_ns);
-		dirty_forecast_json(&w, &fc);
-		json_object_end(&w);
+		if (it->window_ns) {
+			/* The link and the downtime allowed, then the forecast */
+			json_object(&w, "forecast");
+			json_fixed(&w, "bandwidth_bps", opts.bandwidth, 0);
+			json_u64(&w, "max_downtime_ns", opts.downtime_ns);
+			dirty_forecast_json(&w, &fc);
+			json_object_end(&w);
+		} else {
+			json_null(&w, "forecast");
+		}
 		json_end(&w);
 		fflush(stdout);
 		return;
@@ -367,9 +334,13 @@ static void report(const struct iteration *it)
 	printf("#%-4llu tgid %d hwpt %u: %llu pages (", (unsigned long long)it->number,
 	       it->owner_tgid, it->hwpt_id, (unsigned long long)it->dirty_pages);
 	print_size(stdout, bytes);
-	printf(") dirty in %.2fs, ", it->window_ns / 1e9);
-	print_size(stdout, rate);
-	printf("/s; harvest of ");
+	if (it->window_ns) {
+		printf(") dirty in %.2fs, ", it->window_ns / 1e9);
+		print_size(stdout, rate);
+		printf("/s; harvest of ");
+	} else {
+		printf(") dirty, no earlier harvest seen: no rate; harvest of ");
+	}
 	print_size(stdout, it->length);
 	printf(" took %.2f ms, %llu IOTLB flush%s%s\n", it->harvest_ns / 1e6,
 	       (unsigned long long)it->flushes, it->flushes == 1 ? "" : "es",
@@ -382,38 +353,9 @@ static void report(const struct iteration *it)
 			       (unsigned long long)it->top[i].bits);
 		printf(" pages\n");
 	}
-	printf("      forecast at ");
-	print_size(stdout, opts.bandwidth);
-	printf("/s, downtime %.0f ms: ", opts.downtime_ns / 1e6);
-	if (fc.converges) {
-		printf("converges after %u pre-copy pass%s, last ", fc.passes,
-		       fc.passes == 1 ? "" : "es");
-		print_size(stdout, fc.final_bytes);
-		printf(" in %.1f ms of downtime, %.1f s in all\n",
-		       fc.downtime_s * 1e3, fc.total_s);
-	} else if (rate >= opts.bandwidth) {
-		printf("will not converge: device dirties ");
-		print_size(stdout, rate);
-		printf("/s, link sends ");
-		print_size(stdout, opts.bandwidth);
-		printf("/s\n");
-	} else {
-		printf("will not converge within %u passes (", fc.passes);
-		print_size(stdout, fc.final_bytes);
-		printf(" still dirty)\n");
-	}
+	if (it->window_ns)
+		print_forecast(rate, &fc);
 	fflush(stdout);
-}
-
-static uint64_t popcount_bitmap(const uint64_t *b, uint64_t nbits)
-{
-	uint64_t i, n = 0;
-
-	for (i = 0; i < nbits / 64; i++)
-		n += __builtin_popcountll(b[i]);
-	if (nbits % 64)
-		n += __builtin_popcountll(b[i] & ((1ULL << (nbits % 64)) - 1));
-	return n;
 }
 
 /* What watching remembers of one HWPT between its harvests */
@@ -426,12 +368,10 @@ struct watched_hwpt {
 
 #define MAX_WATCHED 256
 
-/* BPF records of harvests, consumed after each of ours or as they come */
+/* BPF records of harvests, reported as they come */
 struct harvest_sink {
-	uint64_t records, gaps, range_bits, flushes;
-	bool watching;
+	uint64_t records, gaps;
 	struct iommufd_dirty_bpf *skel;
-	struct region_snapshot prev;	/* --mock: our HWPT's regions */
 	struct watched_hwpt watched[MAX_WATCHED];
 	size_t nwatched;
 	uint64_t number;
@@ -456,21 +396,12 @@ static struct watched_hwpt *watched(struct harvest_sink *s, int32_t owner,
 	return w;
 }
 
-static void account_record(struct harvest_sink *s,
-			   const struct iommufd_dirty_harvest *h)
-{
-	s->records++;
-	s->range_bits += h->range_bits;
-	s->flushes += h->flushes;
-}
-
 static void watch_report(struct harvest_sink *s,
 			 const struct iommufd_dirty_harvest *h)
 {
 	struct watched_hwpt *w = watched(s, h->owner_tgid, h->hwpt_id);
 	struct region_snapshot cur = {};
 	struct iteration it = {};
-	uint64_t sum;
 
 	it.number = ++s->number;
 	it.owner_tgid = h->owner_tgid;
@@ -478,7 +409,6 @@ static void watch_report(struct harvest_sink *s,
 	it.length = h->length;
 	it.page_size = h->page_size;
 	it.dirty_pages = h->range_bits;
-	it.bpf_pages = h->range_bits;
 	it.harvest_ns = h->duration_ns;
 	it.flushes = h->flushes;
 	it.ret = h->ret;
@@ -493,8 +423,7 @@ static void watch_report(struct harvest_sink *s,
 	}
 	if (w && !snapshot_regions(bpf_map__fd(s->skel->maps.regions),
 				   h->owner_tgid, h->hwpt_id, &cur)) {
-		it.nregions = region_deltas(&w->prev, &cur, it.top, opts.top,
-					    &sum);
+		it.nregions = region_deltas(&w->prev, &cur, it.top, opts.top);
 		it.ntop = it.nregions < opts.top ? it.nregions : opts.top;
 		free(w->prev.r);
 		w->prev = cur;
@@ -509,149 +438,11 @@ static int on_record(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*h))
 		return 0;
-	account_record(s, h);
-	if (s->watching)
-		watch_report(s, h);
-	if (opts.count && s->watching && s->records >= opts.count)
+	s->records++;
+	watch_report(s, h);
+	if (opts.count && s->records >= opts.count)
 		exit_requested = 1;
 	return 0;
-}
-
-/* Harvest [iova, iova + length) in chunks, with a progress line if slow */
-static int harvest(struct mock_hwpt *m, uint64_t *bitmap, uint64_t *ns)
-{
-	uint64_t start = monotonic_ns(), done, chunk, bits_per_chunk;
-	bool progress = false;
-	int err = 0;
-
-	bits_per_chunk = HARVEST_CHUNK / opts.page_size;
-	for (done = 0; done < m->length && !err; done += chunk) {
-		chunk = m->length - done < HARVEST_CHUNK ? m->length - done :
-							   HARVEST_CHUNK;
-		err = mock_hwpt_harvest(m, m->iova + done, chunk, opts.page_size,
-					bitmap + done / HARVEST_CHUNK *
-						 bits_per_chunk / 64, 0);
-		if (!err && done + chunk < m->length &&
-		    monotonic_ns() - start > PROGRESS_AFTER_NS) {
-			fprintf(stderr, "iommufd-bpf: harvested %.1f of %.1f GiB\n",
-				(done + chunk) / 1073741824.0,
-				m->length / 1073741824.0);
-			progress = true;
-		}
-	}
-	if (progress && !err)
-		fprintf(stderr, "iommufd-bpf: harvest done in %.1f s\n",
-			(monotonic_ns() - start) / 1e9);
-	*ns = monotonic_ns() - start;
-	return err;
-}
-
-static void sleep_interval(uint64_t ns)
-{
-	uint64_t end = monotonic_ns() + ns;
-
-	while (!stopping() && monotonic_ns() < end) {
-		uint64_t left = end - monotonic_ns();
-		struct timespec ts = { 0, left > 100000000ULL ? 100000000ULL : left };
-
-		nanosleep(&ts, NULL);
-	}
-}
-
-static int run_mock(struct iommufd_dirty_bpf *skel, struct ring_buffer *rb,
-		    struct harvest_sink *sink, struct mock_hwpt *m,
-		    struct dirty_model *dm)
-{
-	uint64_t nbits = m->length / opts.page_size, harvested = 0;
-	uint64_t *bitmap, last_end, ns, i, sum;
-	int map_fd = bpf_map__fd(skel->maps.regions), err = 0, model_err;
-	uint64_t mismatches = 0;
-
-	bitmap = calloc((nbits + 63) / 64, sizeof(*bitmap));
-	if (!bitmap)
-		return -ENOMEM;
-	/* Start clean: whatever was dirty before the model ran is not its */
-	err = harvest(m, bitmap, &ns);
-	if (err)
-		goto out;
-	ring_buffer__consume(rb);
-	snapshot_regions(map_fd, getpid(), m->hwpt_id, &sink->prev);
-
-	err = dirty_model_start(dm);
-	if (err)
-		goto out;
-	last_end = monotonic_ns();
-	for (i = 1; !stopping() && (!opts.count || i <= opts.count); i++) {
-		struct region_snapshot cur = {};
-		struct iteration it = {};
-		uint64_t before = sink->range_bits, flushes = sink->flushes;
-
-		sleep_interval(opts.interval_ns);
-		if (stopping())
-			break;
-		memset(bitmap, 0, (nbits + 63) / 64 * sizeof(*bitmap));
-		err = harvest(m, bitmap, &ns);
-		it.window_ns = monotonic_ns() - last_end;
-		last_end = monotonic_ns();
-		if (err) {
-			warnx_("IOMMU_HWPT_GET_DIRTY_BITMAP: %s", strerror(-err));
-			break;
-		}
-		ring_buffer__consume(rb);
-		it.number = i;
-		it.owner_tgid = getpid();
-		it.hwpt_id = m->hwpt_id;
-		it.length = m->length;
-		it.page_size = opts.page_size;
-		it.dirty_pages = popcount_bitmap(bitmap, nbits);
-		it.bpf_pages = sink->range_bits - before;
-		it.flushes = sink->flushes - flushes;
-		it.harvest_ns = ns;
-		if (!snapshot_regions(map_fd, getpid(), m->hwpt_id, &cur)) {
-			it.nregions = region_deltas(&sink->prev, &cur, it.top,
-						    opts.top, &sum);
-			it.ntop = it.nregions < opts.top ? it.nregions : opts.top;
-			free(sink->prev.r);
-			sink->prev = cur;
-			if (sum != it.dirty_pages)
-				mismatches++;
-		}
-		if (it.bpf_pages != it.dirty_pages)
-			mismatches++;
-		harvested += it.dirty_pages;
-		report(&it);
-		if (dm->err)
-			break;
-	}
-	model_err = dirty_model_stop(dm);
-	if (model_err)
-		warnx_("device model: %s", strerror(-model_err));
-	err = err ?: model_err;
-	if (opts.json) {
-		struct json_writer w;
-
-		json_begin(&w, stdout);
-		json_str(&w, "type", "summary");
-		json_u64(&w, "iterations", i - 1);
-		json_u64(&w, "pages_written", dm->pages_written);
-		json_u64(&w, "pages_harvested", harvested);
-		json_u64(&w, "bpf_mismatches", mismatches);
-		json_end(&w);
-	} else {
-		printf("device model wrote %llu pages; %llu harvested dirty; "
-		       "BPF counts %s the bitmaps\n",
-		       (unsigned long long)dm->pages_written,
-		       (unsigned long long)harvested,
-		       mismatches ? "DIFFER from" : "equal");
-	}
-	if (mismatches) {
-		warnx_("the BPF aggregate differed from the bitmap %llu times",
-		       (unsigned long long)mismatches);
-		err = err ?: -EPROTO;
-	}
-out:
-	free(bitmap);
-	return err;
 }
 
 static int print_accounting(struct iommufd_dirty_bpf *skel,
@@ -692,14 +483,12 @@ int cmd_dirty(int argc, char **argv)
 	static const struct argp_child children[] = { COMMON_ARGP_CHILD, {} };
 	static const struct argp argp = {
 		.options = options, .parser = parse_arg,
-		.args_doc = "[INTERVAL] [COUNT]", .doc = doc,
+		.args_doc = "[COUNT]", .doc = doc,
 		.children = children,
 	};
 	struct harvest_sink sink = {};
 	struct iommufd_dirty_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
-	struct mock_hwpt m = { .fd = -1 };
-	struct dirty_model dm = {};
 	int err;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
@@ -710,24 +499,14 @@ int cmd_dirty(int argc, char **argv)
 		return EXIT_FAIL;
 	catch_exit_signals();
 
-	if (opts.mock_size) {
-		fprintf(stderr, "iommufd-bpf: mapping %.2f GiB on the mock...\n",
-			opts.mock_size / 1073741824.0);
-		err = mock_hwpt_create(&m, opts.mock_size, 256ULL << 20);
-		if (!err)
-			err = mock_hwpt_set_tracking(&m, true);
-		if (err)
-			goto cleanup;
-	}
-
 	skel = iommufd_dirty_bpf__open();
 	if (!skel) {
 		err = -errno;
 		warnx_("cannot open the BPF object: %s", strerror(errno));
 		goto cleanup;
 	}
-	skel->rodata->filter_owner_tgid = opts.mock_size ? getpid() : opts.common.owner_tgid;
-	skel->rodata->filter_hwpt_id = opts.mock_size ? m.hwpt_id : opts.hwpt_id;
+	skel->rodata->filter_owner_tgid = opts.common.owner_tgid;
+	skel->rodata->filter_hwpt_id = opts.hwpt_id;
 	skel->rodata->region_shift = __builtin_ctzll(opts.region_size);
 	err = iommufd_dirty_bpf__load(skel);
 	if (!err)
@@ -738,7 +517,6 @@ int cmd_dirty(int argc, char **argv)
 		goto cleanup;
 	}
 	sink.skel = skel;
-	sink.watching = !opts.mock_size;
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.harvests), on_record,
 			      &sink, NULL);
 	if (!rb) {
@@ -753,32 +531,19 @@ int cmd_dirty(int argc, char **argv)
 	if (opts.common.duration_ns)
 		deadline = monotonic_ns() + opts.common.duration_ns;
 
-	if (opts.mock_size) {
-		dm.hwpt = &m;
-		dm.rate = opts.rate;
-		dm.pattern = opts.pattern;
-		dm.hot_percent = opts.hot_percent;
-		if (!opts.json)
-			printf("mock HWPT %u: %.2f GiB of IOVA, device writes %.1f MiB/s (%s), harvest every %.2fs\n",
-			       m.hwpt_id, m.length / 1073741824.0,
-			       opts.rate / 1048576, dirty_pattern_name(opts.pattern),
-			       opts.interval_ns / 1e9);
-		err = run_mock(skel, rb, &sink, &m, &dm);
-	} else {
-		/* stderr: JSON consumers of stdout do not see it */
-		fprintf(stderr, "iommufd-bpf: watching dirty bitmap harvests; Ctrl-C to stop\n");
-		while (!stopping()) {
-			err = ring_buffer__poll(rb, 200);
-			if (err == -EINTR) {
-				err = 0;
-				break;
-			}
-			if (err < 0) {
-				warnx_("ring buffer: %s", strerror(-err));
-				break;
-			}
+	/* stderr: JSON consumers of stdout do not see it */
+	fprintf(stderr, "iommufd-bpf: watching dirty bitmap harvests; Ctrl-C to stop\n");
+	while (!stopping()) {
+		err = ring_buffer__poll(rb, 200);
+		if (err == -EINTR) {
 			err = 0;
+			break;
 		}
+		if (err < 0) {
+			warnx_("ring buffer: %s", strerror(-err));
+			break;
+		}
+		err = 0;
 	}
 	iommufd_dirty_bpf__detach(skel);
 	ring_buffer__consume(rb);
@@ -788,9 +553,7 @@ int cmd_dirty(int argc, char **argv)
 cleanup:
 	ring_buffer__free(rb);
 	iommufd_dirty_bpf__destroy(skel);
-	free(sink.prev.r);
 	for (size_t i = 0; i < sink.nwatched; i++)
 		free(sink.watched[i].prev.r);
-	mock_hwpt_destroy(&m);
 	return err ? EXIT_FAIL : EXIT_OK;
 }

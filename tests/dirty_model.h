@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * A device model for the dirty demo: a thread that writes to the mock
- * HWPT's pages at a chosen rate and pattern, through IOMMU_TEST_OP_DIRTY.
+ * A device model for dirty_vmm: a thread that writes to the mock HWPT's
+ * pages at a chosen rate and pattern, through IOMMU_TEST_OP_DIRTY.
  */
 #ifndef IOMMUFD_BPF_DIRTY_MODEL_H
 #define IOMMUFD_BPF_DIRTY_MODEL_H

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* A dirty-tracking HWPT on the iommufd selftest mock; see the header. */
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,7 +10,6 @@
 #include <sys/mman.h>
 #include <linux/iommufd.h>
 
-#include "common.h"
 #include "iommufd_test.h"
 #include "mock_device.h"
 
@@ -23,7 +23,7 @@ static int fail(const char *what)
 {
 	int err = -errno;
 
-	warnx_("%s: %s", what, strerror(errno));
+	warnx("%s: %s", what, strerror(errno));
 	return err;
 }
 
@@ -94,7 +94,7 @@ int mock_hwpt_create_flags(struct mock_hwpt *m, uint64_t length,
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
 	if (!length || length % SZ_2M || max_backing < SZ_2M) {
-		warnx_("mock HWPT size must be a non-zero multiple of 2 MiB");
+		warnx("mock HWPT size must be a non-zero multiple of 2 MiB");
 		return -EINVAL;
 	}
 	m->fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The dirty demo's device model; see the header. */
+/* dirty_vmm's device model; see the header. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,8 @@
  * A dirty-tracking HWPT on the iommufd selftest mock (CONFIG_IOMMUFD_TEST):
  * an IOAS with IOVA mapped, a mock device attached to a HWPT allocated with
  * IOMMU_HWPT_ALLOC_DIRTY_TRACKING, and a way to play the device writing to
- * pages (IOMMU_TEST_OP_DIRTY). Used by the dirty demo, tests and benchmark.
+ * pages (IOMMU_TEST_OP_DIRTY). Used by dirty_vmm, the dirty tests and the
+ * dirty benchmark; errors are printed with the program's name (warnx()).
  */
 #ifndef IOMMUFD_BPF_MOCK_DEVICE_H
 #define IOMMUFD_BPF_MOCK_DEVICE_H
