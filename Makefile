@@ -61,7 +61,8 @@ TOOL      := $(BUILD)/bin/iommufd-bpf
 # Guest programs: build/tests/NAME from tests/NAME.c, and
 # build/tests/bench_NAME from tests/bench/NAME.c
 TEST_PROGS  := trace_events vtd_edu vtd_unplug iommufd_workload run_unprivileged \
-	       dirty_harvest dirty_vmm fault_ledger fault_policy iopf_vmm
+	       dirty_harvest dirty_vmm fault_ledger fault_policy iopf_vmm \
+	       context_churn
 BENCH_PROGS := trace_overhead dirty_harvest fault_latency
 TEST_BINS   := $(TEST_PROGS:%=$(BUILD)/tests/%) $(BENCH_PROGS:%=$(BUILD)/tests/bench_%)
 # Objects several test programs link (tests/NAME.c)

@@ -78,7 +78,7 @@ struct stats_hist {
 #define STATS_DEV_ROWS		8192
 #define STATS_OWNER_ROWS	4096
 #define STATS_HIST_ROWS		8192
-#define STATS_RETIRED_ROWS	1024
+#define STATS_RETIRED_ROWS	4096
 
 /* Updates the BPF side could not record (a table was full), per table */
 enum stats_lost {

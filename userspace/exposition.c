@@ -175,6 +175,8 @@ static const struct family
 	pinned = { "iommufd_context_pinned_bytes_delta", "gauge", "Bytes the context pinned minus bytes it unpinned since the exporter started." },
 	duration = { "iommufd_operation_duration_seconds", "histogram", "Latency of map, unmap, copy, invalidate (user IOTLB flush) and fault (report to answer)." },
 	lost = { "iommufd_exporter_lost_updates", "counter", "Updates the kernel side could not record because a table was full." },
+	table_rows = { "iommufd_exporter_table_rows", "gauge", "Rows of live objects in the kernel's tables (rows of destroyed objects go once published)." },
+	table_capacity = { "iommufd_exporter_table_capacity", "gauge", "Rows the kernel's tables can hold; past that, updates are lost (and counted)." },
 	textfile_errors = { "iommufd_exporter_textfile_errors", "counter", "Writes of the textfile that failed (the previous file stayed in place)." },
 	scrapes_dropped = { "iommufd_exporter_scrapes_dropped", "counter", "Scrape connections dropped: past their deadline, or over the limit of connections at once." };
 
@@ -248,6 +250,9 @@ void write_exposition(FILE *out, const struct stats_snapshot *snap,
 	static const char *const tables[STATS_LOST_MAX] = {
 		"ioas", "dev", "owner", "hist", "fault_times", "retired",
 	};
+	static const char *const table_names[STATS_TABLE_MAX] = {
+		"ioas", "dev", "hist", "owner",
+	};
 	struct page page = { .out = out, .om = openmetrics }, *pg = &page;
 	size_t i;
 
@@ -279,6 +284,14 @@ void write_exposition(FILE *out, const struct stats_snapshot *snap,
 	for (i = 0; i < STATS_LOST_MAX; i++)
 		fprintf(out, "%s_total{table=\"%s\"} %llu\n", lost.name,
 			tables[i], (unsigned long long)snap->lost[i]);
+	family_header(out, &table_rows, pg->om);
+	for (i = 0; i < STATS_TABLE_MAX; i++)
+		fprintf(out, "%s{table=\"%s\"} %zu\n", table_rows.name,
+			table_names[i], snap->table_rows[i]);
+	family_header(out, &table_capacity, pg->om);
+	for (i = 0; i < STATS_TABLE_MAX; i++)
+		fprintf(out, "%s{table=\"%s\"} %zu\n", table_capacity.name,
+			table_names[i], snap->table_capacity[i]);
 	if (health) {
 		family_header(out, &textfile_errors, pg->om);
 		fprintf(out, "%s_total %llu\n", textfile_errors.name,

@@ -281,7 +281,7 @@ int cmd_metrics(int argc, char **argv)
 	};
 	struct stats_opts sopts = { 0 };
 	struct exporter ex = { 0 };
-	uint64_t deadline = 0, next_file = 0;
+	uint64_t deadline = 0, next_file = 0, next_collect = 0;
 	int lfd = -1, err;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
@@ -337,6 +337,20 @@ int cmd_metrics(int argc, char **argv)
 
 		if (deadline && t >= deadline)
 			break;
+		/*
+		 * Take destroyed objects' rows from the kernel every second,
+		 * whatever the scrape interval, so churn does not overflow
+		 * its retired tables; the next page publishes them
+		 */
+		if (t >= next_collect) {
+			err = stats_collect(ex.skel);
+			if (err) {
+				warnx_("cannot read the BPF tables: %s",
+				       strerror(-err));
+				goto out;
+			}
+			next_collect = t + 1000000000ull;
+		}
 		/* Later failures (a full disk) are counted; the old file stays */
 		if (opts.textfile && t >= next_file) {
 			if (write_textfile(&ex))

@@ -127,43 +127,104 @@ static int read_hash(int fd, size_t key_size, size_t value_size,
 }
 
 /*
- * Take every row of a retired table (reading and deleting it at once, so
- * a row the BPF side merges into meanwhile is not lost) and add it to the
- * snapshot's rows. A live row of the same key (a new object that reuses
- * the ids) adds up with it, as one series.
+ * Add a row (key, value) to rows: to the row of the same key if there is
+ * one (a new object that reused the ids: one series), else appended.
  */
-static int collect_retired(int fd, size_t value_size, void **rows, size_t *n,
-			   size_t *cap)
+static int merge_row(void **rows, size_t *n, size_t *cap, size_t value_size,
+		     const struct stats_key *key, const void *value)
 {
-	size_t row_size = sizeof(struct stats_key) + value_size, i, w;
+	size_t row_size = sizeof(*key) + value_size, i, w;
+	char *r = *rows;
+
+	for (i = 0; i < *n; i++)
+		if (!memcmp(r + i * row_size, key, sizeof(*key)))
+			break;
+	if (i == *n)
+		return append_row((char **)rows, n, cap, row_size, key,
+				  sizeof(*key), value);
+	/* Word 0 is the owner: the live row's is the latest */
+	for (w = 1; w < value_size / 8; w++)
+		((__u64 *)(r + i * row_size + sizeof(*key)))[w] +=
+			((const __u64 *)value)[w];
+	return 0;
+}
+
+/*
+ * The rows of destroyed objects taken from the kernel's retired tables and
+ * not yet in a snapshot. Taking them often (stats_collect()) keeps those
+ * small tables from filling between reads on a host where contexts come
+ * and go fast; each is published by the next stats_read(), then dropped.
+ */
+/* The tables with a retired table: those before owner */
+#define NR_RETIRED STATS_TABLE_OWNER
+#define PENDING_ROWS_MAX 65536
+
+static struct {
+	void *rows;
+	size_t n, cap;
+} pending[NR_RETIRED];
+
+static int retired_fd(struct iommufd_stats_bpf *skel, int t, size_t *vsize)
+{
+	switch (t) {
+	case STATS_TABLE_IOAS:
+		*vsize = sizeof(struct stats_ioas);
+		return bpf_map__fd(skel->maps.ioas_retired);
+	case STATS_TABLE_DEV:
+		*vsize = sizeof(struct stats_dev);
+		return bpf_map__fd(skel->maps.dev_retired);
+	default:
+		*vsize = sizeof(struct stats_hist);
+		return bpf_map__fd(skel->maps.hist_retired);
+	}
+}
+
+/*
+ * Take the rows of every retired table, reading and deleting each at once
+ * so a row the BPF side merges into meanwhile is not lost. Past
+ * PENDING_ROWS_MAX rows they stay in the kernel, which counts what no
+ * longer fits there.
+ */
+int stats_collect(struct iommufd_stats_bpf *skel)
+{
 	struct stats_key key;
 	char value[512];
-	char *r;
-	int err;
+	size_t vsize;
+	int t, fd, err;
 
-	while (!bpf_map_get_next_key(fd, NULL, &key)) {
-		if (bpf_map_lookup_and_delete_elem(fd, &key, value)) {
-			if (errno == ENOENT)
-				continue;
-			return -errno;
-		}
-		r = *rows;
-		for (i = 0; i < *n; i++)
-			if (!memcmp(r + i * row_size, &key, sizeof(key)))
-				break;
-		if (i == *n) {
-			err = append_row((char **)rows, n, cap, row_size, &key,
-					 sizeof(key), value);
+	for (t = 0; t < NR_RETIRED; t++) {
+		fd = retired_fd(skel, t, &vsize);
+		while (pending[t].n < PENDING_ROWS_MAX &&
+		       !bpf_map_get_next_key(fd, NULL, &key)) {
+			if (bpf_map_lookup_and_delete_elem(fd, &key, value)) {
+				if (errno == ENOENT)
+					continue;
+				return -errno;
+			}
+			err = merge_row(&pending[t].rows, &pending[t].n,
+					&pending[t].cap, vsize, &key, value);
 			if (err)
 				return err;
-			continue;
 		}
-		/* Word 0 is the owner: the live row's is the latest */
-		for (w = 1; w < value_size / 8; w++)
-			((__u64 *)(r + i * row_size + sizeof(key)))[w] +=
-				((const __u64 *)value)[w];
 	}
 	return 0;
+}
+
+/* Publish the pending rows in @rows, once */
+static int take_pending(int t, size_t value_size, void **rows, size_t *n,
+			size_t *cap)
+{
+	size_t row_size = sizeof(struct stats_key) + value_size, i;
+	const char *p = pending[t].rows;
+	int err = 0;
+
+	for (i = 0; i < pending[t].n && !err; i++)
+		err = merge_row(rows, n, cap, value_size,
+				(const void *)(p + i * row_size),
+				p + i * row_size + sizeof(struct stats_key));
+	if (!err)
+		pending[t].n = 0;
+	return err;
 }
 
 /* A thread group that has exited (its tgid no longer names a process) */
@@ -206,23 +267,20 @@ void stats_snapshot_free(struct stats_snapshot *snap)
 int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 {
 	const struct {
-		int live, retired;
+		struct bpf_map *live;
 		size_t value_size;
 		void **rows;
 		size_t *n;
-	} tables[] = {
-		{ bpf_map__fd(skel->maps.ioas_stats),
-		  bpf_map__fd(skel->maps.ioas_retired), sizeof(struct stats_ioas),
-		  (void **)&snap->ioas, &snap->nr_ioas },
-		{ bpf_map__fd(skel->maps.dev_stats),
-		  bpf_map__fd(skel->maps.dev_retired), sizeof(struct stats_dev),
-		  (void **)&snap->dev, &snap->nr_dev },
-		{ bpf_map__fd(skel->maps.hist_stats),
-		  bpf_map__fd(skel->maps.hist_retired), sizeof(struct stats_hist),
-		  (void **)&snap->hist, &snap->nr_hist },
+	} tables[NR_RETIRED] = {
+		[STATS_TABLE_IOAS] = { skel->maps.ioas_stats, sizeof(struct stats_ioas),
+				   (void **)&snap->ioas, &snap->nr_ioas },
+		[STATS_TABLE_DEV] = { skel->maps.dev_stats, sizeof(struct stats_dev),
+				  (void **)&snap->dev, &snap->nr_dev },
+		[STATS_TABLE_HIST] = { skel->maps.hist_stats, sizeof(struct stats_hist),
+				   (void **)&snap->hist, &snap->nr_hist },
 	};
-	size_t t, cap;
-	int err = 0;
+	size_t cap;
+	int t, err = 0;
 
 	_Static_assert(sizeof(struct stats_ioas_row) ==
 		       sizeof(struct stats_key) + sizeof(struct stats_ioas),
@@ -233,20 +291,30 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 	_Static_assert(sizeof(struct stats_hist) <= 512, "read buffers");
 	stats_snapshot_free(snap);
 	snap->when_ns = monotonic_ns();
-	for (t = 0; t < sizeof(tables) / sizeof(tables[0]) && !err; t++) {
-		err = read_hash(tables[t].live, sizeof(struct stats_key),
-				tables[t].value_size, tables[t].rows,
-				tables[t].n, &cap);
+	/*
+	 * Retired rows first: one retired after this is read live now and
+	 * retired in the next read, never twice in one. A live row of the same
+	 * key as a retired one is a new object that reused the ids.
+	 */
+	err = stats_collect(skel);
+	for (t = 0; t < NR_RETIRED && !err; t++) {
+		err = read_hash(bpf_map__fd(tables[t].live),
+				sizeof(struct stats_key), tables[t].value_size,
+				tables[t].rows, tables[t].n, &cap);
+		snap->table_rows[t] = *tables[t].n;
+		snap->table_capacity[t] = bpf_map__max_entries(tables[t].live);
 		if (!err)
-			err = collect_retired(tables[t].retired,
-					      tables[t].value_size,
-					      tables[t].rows, tables[t].n, &cap);
+			err = take_pending(t, tables[t].value_size,
+					   tables[t].rows, tables[t].n, &cap);
 	}
 	if (!err)
 		err = read_hash(bpf_map__fd(skel->maps.owner_stats),
 				sizeof(__s32), sizeof(struct stats_owner),
 				(void **)&snap->owner, &snap->nr_owner, &cap);
 	if (!err) {
+		snap->table_rows[STATS_TABLE_OWNER] = snap->nr_owner;
+		snap->table_capacity[STATS_TABLE_OWNER] =
+			bpf_map__max_entries(skel->maps.owner_stats);
 		collect_exited_owners(bpf_map__fd(skel->maps.owner_stats), snap);
 		err = percpu_counters_read(bpf_map__fd(skel->maps.lost),
 					   snap->lost, STATS_LOST_MAX);

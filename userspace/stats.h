@@ -40,6 +40,10 @@ struct stats_hist_row {
 	struct stats_hist v;
 };
 
+/* The kernel's live tables, as the snapshot's table_rows index them */
+enum stats_table { STATS_TABLE_IOAS, STATS_TABLE_DEV, STATS_TABLE_HIST,
+		   STATS_TABLE_OWNER, STATS_TABLE_MAX };
+
 /*
  * Every table at one moment: the rows of live objects, and those of
  * objects destroyed since the last read, in their final state
@@ -55,6 +59,9 @@ struct stats_snapshot {
 	struct stats_hist_row *hist;
 	size_t nr_hist;
 	__u64 lost[STATS_LOST_MAX];
+	/* Rows of live objects in the kernel's tables, and their room */
+	size_t table_rows[STATS_TABLE_MAX];
+	size_t table_capacity[STATS_TABLE_MAX];
 };
 
 /*
@@ -71,6 +78,14 @@ void stats_stop(struct iommufd_stats_bpf *skel);
  */
 int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap);
 void stats_snapshot_free(struct stats_snapshot *snap);
+
+/*
+ * Take the final rows of objects destroyed since the last call from the
+ * kernel, for the next stats_read() to publish. A long-running reader
+ * (metrics) calls it every second or so, so that contexts coming and going
+ * faster than it is scraped do not fill the kernel's small retired tables.
+ */
+int stats_collect(struct iommufd_stats_bpf *skel);
 
 /* "map", "unmap", "invalidate", "fault", "copy" */
 const char *stats_hist_name(uint32_t kind);

@@ -1,0 +1,87 @@
+#!/bin/sh
+# Tables that forget the dead: 10,000 contexts come and go (each with an
+# IOAS, a mock device and two maps) beside three that stay, while
+# 'iommufd-bpf metrics' is scraped every second. Every context's final
+# values are published exactly once, nothing is lost, the kernel's tables
+# end up holding only the three live contexts, and those are exact.
+# Prints TAP and a kselftest-style "# Totals:" line.
+tool=${TOOL:-/opt/iommufd-bpf/bin/iommufd-bpf}
+churn=${CHURN:-/opt/iommufd-bpf/tests/context_churn}
+count=${CHURN_CONTEXTS:-10000}
+port=9467
+tmp=$(mktemp -d)
+. "$(dirname "$0")/tap.sh"
+
+echo "TAP version 13"
+"$tool" metrics --listen 127.0.0.1:$port >"$tmp/metrics.out" 2>"$tmp/metrics.err" &
+exporter=$!
+i=0
+while ! grep -q Serving "$tmp/metrics.err" && [ $i -lt 300 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+
+t0=$(date +%s)
+"$churn" --hold 3 --ioas 1 --devices 1 --maps 2 "$count" >"$tmp/churn.out" 2>&1 &
+churner=$!
+# Scrape every second until the churn is done, then twice more: the first
+# of those publishes the last contexts to go, the second shows what stays
+scrapes=0
+scrape() {
+	scrapes=$((scrapes + 1))
+	curl -sf -o "$tmp/page.$scrapes" http://127.0.0.1:$port/metrics ||
+		echo "scrape $scrapes failed" >>"$tmp/scrape.err"
+}
+while ! grep -q "^done " "$tmp/churn.out" && kill -0 "$churner" 2>/dev/null; do
+	scrape
+	sleep 1
+done
+t1=$(date +%s)
+scrape
+scrape
+pid=$(sed -n 's/^pid=\([0-9]*\) held.*/\1/p' "$tmp/churn.out")
+if grep -q "^done contexts=$count " "$tmp/churn.out"; then
+	ok "$count contexts created and released in $((t1 - t0)) s, $scrapes scrapes"
+else
+	not_ok "$count contexts created and released" "$(cat "$tmp/churn.out")"
+fi
+
+# The last value of every context's maps series over the pages in order:
+# a context's series must reach its final 2 and never go missing
+check() { # NAME GOT WANT
+	if [ "$2" = "$3" ]; then ok "$1 ($2)"; else not_ok "$1" "got '$2', want '$3'"; fi
+}
+check "every scrape answered" "$(cat "$tmp/scrape.err" 2>/dev/null)" ""
+pages=$(i=1; while [ $i -le $scrapes ]; do echo "$tmp/page.$i"; i=$((i + 1)); done)
+# shellcheck disable=SC2086
+grep -hF "iommufd_ioas_maps_total{ctx=" $pages | grep -F "owner=\"$pid\"" |
+	awk -F'"' '{ v = $NF; sub(/.* /, "", v); last[$2] = v + 0 }
+		END {
+			for (c in last) {
+				seen++; total += last[c]; if (last[c] != 2) short++
+			}
+			printf "%d %d %d\n", seen, total, short
+		}' >"$tmp/sums"
+read -r seen total short <"$tmp/sums"
+check "every context was published" "$seen" $((count + 3))
+check "every context's final maps were published" "$total" $((2 * (count + 3)))
+check "no context was published short" "$short" 0
+
+final=$tmp/page.$scrapes
+sample() { # FAMILY{LABELS}
+	grep "^$1" "$final" | sed 's/.* //'
+}
+check "the last page: only the live contexts' series" \
+	"$(grep -c "^iommufd_ioas_maps_total{ctx=\"[0-9]*\",owner=\"$pid\"" "$final")" 3
+check "the live contexts are exact" \
+	"$(grep "^iommufd_ioas_maps_total{ctx=\"[0-9]*\",owner=\"$pid\"" "$final" | sed 's/.* //' | sort -u)" 2
+check "kernel table: live IOAS rows" "$(sample 'iommufd_exporter_table_rows{table="ioas"}')" 3
+# map and unmap latency, per live context
+check "kernel table: live histogram rows" "$(sample 'iommufd_exporter_table_rows{table="hist"}')" 6
+lost=$(grep '^iommufd_exporter_lost_updates_total' "$final" | grep -v ' 0$')
+check "nothing lost, in any table" "$lost" ""
+
+kill -TERM "$churner"; wait "$churner"
+kill -INT "$exporter"; wait "$exporter"; rc=$?
+check "metrics exits 0" "$rc" 0
+rm -rf "$tmp"
+tap_end
