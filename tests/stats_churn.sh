@@ -80,6 +80,17 @@ check "kernel table: live histogram rows" "$(sample 'iommufd_exporter_table_rows
 lost=$(grep '^iommufd_exporter_lost_updates_total' "$final" | grep -v ' 0$')
 check "nothing lost, in any table" "$lost" ""
 
+# The tables' memory, as the kernel accounts it for the exporter's maps,
+# is what the exporter publishes and what --memory computes beforehand
+memlock=0
+for f in /proc/$exporter/fdinfo/*; do
+	grep -q '^map_type' "$f" 2>/dev/null || continue
+	memlock=$((memlock + $(sed -n 's/^memlock:[[:space:]]*//p' "$f")))
+done
+check "BPF map memory: the kernel's account" "$(sample iommufd_exporter_bpf_map_bytes)" "$memlock"
+check "BPF map memory: --memory computes it unloaded" \
+	"$("$tool" metrics --memory | sed 's/ bytes.*//')" "$memlock"
+
 kill -TERM "$churner"; wait "$churner"
 kill -INT "$exporter"; wait "$exporter"; rc=$?
 check "metrics exits 0" "$rc" 0

@@ -177,6 +177,7 @@ static const struct family
 	lost = { "iommufd_exporter_lost_updates", "counter", "Updates the kernel side could not record because a table was full." },
 	table_rows = { "iommufd_exporter_table_rows", "gauge", "Rows of live objects in the kernel's tables (rows of destroyed objects go once published)." },
 	table_capacity = { "iommufd_exporter_table_capacity", "gauge", "Rows the kernel's tables can hold; past that, updates are lost (and counted)." },
+	map_bytes = { "iommufd_exporter_bpf_map_bytes", "gauge", "Kernel memory of the exporter's BPF tables, as the kernel accounts it (fixed: the tables are preallocated)." },
 	textfile_errors = { "iommufd_exporter_textfile_errors", "counter", "Writes of the textfile that failed (the previous file stayed in place)." },
 	scrapes_dropped = { "iommufd_exporter_scrapes_dropped", "counter", "Scrape connections dropped: past their deadline, or over the limit of connections at once." };
 
@@ -303,6 +304,9 @@ void write_exposition(FILE *out, const struct stats_snapshot *snap,
 		fprintf(out, "%s_total{why=\"too_many\"} %llu\n",
 			scrapes_dropped.name,
 			(unsigned long long)health->scrapes_refused);
+		family_header(out, &map_bytes, pg->om);
+		fprintf(out, "%s %llu\n", map_bytes.name,
+			(unsigned long long)health->bpf_map_bytes);
 	}
 	if (pg->om)
 		fputs("# EOF\n", out);

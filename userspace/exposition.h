@@ -20,6 +20,7 @@ struct exporter_health {
 	uint64_t textfile_errors;	/* textfile writes that failed */
 	uint64_t scrapes_timed_out;	/* connections dropped at their deadline */
 	uint64_t scrapes_refused;	/* connections over the limit */
+	uint64_t bpf_map_bytes;		/* kernel memory of the BPF tables */
 };
 
 /*

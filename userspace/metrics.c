@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <bpf/libbpf.h>
+
 #include "common.h"
 #include "exposition.h"
 #include "scrape_server.h"
@@ -30,6 +32,7 @@ static struct metrics_opts {
 	const char *textfile;
 	uint64_t interval_ns;
 	bool no_latency;
+	int memory_cpus;	/* --memory: print for this many CPUs, exit */
 	union {
 		struct sockaddr_in v4;
 		struct sockaddr_in6 v6;
@@ -38,13 +41,15 @@ static struct metrics_opts {
 	.interval_ns = 15000000000ull,
 };
 
-enum { OPT_LISTEN = 0x100, OPT_TEXTFILE, OPT_INTERVAL, OPT_NO_LATENCY };
+enum { OPT_LISTEN = 0x100, OPT_TEXTFILE, OPT_INTERVAL, OPT_NO_LATENCY,
+       OPT_MEMORY };
 
 static const struct argp_option options[] = {
 	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Serve /metrics over HTTP here: 127.0.0.1:9464, [::1]:9464, localhost:9464, or :9464 for every IPv4 address", 0 },
 	{ "textfile", OPT_TEXTFILE, "FILE.prom", 0, "Rewrite FILE.prom every interval for node_exporter's textfile collector (atomically: write aside, rename)", 0 },
 	{ "interval", OPT_INTERVAL, "TIME", 0, "How often to rewrite the textfile (default 15s)", 0 },
 	{ "no-latency", OPT_NO_LATENCY, NULL, 0, "Leave out the latency histograms (cheaper per operation)", 0 },
+	{ "memory", OPT_MEMORY, "CPUS", OPTION_ARG_OPTIONAL, "Print the kernel memory the BPF tables would take on a host with CPUS possible CPUs (default: this one) and exit; loads nothing", 0 },
 	{},
 };
 
@@ -141,11 +146,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_LATENCY:
 		opts.no_latency = true;
 		break;
+	case OPT_MEMORY:
+		opts.memory_cpus = arg ? atoi(arg) : libbpf_num_possible_cpus();
+		if (opts.memory_cpus < 1 || opts.memory_cpus > 65536 ||
+		    (arg && strspn(arg, "0123456789") != strlen(arg)))
+			argp_error(state, "invalid number of CPUs '%s' (1 to 65536)",
+				   arg);
+		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
 		break;
 	case ARGP_KEY_END:
-		if (!opts.listen && !opts.textfile)
+		if (!opts.listen && !opts.textfile && !opts.memory_cpus)
 			argp_error(state, "nothing to do: give --listen ADDR:PORT and/or --textfile FILE.prom");
 		break;
 	default:
@@ -283,23 +295,39 @@ int cmd_metrics(int argc, char **argv)
 	struct exporter ex = { 0 };
 	uint64_t deadline = 0, next_file = 0, next_collect = 0;
 	int lfd = -1, err;
+	long long bytes;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return EXIT_USAGE;
+	sopts.owner_tgid = opts.common.owner_tgid;
+	sopts.latency = !opts.no_latency;
+	if (opts.memory_cpus) {
+		char size[32];
+
+		bytes = stats_memory(&sopts, opts.memory_cpus);
+		if (bytes < 0) {
+			warnx_("cannot size the BPF tables: %s", strerror(-bytes));
+			return EXIT_FAIL;
+		}
+		printf("%lld bytes (%s) of BPF tables for %d CPUs%s\n", bytes,
+		       format_size(bytes, size, sizeof(size)), opts.memory_cpus,
+		       opts.no_latency ? ", without latency histograms" : "");
+		return EXIT_OK;
+	}
 	/* Fail on the address or the file before loading anything */
 	if (opts.listen) {
 		lfd = open_listener();
 		if (lfd < 0)
 			return EXIT_FAIL;
 	}
-	sopts.owner_tgid = opts.common.owner_tgid;
-	sopts.latency = !opts.no_latency;
 	ex.skel = stats_start(&sopts);
 	if (!ex.skel) {
 		err = -1;
 		goto out;
 	}
+	bytes = stats_map_bytes(ex.skel, libbpf_num_possible_cpus());
+	ex.health.bpf_map_bytes = bytes > 0 ? bytes : 0;
 	err = drop_all_capabilities();
 	if (err)
 		goto out;

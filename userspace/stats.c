@@ -28,15 +28,11 @@ const char *stats_hist_name(uint32_t kind)
 	return kind < STATS_HIST_MAX ? names[kind] : "?";
 }
 
-struct iommufd_stats_bpf *stats_start(const struct stats_opts *opts)
+/* Open the programs and size their tables for @opts */
+static struct iommufd_stats_bpf *stats_open(const struct stats_opts *opts)
 {
-	struct iommufd_stats_bpf *skel;
-	int err;
+	struct iommufd_stats_bpf *skel = iommufd_stats_bpf__open();
 
-	setup_libbpf_logging();
-	if (check_bpf_privileges() || check_kernel_support())
-		return NULL;
-	skel = iommufd_stats_bpf__open();
 	if (!skel) {
 		warnx_("cannot open the BPF object: %s", strerror(errno));
 		return NULL;
@@ -50,6 +46,20 @@ struct iommufd_stats_bpf *stats_start(const struct stats_opts *opts)
 		bpf_map__set_max_entries(skel->maps.hist_retired, 1);
 		bpf_map__set_max_entries(skel->maps.fault_reported, 1);
 	}
+	return skel;
+}
+
+struct iommufd_stats_bpf *stats_start(const struct stats_opts *opts)
+{
+	struct iommufd_stats_bpf *skel;
+	int err;
+
+	setup_libbpf_logging();
+	if (check_bpf_privileges() || check_kernel_support())
+		return NULL;
+	skel = stats_open(opts);
+	if (!skel)
+		return NULL;
 	err = iommufd_stats_bpf__load(skel);
 	if (err) {
 		warnx_("cannot load the BPF programs: %s (run with -v for the verifier log)",
@@ -66,6 +76,20 @@ struct iommufd_stats_bpf *stats_start(const struct stats_opts *opts)
 fail:
 	iommufd_stats_bpf__destroy(skel);
 	return NULL;
+}
+
+long long stats_memory(const struct stats_opts *opts, int ncpu)
+{
+	struct iommufd_stats_bpf *skel;
+	long long bytes;
+
+	setup_libbpf_logging();
+	skel = stats_open(opts);
+	if (!skel)
+		return -errno;
+	bytes = stats_map_bytes(skel, ncpu);
+	iommufd_stats_bpf__destroy(skel);
+	return bytes;
 }
 
 void stats_stop(struct iommufd_stats_bpf *skel)

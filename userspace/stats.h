@@ -103,6 +103,9 @@ const struct stats_dev *stats_find_dev(const struct stats_snapshot *snap,
  */
 long long stats_map_bytes(struct iommufd_stats_bpf *skel, int ncpu);
 
+/* The same for the tables @opts would load, without loading them */
+long long stats_memory(const struct stats_opts *opts, int ncpu);
+
 /* /proc/PID/comm of a context's owner, or "?" once it is gone */
 void owner_comm(int32_t tgid, char *buf, size_t len);
 
