@@ -71,6 +71,8 @@ TEST_OBJS   := $(TEST_PROGS:%=$(OBJ)/tests/%.o) $(BENCH_PROGS:%=$(OBJ)/tests/ben
 	       $(TEST_LIB_OBJS)
 UPSTREAM_TESTS := $(BUILD)/tests/upstream/iommufd $(BUILD)/tests/upstream/iommufd_fail_nth
 TEST_SCRIPTS := $(wildcard tests/*.sh)
+# Benchmarks written in shell: tests/bench/NAME.sh runs as tests/bench_NAME.sh
+BENCH_SCRIPTS := $(wildcard tests/bench/*.sh)
 
 INITRAMFS := $(BUILD)/vm/initramfs.cpio.gz
 
@@ -188,7 +190,8 @@ $(BUILD)/tests/upstream/%: $(SELFTESTS)/iommu/%.c $(SELFTESTS)/iommu/iommufd_uti
 
 GUEST_SCRIPTS := $(wildcard tools/guest/*.sh)
 
-$(INITRAMFS): $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(TEST_SCRIPTS) $(GUEST_SCRIPTS) \
+$(INITRAMFS): $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(TEST_SCRIPTS) $(BENCH_SCRIPTS) \
+		$(GUEST_SCRIPTS) \
 		tools/vm-initramfs.sh tools/guest/init
 	$(call msg,CPIO,$@)
 	$(Q)rm -rf $(BUILD)/vm/stage && mkdir -p $(BUILD)/vm/stage/bin \
@@ -201,6 +204,8 @@ $(INITRAMFS): $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(TEST_SCRIPTS) $(GUEST_SCR
 	$(Q)cp $(GUEST_SCRIPTS) $(BUILD)/vm/stage/tools/
 	$(Q)cp -r $(BUILD)/tests/. $(BUILD)/vm/stage/tests/
 	$(Q)cp $(TEST_SCRIPTS) $(BUILD)/vm/stage/tests/
+	$(Q)for f in $(BENCH_SCRIPTS); do \
+		cp $$f $(BUILD)/vm/stage/tests/bench_$$(basename $$f); done
 	$(Q)tools/vm-initramfs.sh $@ $(BUILD)/vm/stage
 
 # FLAVOR goes on to run-tests.sh, so the kernel booted is the one whose BTF

@@ -16,7 +16,7 @@ echo "TAP version 13"
 "$tool" metrics --listen 127.0.0.1:$port >"$tmp/metrics.out" 2>"$tmp/metrics.err" &
 exporter=$!
 i=0
-while ! grep -q Serving "$tmp/metrics.err" && [ $i -lt 300 ]; do
+while ! grep -q Serving "$tmp/metrics.err" 2>/dev/null && [ $i -lt 300 ]; do
 	sleep 0.1; i=$((i + 1))
 done
 

@@ -3,22 +3,23 @@
 # time (-icount), write build/bench/results.json (a flat object of named
 # figures) and print them as a table.
 #
-#   tools/bench.sh [BLOCKS [OPS_PER_BLOCK [DIRTY_BLOCKS [FAULT_BLOCKS [FAULTS_PER_BLOCK]]]]]
+#   tools/bench.sh [BLOCKS [OPS_PER_BLOCK [DIRTY_BLOCKS [FAULT_BLOCKS [FAULTS_PER_BLOCK [CONTEXTS]]]]]]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/bench
 mkdir -p "$out"
 blocks=${1:-21} ops=${2:-400} dirty_blocks=${3:-5}
-fault_blocks=${4:-21} faults=${5:-1000}
+fault_blocks=${4:-21} faults=${5:-1000} contexts=${6:-1000}
 kernel=$top/build/kernel-${FLAVOR:-bench}/arch/x86/boot/bzImage
 
 echo "bench: $blocks interleaved blocks of $ops map+unmap pairs per variant," \
 	"then dirty harvests in $dirty_blocks blocks per grid point, then" \
-	"$fault_blocks interleaved blocks of $faults faults per fault mode, under -icount" >&2
+	"$fault_blocks interleaved blocks of $faults faults per fault mode, then" \
+	"metrics over $contexts live contexts, under -icount" >&2
 "$top/tools/vm-run.sh" --quiet --icount --timeout 3000 --kernel "$kernel" \
 	--log "$out/console.log" -- \
 	sh -c "tests/bench_trace_overhead $blocks $ops && tests/bench_dirty_harvest $dirty_blocks &&
-	       tests/bench_fault_latency $fault_blocks $faults" \
+	       tests/bench_fault_latency $fault_blocks $faults && tests/bench_scale.sh $contexts" \
 	> "$out/raw.out"
 # The dirty ratios again on wall-clock time (multi-threaded TCG, no
 # -icount): noisier, but shows the conclusion does not hang on -icount
@@ -33,7 +34,7 @@ r = {}
 for line in open(sys.argv[1]):
     if line.startswith("{"):
         r.update(json.loads(line))
-if not all(any(k.startswith(b + ".") for k in r) for b in ("trace", "dirty", "fault")):
+if not all(any(k.startswith(b + ".") for k in r) for b in ("trace", "dirty", "fault", "scale")):
     sys.exit("bench: a benchmark printed no results; see build/bench/raw.out")
 json.dump(r, open(sys.argv[2], "w"), indent=1)
 print("%-42s %14s" % ("figure", "value"))
