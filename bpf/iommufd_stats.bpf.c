@@ -42,7 +42,8 @@ const volatile __s32 filter_owner_tgid;
 STATS_TABLE(ioas_stats, struct stats_key, struct stats_ioas, STATS_IOAS_ROWS);
 STATS_TABLE(dev_stats, struct stats_key, struct stats_dev, STATS_DEV_ROWS);
 STATS_TABLE(hist_stats, struct stats_key, struct stats_hist, STATS_HIST_ROWS);
-STATS_TABLE(owner_stats, __s32, struct stats_owner, STATS_OWNER_ROWS);
+STATS_TABLE(owner_stats, struct stats_owner_key, struct stats_owner,
+	    STATS_OWNER_ROWS);
 /* The final values of destroyed objects, until the reader publishes them */
 STATS_TABLE(ioas_retired, struct stats_key, struct stats_ioas, STATS_RETIRED_ROWS);
 STATS_TABLE(dev_retired, struct stats_key, struct stats_dev, STATS_RETIRED_ROWS);
@@ -294,11 +295,12 @@ int BPF_PROG(stats_pinned_update, struct iopt_pages *pages,
 	     unsigned long npages, bool inc, int ret)
 {
 	__s32 owner = pages->source_task->tgid;
+	struct stats_owner_key key = { .owner_tgid = owner };
 	struct stats_owner *s;
 
 	if (ret || skip_owner(owner))
 		return 0;
-	s = entry(&owner_stats, &owner, &zero_owner, STATS_LOST_OWNER);
+	s = entry(&owner_stats, &key, &zero_owner, STATS_LOST_OWNER);
 	if (!s)
 		return 0;
 	count_add(s->pinned_bytes, inc ? (__s64)npages << page_shift :

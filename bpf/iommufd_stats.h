@@ -44,6 +44,12 @@ struct stats_dev {
 	__u64 dma_faults;	/* unrecoverable DMA faults */
 };
 
+/* The pinned-bytes table's key: a tgid, padded to the row's alignment */
+struct stats_owner_key {
+	__s32 owner_tgid;
+	__u32 pad;
+};
+
 /* Bytes a process (the one whose memory it is) pinned minus it unpinned */
 struct stats_owner {
 	__s64 pinned_bytes;

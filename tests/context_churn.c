@@ -9,7 +9,8 @@
  * devices (attached to the IOASes in turn) and M maps and unmaps of one page
  * on every IOAS, and closes each when done. With --hold N it first creates
  * N such contexts and keeps them open, prints "held N" and, after the
- * churn, waits for SIGTERM or SIGINT before closing them.
+ * churn, waits for SIGTERM or SIGINT before closing them; --keep-mapped
+ * leaves one page mapped (and pinned) in every IOAS of those.
  *
  * Prints "done contexts=COUNT maps=TOTAL" at the end of the churn, where
  * TOTAL counts the maps of the churned contexts only. Every IOAS of a
@@ -19,6 +20,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,7 @@
 #define MAX_IOAS 16
 
 static unsigned long nr_ioas = 1, nr_devices = 1, nr_maps = 2;
+static bool keep_mapped;
 static void *page;
 
 static void die(const char *what)
@@ -43,8 +46,12 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* One context with its objects and activity; returns its fd */
-static int make_context(void)
+/*
+ * One context with its objects and activity; returns its fd. A kept
+ * context maps its page once more at the end and leaves it mapped (so
+ * pinned, through the mock devices' domains).
+ */
+static int make_context(bool keep)
 {
 	uint32_t ioas[MAX_IOAS];
 	unsigned long i, m;
@@ -89,6 +96,19 @@ static int make_context(void)
 			if (ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
 				die("IOMMU_IOAS_UNMAP");
 		}
+		if (keep) {
+			struct iommu_ioas_map map = {
+				.size = sizeof(map),
+				.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+					 IOMMU_IOAS_MAP_READABLE |
+					 IOMMU_IOAS_MAP_WRITEABLE,
+				.ioas_id = ioas[i], .user_va = (uintptr_t)page,
+				.length = 4096, .iova = IOVA_BASE,
+			};
+
+			if (ioctl(fd, IOMMU_IOAS_MAP, &map))
+				die("IOMMU_IOAS_MAP");
+		}
 	}
 	return fd;
 }
@@ -122,6 +142,7 @@ int main(int argc, char **argv)
 		{ "devices", required_argument, NULL, 'd' },
 		{ "maps", required_argument, NULL, 'm' },
 		{ "hold", required_argument, NULL, 'H' },
+		{ "keep-mapped", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -131,14 +152,15 @@ int main(int argc, char **argv)
 	int *held = NULL;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:d:m:H:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:d:m:H:Kh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i': nr_ioas = number(optarg, "--ioas"); break;
 		case 'd': nr_devices = number(optarg, "--devices"); break;
 		case 'm': nr_maps = number(optarg, "--maps"); break;
 		case 'H': hold = number(optarg, "--hold"); break;
+		case 'K': keep_mapped = true; break;
 		case 'h':
-			printf("usage: %s [--ioas K] [--devices D] [--maps M] [--hold N] COUNT\n",
+			printf("usage: %s [--ioas K] [--devices D] [--maps M] [--hold N [--keep-mapped]] COUNT\n",
 			       argv[0]);
 			return 0;
 		default:
@@ -169,12 +191,12 @@ int main(int argc, char **argv)
 	if (!held)
 		die("calloc");
 	for (i = 0; i < hold; i++)
-		held[i] = make_context();
+		held[i] = make_context(keep_mapped);
 	printf("pid=%d held %lu\n", getpid(), hold);
 	fflush(stdout);
 
 	for (i = 0; i < count && !stop; i++)
-		close(make_context());
+		close(make_context(false));
 	printf("done contexts=%lu maps=%lu\n", i, i * nr_ioas * nr_maps);
 	fflush(stdout);
 

@@ -261,21 +261,22 @@ static bool process_gone(int32_t tgid)
  * The pinned bytes of a process that exited and pins nothing are final:
  * drop its row once read, so exited processes' series go.
  */
-static void collect_exited_owners(int fd, const struct stats_snapshot *snap)
+static void collect_exited_owners(int fd, struct stats_snapshot *snap)
 {
+	struct stats_owner_key key = { 0 };
 	struct stats_owner v;
 	size_t i;
 
 	for (i = 0; i < snap->nr_owner; i++) {
-		int32_t tgid = snap->owner[i].owner_tgid;
-
-		if (snap->owner[i].v.pinned_bytes || !process_gone(tgid))
+		key.owner_tgid = snap->owner[i].owner_tgid;
+		if (snap->owner[i].v.pinned_bytes ||
+		    !process_gone(key.owner_tgid))
 			continue;
-		if (bpf_map_lookup_and_delete_elem(fd, &tgid, &v))
+		if (bpf_map_lookup_and_delete_elem(fd, &key, &v))
 			continue;
 		/* Its last pages were unpinned since the read: keep them */
 		if (v.pinned_bytes)
-			bpf_map_update_elem(fd, &tgid, &v, BPF_NOEXIST);
+			bpf_map_update_elem(fd, &key, &v, BPF_NOEXIST);
 	}
 }
 
@@ -312,6 +313,9 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 	_Static_assert(sizeof(struct stats_hist_row) ==
 		       sizeof(struct stats_key) + sizeof(struct stats_hist),
 		       "rows are key then value");
+	_Static_assert(sizeof(struct stats_owner_row) ==
+		       sizeof(struct stats_owner_key) + sizeof(struct stats_owner),
+		       "rows are key then value");
 	_Static_assert(sizeof(struct stats_hist) <= 512, "read buffers");
 	stats_snapshot_free(snap);
 	snap->when_ns = monotonic_ns();
@@ -333,7 +337,8 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 	}
 	if (!err)
 		err = read_hash(bpf_map__fd(skel->maps.owner_stats),
-				sizeof(__s32), sizeof(struct stats_owner),
+				sizeof(struct stats_owner_key),
+				sizeof(struct stats_owner),
 				(void **)&snap->owner, &snap->nr_owner, &cap);
 	if (!err) {
 		snap->table_rows[STATS_TABLE_OWNER] = snap->nr_owner;

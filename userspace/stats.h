@@ -31,7 +31,8 @@ struct stats_dev_row {
 };
 
 struct stats_owner_row {
-	__s32 owner_tgid;
+	__s32 owner_tgid;	/* struct stats_owner_key */
+	__u32 pad;
 	struct stats_owner v;
 };
 
