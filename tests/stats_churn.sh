@@ -3,7 +3,8 @@
 # IOAS, a mock device and two maps) beside three that stay, while
 # 'iommufd-bpf metrics' is scraped every second. Every context's final
 # values are published exactly once, nothing is lost, the kernel's tables
-# end up holding only the three live contexts, and those are exact.
+# end up holding only the three live contexts, and those are exact. Then
+# a page of megabytes against a client that does not read it.
 # Prints TAP and a kselftest-style "# Totals:" line.
 tool=${TOOL:-/opt/iommufd-bpf/bin/iommufd-bpf}
 churn=${CHURN:-/opt/iommufd-bpf/tests/context_churn}
@@ -94,8 +95,49 @@ check "BPF map memory: the kernel's account" "$(sample iommufd_exporter_bpf_map_
 check "BPF map memory: --memory computes it unloaded" \
 	"$("$tool" metrics --memory | sed 's/ bytes.*//')" "$memlock"
 
-kill -TERM "$churner"; wait "$churner"
-kill -INT "$exporter"; wait "$exporter"; rc=$?
-check "metrics exits 0" "$rc" 0
+# A page of megabytes (300 more contexts of 4 IOASes) and a client that
+# takes it at 1 KiB/s, so the exporter's socket fills: a scrape beside it
+# is served at once, the slow one is dropped at its 5 s deadline, and
+# SIGTERM during a second such transfer ends the exporter within a second
+"$churn" --hold 300 --ioas 4 --devices 1 --maps 1 0 >"$tmp/big.out" 2>&1 &
+big=$!
+i=0
+while ! grep -q "^done " "$tmp/big.out" 2>/dev/null && [ $i -lt 1200 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+curl -s --limit-rate 1k -o /dev/null http://127.0.0.1:$port/metrics &
+slow=$!
+sleep 1
+t0=$(uptime_ms)
+curl -sf -m 4 -o "$tmp/beside" http://127.0.0.1:$port/metrics; rc=$?
+t1=$(uptime_ms)
+size=$(wc -c <"$tmp/beside")
+if [ "$rc" = 0 ] && [ "$size" -gt 1000000 ]; then
+	ok "a $size-byte page is served beside a client not reading one ($((t1 - t0)) ms)"
+else
+	not_ok "a large page is served beside a client not reading one" "curl exit $rc, $size bytes"
+fi
+# Past its 5 s the slow client is dropped (reset: the exporter keeps
+# nothing queued for it; what its own socket already holds, it may read)
+sleep 5
+curl -sf -o "$tmp/after" http://127.0.0.1:$port/metrics
+check "the client not reading is dropped at its deadline" \
+	"$(sed -n 's/^iommufd_exporter_scrapes_dropped_total{why="deadline"} //p' "$tmp/after")" 1
+kill "$slow" 2>/dev/null; wait "$slow"
+curl -s --limit-rate 1k -o /dev/null http://127.0.0.1:$port/metrics &
+slow=$!
+sleep 1
+t0=$(uptime_ms)
+kill -TERM "$exporter"; wait "$exporter"; rc=$?
+t1=$(uptime_ms)
+if [ "$rc" = 0 ] && [ $((t1 - t0)) -lt 1000 ]; then
+	ok "SIGTERM mid-transfer of a large page ends the exporter in $((t1 - t0)) ms, exit 0"
+else
+	not_ok "SIGTERM mid-transfer of a large page ends the exporter within a second" \
+		"exit $rc after $((t1 - t0)) ms"
+fi
+kill "$slow" 2>/dev/null; wait "$slow"
+kill -TERM "$big" "$churner"; wait "$big"; wait "$churner"
 rm -rf "$tmp"
 tap_end

@@ -199,9 +199,18 @@ static void client_expire(struct scrape_server *s, struct client *c)
 	static const char timeout[] =
 		"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
+	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
 	if (c->state == CLIENT_READING)
 		(void)!send(c->fd, timeout, sizeof(timeout) - 1,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
+	/*
+	 * A client too slow to take its page is reset: a plain close would
+	 * leave the kernel sending it the megabytes still queued, for as long
+	 * as the client cares to read slowly
+	 */
+	else if (c->state == CLIENT_WRITING)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
 	s->stats.timed_out++;
 	client_close(s, c);
 }
