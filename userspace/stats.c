@@ -92,9 +92,12 @@ long long stats_memory(const struct stats_opts *opts, int ncpu)
 	return bytes;
 }
 
+static void pending_free(void);
+
 void stats_stop(struct iommufd_stats_bpf *skel)
 {
 	iommufd_stats_bpf__destroy(skel);
+	pending_free();
 }
 
 /* Append one row (key then value) to *rows, growing it as needed */
@@ -187,6 +190,16 @@ static struct {
 	void *rows;
 	size_t n, cap;
 } pending[NR_RETIRED];
+
+static void pending_free(void)
+{
+	int t;
+
+	for (t = 0; t < NR_RETIRED; t++) {
+		free(pending[t].rows);
+		memset(&pending[t], 0, sizeof(pending[t]));
+	}
+}
 
 static int retired_fd(struct iommufd_stats_bpf *skel, int t, size_t *vsize)
 {
