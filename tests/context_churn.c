@@ -46,6 +46,21 @@ static void die(const char *what)
 	exit(1);
 }
 
+/* Map the page at IOVA_BASE of @ioas */
+static void map_page(int fd, uint32_t ioas)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas, .user_va = (uintptr_t)page,
+		.length = 4096, .iova = IOVA_BASE,
+	};
+
+	if (ioctl(fd, IOMMU_IOAS_MAP, &map))
+		die("IOMMU_IOAS_MAP");
+}
+
 /*
  * One context with its objects and activity; returns its fd. A kept
  * context maps its page once more at the end and leaves it mapped (so
@@ -78,37 +93,17 @@ static int make_context(bool keep)
 	}
 	for (i = 0; i < nr_ioas; i++) {
 		for (m = 0; m < nr_maps; m++) {
-			struct iommu_ioas_map map = {
-				.size = sizeof(map),
-				.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
-					 IOMMU_IOAS_MAP_READABLE |
-					 IOMMU_IOAS_MAP_WRITEABLE,
-				.ioas_id = ioas[i], .user_va = (uintptr_t)page,
-				.length = 4096, .iova = IOVA_BASE,
-			};
 			struct iommu_ioas_unmap unmap = {
 				.size = sizeof(unmap), .ioas_id = ioas[i],
 				.iova = IOVA_BASE, .length = 4096,
 			};
 
-			if (ioctl(fd, IOMMU_IOAS_MAP, &map))
-				die("IOMMU_IOAS_MAP");
+			map_page(fd, ioas[i]);
 			if (ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
 				die("IOMMU_IOAS_UNMAP");
 		}
-		if (keep) {
-			struct iommu_ioas_map map = {
-				.size = sizeof(map),
-				.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
-					 IOMMU_IOAS_MAP_READABLE |
-					 IOMMU_IOAS_MAP_WRITEABLE,
-				.ioas_id = ioas[i], .user_va = (uintptr_t)page,
-				.length = 4096, .iova = IOVA_BASE,
-			};
-
-			if (ioctl(fd, IOMMU_IOAS_MAP, &map))
-				die("IOMMU_IOAS_MAP");
-		}
+		if (keep)
+			map_page(fd, ioas[i]);
 	}
 	return fd;
 }

@@ -46,6 +46,8 @@ expect_exit 0 "top --help teaches with examples" "EXAMPLES" -- "$tool" top --hel
 expect_exit 2 "top: bad interval" "invalid interval 'soon'" -- "$tool" top soon
 expect_exit 2 "top: bad count" "invalid count '0'" -- "$tool" top 1 0
 expect_exit 2 "top: stray argument" "unexpected argument 'x'" -- "$tool" top 1 2 x
+expect_exit 2 "metrics: a bad number of CPUs for --memory" "invalid number of CPUs 'abc' (1 to 65536)" -- "$tool" metrics --memory=abc
+expect_exit 2 "metrics: zero CPUs for --memory" "invalid number of CPUs '0'" -- "$tool" metrics --memory=0
 expect_exit 0 "hist --help names the four histograms" "fault-to-answer\|report to answer" -- "$tool" hist --help
 expect_exit 2 "hist: unknown kind is named" "unknown kind in 'map,dma'" -- "$tool" hist -k map,dma
 expect_exit 0 "metrics --help teaches with examples" "EXAMPLES" -- "$tool" metrics --help
