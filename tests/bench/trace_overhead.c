@@ -74,8 +74,14 @@ static void *drain(void *arg)
 	return NULL;
 }
 
-/* ns per map+unmap pair over one block */
-static double block(void *buf, size_t len, unsigned int ops)
+/*
+ * ns per map+unmap pair over one block. With @ring, the block ends when the
+ * consumer has read every record in it: the consumer's work is part of what
+ * tracing costs, and left over it would run on the other CPU during the
+ * next variant's block and be charged to it (guest time under -icount
+ * counts every CPU's instructions).
+ */
+static double block(void *buf, size_t len, unsigned int ops, struct ring *ring)
 {
 	struct iommu_ioas_map map = {
 		.size = sizeof(map), .ioas_id = ioas_id,
@@ -96,6 +102,8 @@ static double block(void *buf, size_t len, unsigned int ops)
 		if (ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
 			die("IOMMU_IOAS_UNMAP");
 	}
+	while (ring && ring__avail_data_size(ring))
+		usleep(100);
 	return (double)(now_ns() - t0) / ops;
 }
 
@@ -125,6 +133,7 @@ struct variants {
 	struct iommufd_stats_bpf *top;
 	struct iommufd_stats_bpf *latency;
 	struct empty_hooks_bpf *empty;
+	struct ring *ring;	/* the tracer's, which its consumer drains */
 };
 
 static void print_figures(const char *prefix, const char *name, double *v,
@@ -136,6 +145,45 @@ static void print_figures(const char *prefix, const char *name, double *v,
 	       "\"%s.map_unmap_%s_ratio\":%.4f,",
 	       prefix, name, m, prefix, name, spread(v, blocks), prefix, name,
 	       m / m_off);
+}
+
+/*
+ * Where a variant's cost goes: with the kernel's run-time statistics on
+ * (a separate pass, as they add two clock reads per run), the guest ns per
+ * run of each program, without the tracepoint's dispatch to it.
+ */
+static void profile(const char *prefix, struct bpf_object *obj,
+		    struct ring *ring, void *buf, size_t len, unsigned int ops)
+{
+	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	struct bpf_link *links[64];
+	struct bpf_program *prog;
+	unsigned int n = 0, i;
+
+	if (stats_fd < 0)
+		die("BPF_ENABLE_STATS");
+	bpf_object__for_each_program(prog, obj) {
+		if (n == 64 || !(links[n++] = bpf_program__attach(prog)))
+			die("attach for profile");
+	}
+	block(buf, len, ops, ring);
+	for (i = 0; i < n; i++)
+		bpf_link__destroy(links[i]);
+	close(stats_fd);
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info = {};
+		__u32 info_len = sizeof(info);
+
+		if (bpf_prog_get_info_by_fd(bpf_program__fd(prog), &info,
+					    &info_len))
+			die("bpf_prog_get_info_by_fd");
+		if (info.run_cnt)
+			printf("\"%s.prog.%s_ns\":%.0f,\"%s.prog.%s_runs_per_pair\":%.2f,",
+			       prefix, bpf_program__name(prog),
+			       (double)info.run_time_ns / info.run_cnt, prefix,
+			       bpf_program__name(prog),
+			       (double)info.run_cnt / ops);
+	}
 }
 
 static void run(const char *name, size_t len, unsigned int blocks,
@@ -152,25 +200,25 @@ static void run(const char *name, size_t len, unsigned int blocks,
 		die("mmap");
 	buf = (void *)(((uintptr_t)buf + (2u << 20) - 1) & ~((2ul << 20) - 1));
 
-	block(buf, len, ops);	/* warm up */
+	block(buf, len, ops, NULL);	/* warm up */
 	for (b = 0; b < blocks; b++) {
 		if (iommufd_trace_bpf__attach(var->trace))
 			die("attach trace");
-		trace[b] = block(buf, len, ops);
+		trace[b] = block(buf, len, ops, var->ring);
 		iommufd_trace_bpf__detach(var->trace);
 		if (iommufd_stats_bpf__attach(var->top))
 			die("attach top");
-		top[b] = block(buf, len, ops);
+		top[b] = block(buf, len, ops, NULL);
 		iommufd_stats_bpf__detach(var->top);
 		if (iommufd_stats_bpf__attach(var->latency))
 			die("attach latency");
-		lat[b] = block(buf, len, ops);
+		lat[b] = block(buf, len, ops, NULL);
 		iommufd_stats_bpf__detach(var->latency);
 		if (empty_hooks_bpf__attach(var->empty))
 			die("attach empty");
-		empty[b] = block(buf, len, ops);
+		empty[b] = block(buf, len, ops, NULL);
 		empty_hooks_bpf__detach(var->empty);
-		off[b] = block(buf, len, ops);
+		off[b] = block(buf, len, ops, NULL);
 	}
 	printf("\"trace.map_unmap_%s_off_ns\":%.0f,\"trace.map_unmap_%s_off_spread_pct\":%.1f,",
 	       name, median(off, blocks), name, spread(off, blocks));
@@ -178,6 +226,10 @@ static void run(const char *name, size_t len, unsigned int blocks,
 	print_figures("top", name, top, off, blocks);
 	print_figures("latency", name, lat, off, blocks);
 	print_figures("empty", name, empty, off, blocks);
+	if (len == 4096) {
+		profile("top", var->top->obj, NULL, buf, len, ops);
+		profile("trace", var->trace->obj, var->ring, buf, len, ops);
+	}
 }
 
 static struct iommufd_stats_bpf *load_stats(bool latency)
@@ -227,6 +279,7 @@ int main(int argc, char **argv)
 		die("ring buffer");
 
 	var.trace = skel;
+	var.ring = ring_buffer__ring(rb, 0);
 	var.top = load_stats(false);
 	var.latency = load_stats(true);
 	var.empty = empty_hooks_bpf__open_and_load();
