@@ -169,6 +169,23 @@ event_reserve(__u32 type, __s32 owner_tgid, __u32 ioas_id, __u32 dev_id,
 	return e;
 }
 
+/*
+ * A record of an operation of context @ictx, with its owner and its id.
+ * Object ids are per context and reused, and every VMM's first IOAS is 1:
+ * the context's boot-unique id tells them apart.
+ */
+static __always_inline struct iommufd_event *
+ctx_event_begin(__u32 type, struct iommufd_ctx *ictx, __u32 ioas_id,
+		__u32 dev_id)
+{
+	struct iommufd_event *e;
+
+	e = event_begin(type, ctx_owner(ictx), ioas_id, dev_id);
+	if (e)
+		e->ctx = ctx_id(ictx);
+	return e;
+}
+
 static __always_inline int ioas_range(__u32 type, struct iommufd_ctx *ictx,
 				      struct iommufd_ioas *ioas, __u64 iova,
 				      __u64 length, __u64 done, __u32 flags,
@@ -176,7 +193,7 @@ static __always_inline int ioas_range(__u32 type, struct iommufd_ctx *ictx,
 {
 	struct iommufd_event *e;
 
-	e = event_begin(type, ctx_owner(ictx), ioas->obj.id, 0);
+	e = ctx_event_begin(type, ictx, ioas->obj.id, 0);
 	if (!e)
 		return 0;
 	e->iova = iova;
@@ -211,7 +228,7 @@ int BPF_PROG(on_ioas_copy, struct iommufd_ctx *ictx, u32 src_ioas_id,
 {
 	struct iommufd_event *e;
 
-	e = event_begin(IOMMUFD_EV_IOAS_COPY, ctx_owner(ictx), dst_ioas_id, 0);
+	e = ctx_event_begin(IOMMUFD_EV_IOAS_COPY, ictx, dst_ioas_id, 0);
 	if (!e)
 		return 0;
 	e->src_ioas_id = src_ioas_id;
@@ -233,7 +250,7 @@ static __always_inline int device_hwpt(__u32 type, struct iommufd_device *idev,
 {
 	struct iommufd_event *e;
 
-	e = event_begin(type, ctx_owner(idev->ictx), hwpt_ioas_id(hwpt),
+	e = ctx_event_begin(type, idev->ictx, hwpt_ioas_id(hwpt),
 			idev->obj.id);
 	if (!e)
 		return 0;
@@ -367,7 +384,7 @@ int BPF_PROG(on_domain_unmap, struct iopt_area *area,
 	    reason == bpf_core_enum_value(enum iommufd_domain_unmap_reason,
 					  IOMMUFD_DOMAIN_UNMAP_AREA))
 		remember_unmap(ioas, iova, length);
-	e = event_begin(IOMMUFD_EV_DOMAIN_UNMAP, ctx_owner(ioas->ictx),
+	e = ctx_event_begin(IOMMUFD_EV_DOMAIN_UNMAP, ioas->ictx,
 			ioas->obj.id, 0);
 	if (!e)
 		return 0;
@@ -385,7 +402,7 @@ int BPF_PROG(on_hwpt_invalidate, struct iommufd_ctx *ictx,
 {
 	struct iommufd_event *e;
 
-	e = event_begin(IOMMUFD_EV_HWPT_INVALIDATE, ctx_owner(ictx),
+	e = ctx_event_begin(IOMMUFD_EV_HWPT_INVALIDATE, ictx,
 			hwpt_ioas_id(hwpt), 0);
 	if (!e)
 		return 0;
@@ -404,7 +421,7 @@ int BPF_PROG(on_dirty_tracking, struct iommufd_ctx *ictx,
 {
 	struct iommufd_event *e;
 
-	e = event_begin(IOMMUFD_EV_DIRTY_TRACKING, ctx_owner(ictx),
+	e = ctx_event_begin(IOMMUFD_EV_DIRTY_TRACKING, ictx,
 			hwpt_paging->ioas->obj.id, 0);
 	if (!e)
 		return 0;
@@ -422,7 +439,7 @@ int BPF_PROG(on_dirty_read, struct iommufd_ctx *ictx,
 {
 	struct iommufd_event *e;
 
-	e = event_begin(IOMMUFD_EV_DIRTY_READ, ctx_owner(ictx),
+	e = ctx_event_begin(IOMMUFD_EV_DIRTY_READ, ictx,
 			hwpt_paging->ioas->obj.id, 0);
 	if (!e)
 		return 0;
@@ -447,7 +464,7 @@ int BPF_PROG(on_fault_report, struct iommufd_fault *fault,
 	struct iommufd_event *e;
 
 	fault_reported_now(group);
-	e = event_begin(IOMMUFD_EV_FAULT_REPORT, ctx_owner(fault->ictx),
+	e = ctx_event_begin(IOMMUFD_EV_FAULT_REPORT, fault->ictx,
 			hwpt_ioas_id(hwpt), idev->obj.id);
 	if (!e)
 		return 0;
@@ -472,7 +489,7 @@ int BPF_PROG(on_fault_respond, struct iommufd_fault *fault,
 	__u64 waited = fault_waited_ns(group);
 	struct iommufd_event *e;
 
-	e = event_begin(IOMMUFD_EV_FAULT_RESPOND, ctx_owner(fault->ictx), 0,
+	e = ctx_event_begin(IOMMUFD_EV_FAULT_RESPOND, fault->ictx, 0,
 			idev->obj.id);
 	if (!e)
 		return 0;
@@ -494,7 +511,7 @@ int BPF_PROG(on_fault_auto_respond, struct iommufd_fault *fault,
 	struct iommufd_event *e;
 
 	/* Destroying the fault object answers groups of no device */
-	e = event_begin(IOMMUFD_EV_FAULT_AUTO_RESPOND, ctx_owner(fault->ictx),
+	e = ctx_event_begin(IOMMUFD_EV_FAULT_AUTO_RESPOND, fault->ictx,
 			0, idev ? idev->obj.id : 0);
 	if (!e)
 		return 0;
@@ -524,22 +541,6 @@ int BPF_PROG(on_pinned_update, struct iopt_pages *pages, unsigned long npages,
 	return 0;
 }
 
-/*
- * Object lifecycle. @ctx is the context's boot-unique id: object ids are
- * per context and reused, so a consumer keeps its tables by (ctx, id).
- */
-static __always_inline struct iommufd_event *
-lifecycle_begin(__u32 type, struct iommufd_ctx *ictx, __u32 ioas_id,
-		__u32 dev_id)
-{
-	struct iommufd_event *e;
-
-	e = event_begin(type, ctx_owner(ictx), ioas_id, dev_id);
-	if (e)
-		e->ctx = ctx_id(ictx);
-	return e;
-}
-
 /* The kernel's object type (CO-RE) as the records' stable kind */
 static __always_inline __u32 object_kind(enum iommufd_object_type type)
 {
@@ -566,7 +567,7 @@ static __always_inline __u32 object_kind(enum iommufd_object_type type)
 
 static __always_inline int ctx_event(__u32 type, struct iommufd_ctx *ictx)
 {
-	struct iommufd_event *e = lifecycle_begin(type, ictx, 0, 0);
+	struct iommufd_event *e = ctx_event_begin(type, ictx, 0, 0);
 
 	if (e)
 		bpf_ringbuf_submit(e, 0);
@@ -579,7 +580,7 @@ static __always_inline int ctx_event_id(__u32 type, struct iommufd_ctx *ictx,
 {
 	struct iommufd_event *e;
 
-	e = lifecycle_begin(type, ictx, type == IOMMUFD_EV_IOAS_ALLOC ? id : 0,
+	e = ctx_event_begin(type, ictx, type == IOMMUFD_EV_IOAS_ALLOC ? id : 0,
 			    0);
 	if (!e)
 		return 0;
@@ -634,7 +635,7 @@ int BPF_PROG(on_hwpt_alloc, struct iommufd_ctx *ictx,
 	struct iommufd_hwpt_paging *paging;
 	struct iommufd_event *e;
 
-	e = lifecycle_begin(IOMMUFD_EV_HWPT_ALLOC, ictx, hwpt_ioas_id(hwpt),
+	e = ctx_event_begin(IOMMUFD_EV_HWPT_ALLOC, ictx, hwpt_ioas_id(hwpt),
 			    idev->obj.id);
 	if (!e)
 		return 0;
@@ -680,7 +681,7 @@ int BPF_PROG(on_object_destroy, struct iommufd_ctx *ictx,
 	__u32 kind = object_kind(obj->type);
 	struct iommufd_event *e;
 
-	e = lifecycle_begin(IOMMUFD_EV_OBJECT_DESTROY, ictx,
+	e = ctx_event_begin(IOMMUFD_EV_OBJECT_DESTROY, ictx,
 			    kind == IOMMUFD_OBJECT_IOAS ? obj->id : 0,
 			    kind == IOMMUFD_OBJECT_DEVICE ? obj->id : 0);
 	if (!e)
@@ -698,7 +699,7 @@ static __always_inline int access_pages(__u32 type,
 {
 	struct iommufd_event *e;
 
-	e = lifecycle_begin(type, access->ictx, ioas_id, 0);
+	e = ctx_event_begin(type, access->ictx, ioas_id, 0);
 	if (!e)
 		return 0;
 	e->access_id = access->obj.id;
@@ -737,6 +738,7 @@ static __always_inline void dma_fault_emit(struct pending_dma_fault *p)
 			  p->rec.ev.ioas_id, p->rec.ev.dev_id, sizeof(*d));
 	if (!d)
 		return;
+	d->ev.ctx = p->rec.ev.ctx;
 	d->ev.hwpt_id = p->rec.ev.hwpt_id;
 	d->ev.pasid = p->rec.ev.pasid;
 	d->ev.iova = p->rec.ev.iova;
@@ -762,12 +764,15 @@ int BPF_PROG(on_dma_fault, struct iommufd_hw_pagetable *hwpt,
 	     unsigned long iova, int flags)
 {
 	struct pending_dma_fault *p = pending_get();
+	struct iommufd_ioas *ioas;
 
 	if (!p)
 		return 0;
 	__builtin_memset(&p->rec, 0, sizeof(p->rec));
+	ioas = hwpt_ioas(hwpt);
 	p->dev = (__u64)dev;
-	p->ioas = (__u64)hwpt_ioas(hwpt);
+	p->ioas = (__u64)ioas;
+	p->rec.ev.ctx = ioas ? ctx_id(ioas->ictx) : 0;
 	p->rec.ev.owner_tgid = owner_tgid;
 	p->rec.ev.dev_id = dev_id;
 	p->rec.ev.hwpt_id = hwpt->obj.id;

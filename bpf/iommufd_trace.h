@@ -107,8 +107,9 @@ struct iommufd_event {
 	__u64 page_size;	/* dirty read: bitmap page size */
 	__u64 duration_ns;	/* dirty read: kernel time; fault answer:
 				 * time since report (0 if report unseen) */
+	__u64 ctx;		/* the context's id, unique for the boot: every
+				 * record but pinned updates (0 there) */
 	/* Lifecycle records */
-	__u64 ctx;		/* the context's id, unique for the boot */
 	__u32 object_kind;	/* enum iommufd_object_kind: HWPT alloc, destroy */
 	__u32 object_id;	/* destroy: the object's id */
 	__u32 parent_hwpt_id;	/* HWPT alloc: a nested HWPT's parent */

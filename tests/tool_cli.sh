@@ -96,10 +96,10 @@ if [ "$tr_rc" = 0 ] && ! grep -q -e ioas_map -e domain_unmap "$tmp/faults.txt"; 
 else
 	not_ok "--faults: exit 0, no map/unmap records" "exit $tr_rc" "$(head -3 "$tmp/faults.txt")"
 fi
-got=$(grep -c "dma_fault .*owner=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=[0-9]* ioas=[0-9]* addr=0x100[0-9a-f]* write DMA after unmap: \[0x1000000, +0x1000) unmapped [0-9.]* ms earlier by tgid=$pid (iommufd_workloa)$" "$tmp/faults.txt")
+got=$(grep -c "dma_fault .*owner=$pid ctx=[1-9][0-9]* dev=$dev (iommufd_mock[0-9]*) hwpt=[0-9]* ioas=[0-9]* addr=0x100[0-9a-f]* write DMA after unmap: \[0x1000000, +0x1000) unmapped [0-9.]* ms earlier by tgid=$pid (iommufd_workloa)$" "$tmp/faults.txt")
 [ "$got" = 2 ] && ok "--faults: DMA after unmap, with range, age and unmapper" ||
 	not_ok "--faults: DMA after unmap, with range, age and unmapper" "got $got" "$(grep dma_fault "$tmp/faults.txt")"
-got=$(grep -c "dma_fault .*owner=$pid dev=$dev (iommufd_mock[0-9]*) .* addr=0x4100[0-9a-f]* read$" "$tmp/faults.txt")
+got=$(grep -c "dma_fault .*owner=$pid ctx=[1-9][0-9]* dev=$dev (iommufd_mock[0-9]*) .* addr=0x4100[0-9a-f]* read$" "$tmp/faults.txt")
 [ "$got" = 2 ] && ok "--faults: faults on never-mapped IOVA, no diagnosis" ||
 	not_ok "--faults: faults on never-mapped IOVA, no diagnosis" "got $got"
 for want in "2  write fault (DMA after unmap)" "2  read fault" \

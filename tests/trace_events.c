@@ -155,6 +155,39 @@ TEST_F(trace, map_unmap_without_domain)
 	ASSERT_EQ(0, e->done);
 }
 
+/*
+ * Every VMM's first IOAS is 1: records say which context they come from,
+ * with an id unique for the boot, so two contexts' IOAS 1 keep apart.
+ */
+TEST_F(trace, records_name_their_context)
+{
+	__u64 iova = MOCK_APERTURE_START, ctx;
+	struct iommufd_event *e;
+	uint32_t ioas2;
+	int fd2;
+
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, MOCK_APERTURE_START);
+	e = expect_events(IOMMUFD_EV_IOAS_MAP);
+	ctx = e->ctx;
+	ASSERT_NE(0, ctx);
+
+	fd2 = open("/dev/iommu", O_RDWR);
+	ASSERT_NE(-1, fd2);
+	ASSERT_EQ(0, _test_ioctl_ioas_alloc(fd2, &ioas2));
+	ASSERT_EQ(self->ioas_id, ioas2);
+	ASSERT_EQ(0, _test_ioctl_ioas_map(fd2, ioas2, buffer, BUFFER_SIZE,
+					  &iova, MAP_FLAGS_FIXED_RW));
+	e = expect_events(IOMMUFD_EV_IOAS_MAP);
+	ASSERT_EQ(ioas2, e->ioas_id);
+	ASSERT_NE(0, e->ctx);
+	ASSERT_NE(ctx, e->ctx);
+	ASSERT_EQ(0, close(fd2));
+
+	test_ioctl_ioas_unmap(MOCK_APERTURE_START, BUFFER_SIZE);
+	e = expect_events(IOMMUFD_EV_IOAS_UNMAP);
+	ASSERT_EQ(ctx, e->ctx);
+}
+
 /* An automatically allocated IOVA is reported, not the one asked for */
 TEST_F(trace, map_auto_iova)
 {

@@ -191,6 +191,9 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 
 	fprintf(out, "%-8llu %-18s owner=%d", (unsigned long long)e->seq,
 		event_type_name(e->type) ?: "?", e->owner_tgid);
+	/* Pinned pages are a process's, not a context's */
+	if (e->type != IOMMUFD_EV_PINNED_UPDATE)
+		fprintf(out, " ctx=%llu", (unsigned long long)e->ctx);
 	/* A DMA fault is reported by an interrupt: there is no calling task */
 	if (f)
 		return print_dma_fault_text(out, e, f);
@@ -263,25 +266,18 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 			e->flags ? '+' : '-', (unsigned long long)e->length,
 			(unsigned long long)e->done, e->code);
 		break;
-	case IOMMUFD_EV_CTX_OPEN:
-	case IOMMUFD_EV_CTX_RELEASE:
-		fprintf(out, " ctx=%llu", (unsigned long long)e->ctx);
-		break;
 	case IOMMUFD_EV_IOAS_ALLOC:
-		fprintf(out, " ctx=%llu ioas=%u", (unsigned long long)e->ctx,
-			e->ioas_id);
+		fprintf(out, " ioas=%u", e->ioas_id);
 		break;
 	case IOMMUFD_EV_FAULT_ALLOC:
-		fprintf(out, " ctx=%llu fault=%u", (unsigned long long)e->ctx,
-			e->fault_id);
+		fprintf(out, " fault=%u", e->fault_id);
 		break;
 	case IOMMUFD_EV_ACCESS_CREATE:
-		fprintf(out, " ctx=%llu access=%u", (unsigned long long)e->ctx,
-			e->access_id);
+		fprintf(out, " access=%u", e->access_id);
 		break;
 	case IOMMUFD_EV_HWPT_ALLOC:
-		fprintf(out, " ctx=%llu hwpt=%u %s ioas=%u parent=%u dev=%u fault=%u flags=0x%x%s",
-			(unsigned long long)e->ctx, e->hwpt_id,
+		fprintf(out, " hwpt=%u %s ioas=%u parent=%u dev=%u fault=%u flags=0x%x%s",
+			e->hwpt_id,
 			object_kind_name(e->object_kind), e->ioas_id,
 			e->parent_hwpt_id, e->dev_id, e->fault_id, e->flags,
 			e->auto_domain ? " auto" : "");
@@ -290,18 +286,17 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 		size_t len = 0;
 		const char *name = bind_device(e, size, &len);
 
-		fprintf(out, " ctx=%llu dev=%u (%.*s)", (unsigned long long)e->ctx,
-			e->dev_id, (int)len, name);
+		fprintf(out, " dev=%u (%.*s)", e->dev_id, (int)len, name);
 		break;
 	}
 	case IOMMUFD_EV_OBJECT_DESTROY:
-		fprintf(out, " ctx=%llu %s=%u", (unsigned long long)e->ctx,
-			object_kind_name(e->object_kind), e->object_id);
+		fprintf(out, " %s=%u", object_kind_name(e->object_kind),
+			e->object_id);
 		break;
 	case IOMMUFD_EV_ACCESS_PIN:
 	case IOMMUFD_EV_ACCESS_UNPIN:
-		fprintf(out, " ctx=%llu access=%u ioas=%u iova=0x%llx length=0x%llx",
-			(unsigned long long)e->ctx, e->access_id, e->ioas_id,
+		fprintf(out, " access=%u ioas=%u iova=0x%llx length=0x%llx",
+			e->access_id, e->ioas_id,
 			(unsigned long long)e->iova,
 			(unsigned long long)e->length);
 		break;
@@ -327,6 +322,9 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 	json_s64(&w, "owner_tgid", e->owner_tgid);
 	json_s64(&w, "tgid", e->tgid);
 	json_strn(&w, "comm", e->comm, sizeof(e->comm));
+	/* Pinned pages are a process's, not a context's */
+	if (e->type != IOMMUFD_EV_PINNED_UPDATE)
+		json_u64(&w, "ctx", e->ctx);
 	switch (e->type) {
 	case IOMMUFD_EV_IOAS_MAP:
 	case IOMMUFD_EV_IOAS_UNMAP:
@@ -418,22 +416,17 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 		break;
 	case IOMMUFD_EV_CTX_OPEN:
 	case IOMMUFD_EV_CTX_RELEASE:
-		json_u64(&w, "ctx", e->ctx);
 		break;
 	case IOMMUFD_EV_IOAS_ALLOC:
-		json_u64(&w, "ctx", e->ctx);
 		json_u64(&w, "ioas_id", e->ioas_id);
 		break;
 	case IOMMUFD_EV_FAULT_ALLOC:
-		json_u64(&w, "ctx", e->ctx);
 		json_u64(&w, "fault_id", e->fault_id);
 		break;
 	case IOMMUFD_EV_ACCESS_CREATE:
-		json_u64(&w, "ctx", e->ctx);
 		json_u64(&w, "access_id", e->access_id);
 		break;
 	case IOMMUFD_EV_HWPT_ALLOC:
-		json_u64(&w, "ctx", e->ctx);
 		json_u64(&w, "hwpt_id", e->hwpt_id);
 		json_str(&w, "type", object_kind_name(e->object_kind));
 		json_u64(&w, "ioas_id", e->ioas_id);
@@ -447,19 +440,16 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 		size_t len = 0;
 		const char *name = bind_device(e, size, &len);
 
-		json_u64(&w, "ctx", e->ctx);
 		json_u64(&w, "dev_id", e->dev_id);
 		json_strn(&w, "device", name, len);
 		break;
 	}
 	case IOMMUFD_EV_OBJECT_DESTROY:
-		json_u64(&w, "ctx", e->ctx);
 		json_str(&w, "type", object_kind_name(e->object_kind));
 		json_u64(&w, "id", e->object_id);
 		break;
 	case IOMMUFD_EV_ACCESS_PIN:
 	case IOMMUFD_EV_ACCESS_UNPIN:
-		json_u64(&w, "ctx", e->ctx);
 		json_u64(&w, "access_id", e->access_id);
 		json_u64(&w, "ioas_id", e->ioas_id);
 		json_u64(&w, "iova", e->iova);
