@@ -174,7 +174,8 @@ $(BENCH_PROGS:%=$(BUILD)/tests/bench_%): $(BUILD)/tests/bench_%: $(OBJ)/tests/be
 	$(link)
 
 # What test programs link besides their own object
-$(BUILD)/tests/trace_events: $(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o
+$(BUILD)/tests/trace_events $(BUILD)/tests/bench_trace_overhead: \
+		$(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o
 $(BUILD)/tests/dirty_harvest $(BUILD)/tests/bench_dirty_harvest: $(OBJ)/tests/mock_device.o
 $(BUILD)/tests/dirty_vmm: $(OBJ)/tests/mock_device.o $(OBJ)/tests/dirty_model.o \
 		$(OBJ)/userspace/common.o $(OBJ)/userspace/json_writer.o

@@ -229,6 +229,48 @@ else
 	not_ok "--count 5 prints 5 records under a burst" "exit $count_rc, $lines records"
 fi
 
+# The default ring buffer takes a storm's burst whole: 1,500 4 KiB
+# map+unmap pairs through a device, about 7,500 records, none dropped
+"$tool" trace --json >"$tmp/burst.json" 2>"$tmp/burst.err" &
+burst=$!
+tracing_started "$tmp/burst.err"
+"$workload" --device -n 1500 -p 1 >/dev/null 2>&1
+kill -INT "$burst"; wait "$burst"; burst_rc=$?
+sum=$(grep '^{"event":"summary"' "$tmp/burst.json")
+if [ "$burst_rc" = 0 ] && [ "$(num produced)" -ge 7500 ] && [ "$(num dropped)" = 0 ] &&
+   [ "$(num delivered)" = "$(num produced)" ] && ! grep -q "dropped in the last" "$tmp/burst.err"; then
+	ok "default options: a burst of 1500 pairs, $(num delivered) records, none dropped"
+else
+	not_ok "default options: a burst of 1500 pairs, none dropped" "exit $burst_rc" "$sum" \
+		"$(cat "$tmp/burst.err")"
+fi
+
+# While records are dropped, stderr says so (once a second), not only at
+# exit: a stopped consumer (^Z), a burst into a 4 KiB ring, then it
+# resumes (fg), and goes on until told to stop
+"$tool" trace --json --ringbuf-kib 4 >"$tmp/storm.json" 2>"$tmp/storm.err" &
+storm=$!
+tracing_started "$tmp/storm.err"
+kill -STOP "$storm"
+"$workload" --device -n 300 -p 1 >/dev/null 2>&1
+sleep 1.2
+kill -CONT "$storm"
+i=0
+while ! grep -q "dropped in the last" "$tmp/storm.err" && [ $i -lt 50 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+kill -INT "$storm"; wait "$storm"; storm_rc=$?
+sum=$(grep '^{"event":"summary"' "$tmp/storm.json")
+line=$(grep "dropped in the last" "$tmp/storm.err" | head -1)
+reported=$(echo "$line" | sed -n 's/^trace: \([0-9]*\) of [0-9]* records dropped.*/\1/p')
+if [ "$storm_rc" = 0 ] && [ -n "$reported" ] && [ "$reported" -gt 0 ] && [ -n "$sum" ] &&
+   [ "$reported" -le "$(num dropped)" ] && echo "$line" | grep -q "iommufd-bpf top"; then
+	ok "a storm: stderr reports $reported dropped records while it happens"
+else
+	not_ok "a storm: stderr reports the drops while it happens" "exit $storm_rc" "$sum" \
+		"$(cat "$tmp/storm.err")"
+fi
+
 # -e loads only what it asks for: events left out are not even counted
 "$tool" trace --json -e ioas_map >"$tmp/only.json" 2>"$tmp/only.err" &
 only=$!

@@ -28,10 +28,12 @@ Options:
   --log FILE           kernel console log (default build/vm/console.log);
                        the command's output is also kept in FILE.out
   --mem SIZE           guest RAM (default 2G)
+  --cpus N             guest CPUs (default 2)
   --cmdline-extra STR  appended to the kernel command line
   --env NAME=VALUE     export in the guest before COMMAND (repeatable)
   --icount             deterministic guest time (-icount, single-threaded
-                       TCG): for benchmarks measured as ratios
+                       TCG): for benchmarks measured as ratios; with
+                       --cpus 1 also free of how the vCPUs take turns
   -q, --quiet          do not echo the kernel console to stderr
   --scan-only LOG      only scan LOG for kernel problems (exit 0 or 3)
   -h, --help           this text
@@ -91,6 +93,7 @@ initramfs=
 timeout=600
 log=$top/build/vm/console.log
 mem=2G
+cpus=2
 cmdline_extra=
 icount=
 quiet=0
@@ -106,6 +109,7 @@ while [ $# -gt 0 ]; do
 	--timeout) need_arg "$@"; timeout=$2; shift 2 ;;
 	--log) need_arg "$@"; log=$2; shift 2 ;;
 	--mem) need_arg "$@"; mem=$2; shift 2 ;;
+	--cpus) need_arg "$@"; cpus=$2; shift 2 ;;
 	--cmdline-extra) need_arg "$@"; cmdline_extra=$2; shift 2 ;;
 	--icount) icount=1; shift ;;
 	--env) need_arg "$@"; envs+=("$2"); shift 2 ;;
@@ -127,6 +131,7 @@ fi
 [ $# -gt 0 ] || usage_error "no command given after --"
 case $profile in mock | vtd) ;; *) usage_error "unknown profile '$profile' (mock or vtd)" ;; esac
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || usage_error "--timeout wants whole seconds, got '$timeout'"
+[[ $cpus =~ ^[1-8]$ ]] || usage_error "--cpus wants 1 to 8, got '$cpus'"
 for e in ${envs[@]+"${envs[@]}"}; do
 	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || usage_error "--env wants NAME=VALUE, got '$e'"
 done
@@ -209,7 +214,7 @@ fi
 # ratios measured side by side then repeat within a few percent.
 accel=(-accel tcg,thread=multi)
 [ -z "$icount" ] || accel=(-accel tcg,thread=single -icount shift=0,align=off,sleep=off)
-qemu=(qemu-system-x86_64 -machine "$machine" "${accel[@]}" -smp 2 -m "$mem"
+qemu=(qemu-system-x86_64 -machine "$machine" "${accel[@]}" -smp "$cpus" -m "$mem"
 	-nographic -monitor none -no-reboot
 	-kernel "$kernel" -initrd "$work/initrd" -append "$append"
 	-chardev "file,id=ttyS0,path=$log,append=on" -serial chardev:ttyS0

@@ -535,9 +535,10 @@ int cmd_dirty(int argc, char **argv)
 	fprintf(stderr, "iommufd-bpf: watching dirty bitmap harvests; Ctrl-C to stop\n");
 	while (!stopping()) {
 		err = ring_buffer__poll(rb, 200);
+		/* A stop and continue (^Z, fg) interrupts the wait too */
 		if (err == -EINTR) {
 			err = 0;
-			break;
+			continue;
 		}
 		if (err < 0) {
 			warnx_("ring buffer: %s", strerror(-err));

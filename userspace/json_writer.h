@@ -14,11 +14,19 @@
 #include <stdio.h>
 
 #define JSON_DEPTH_MAX 8
+#define JSON_LINE_BUF 1024
 
+/*
+ * A line is built in @buf and handed to @out in one write when it ends (or
+ * when it outgrows the buffer): a record of 'trace --json' costs one stdio
+ * call, not dozens.
+ */
 struct json_writer {
 	FILE *out;
 	unsigned int depth;
 	bool comma[JSON_DEPTH_MAX];	/* a value was written at this depth */
+	size_t len;
+	char buf[JSON_LINE_BUF];
 };
 
 /*
@@ -49,8 +57,5 @@ void json_fixed(struct json_writer *w, const char *key, double v,
  * the byte there does not start one
  */
 size_t utf8_seq_len(const char *s, size_t left);
-
-/* Just the string, quoted and escaped (for writers of their own format) */
-void json_write_string(FILE *out, const char *s, size_t max);
 
 #endif

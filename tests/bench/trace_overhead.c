@@ -4,14 +4,19 @@
  *
  * A mock device is attached, so every map pins and fills the domain and
  * every unmap flushes and unpins: the real path. Variants run side by side
- * in interleaved blocks (A B C D A B C D ...): "off" with nothing attached,
- * "trace" with the iommufd_trace programs attached and a thread draining
- * the ring buffer as 'iommufd-bpf trace' does (an event per operation),
- * "top" with iommufd_stats counting in the kernel as 'iommufd-bpf top'
- * does, "latency" with its histograms on as 'hist' and 'metrics' do, and
- * "empty", programs that do nothing on the same events: the floor.
- * Each block times BLOCK_OPS map+unmap pairs; the figure is the median
- * block, a ratio is median(variant)/median(off).
+ * in interleaved blocks: "off" with nothing attached; three tracers, each
+ * with a thread consuming its ring buffer and formatting every record as
+ * 'iommufd-bpf trace --json' does: "trace" with the tool's defaults,
+ * "trace.lossless" with a ring no block can fill, "trace.filtered" with
+ * an owner filter that matches nothing (the programs run, no record is
+ * written); "top" with iommufd_stats counting in the kernel as
+ * 'iommufd-bpf top' does, "latency" with its histograms on as 'hist' and
+ * 'metrics' do, and "empty", programs that do nothing on the same events:
+ * the floor. Each block times BLOCK_OPS map+unmap pairs; the figure is the
+ * median block, a ratio is median(variant)/median(off). A tracer's block
+ * also counts the consumer's CPU time after the last pair, until its ring
+ * is empty. Then a burst of BURST_OPS pairs with the tool's defaults says
+ * how much of it the default ring delivers.
  *
  * Prints one JSON object (flat, named figures) on stdout.
  */
@@ -33,9 +38,14 @@
 #include "iommufd_trace.skel.h"
 #include "iommufd_stats.skel.h"
 #include "empty_hooks.skel.h"
+#include "event_format.h"
 #include "percpu_counters.h"
 
 #define IOVA (1UL << 24)
+/* The burst of the default tracer: 1,500 pairs, about 7,500 records */
+#define BURST_OPS 1500
+/* A ring for the lossless tracer that no block of the bench can fill */
+#define LOSSLESS_RING (64u << 20)
 
 static int fd;
 static uint32_t ioas_id;
@@ -55,11 +65,24 @@ static void die(const char *what)
 	exit(1);
 }
 
-static uint64_t delivered;
+/* A tracer: its programs, its ring and what its consumer delivered */
+struct tracer {
+	struct iommufd_trace_bpf *skel;
+	struct ring *ring;
+	uint64_t delivered;
+	uint64_t consumer_ns;	/* its consumer's CPU time over its blocks */
+};
 
-static int count_event(void *ctx, void *data, size_t size)
+static FILE *sink;		/* /dev/null, fully buffered, as a file is */
+static clockid_t drain_clock;	/* the consumer thread's CPU time */
+
+/* The tool's consumer: every record formatted as a JSON line */
+static int consume_event(void *ctx, void *data, size_t size)
 {
-	delivered++;
+	struct tracer *t = ctx;
+
+	t->delivered++;
+	print_event_json(sink, data, size);
 	return 0;
 }
 
@@ -67,21 +90,23 @@ static void *drain(void *arg)
 {
 	struct ring_buffer *rb = arg;
 
-	/* The tool's poll tick; the ring buffer wakes it for new records */
+	/* As the tool: woken when an eighth of a ring waits, else every tick */
 	while (!atomic_load(&stop_drain))
-		ring_buffer__poll(rb, 100);
+		if (ring_buffer__poll(rb, 100) == 0)
+			ring_buffer__consume(rb);
 	ring_buffer__consume(rb);
 	return NULL;
 }
 
-/*
- * ns per map+unmap pair over one block. With @ring, the block ends when the
- * consumer has read every record in it: the consumer's work is part of what
- * tracing costs, and left over it would run on the other CPU during the
- * next variant's block and be charged to it (guest time under -icount
- * counts every CPU's instructions).
- */
-static double block(void *buf, size_t len, unsigned int ops, struct ring *ring)
+static uint64_t cpu_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void pairs(void *buf, size_t len, unsigned int ops)
 {
 	struct iommu_ioas_map map = {
 		.size = sizeof(map), .ioas_id = ioas_id,
@@ -93,7 +118,6 @@ static double block(void *buf, size_t len, unsigned int ops, struct ring *ring)
 		.size = sizeof(unmap), .ioas_id = ioas_id, .iova = IOVA,
 		.length = len,
 	};
-	uint64_t t0 = now_ns();
 	unsigned int i;
 
 	for (i = 0; i < ops; i++) {
@@ -102,9 +126,51 @@ static double block(void *buf, size_t len, unsigned int ops, struct ring *ring)
 		if (ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
 			die("IOMMU_IOAS_UNMAP");
 	}
-	while (ring && ring__avail_data_size(ring))
+}
+
+/*
+ * Attaching and detaching programs leaves work behind (links freed from a
+ * workqueue, probe arrays after an RCU grace period), and the consumer may
+ * still be finishing its last tick: let it all run before a block starts,
+ * or it is charged to whichever variant comes next. Idle guest time is
+ * skipped under -icount: the wait costs no real time.
+ */
+static void settle(void)
+{
+	usleep(20000);
+}
+
+/* Wait for the consumer to empty @ring */
+static void drained(struct ring *ring)
+{
+	while (ring__avail_data_size(ring))
 		usleep(100);
-	return (double)(now_ns() - t0) / ops;
+}
+
+/*
+ * ns per map+unmap pair over one block, of the traced process's own
+ * instructions. Under -icount guest time counts every CPU's instructions,
+ * so with @t the consumer's CPU time during the block is taken out (on
+ * hardware it runs beside the traced process, not in its way) and kept
+ * apart, with the rest of its work until the ring is empty: what the
+ * consumer costs per record is a figure of its own.
+ */
+static double block(void *buf, size_t len, unsigned int ops, struct tracer *t)
+{
+	uint64_t t0, c0, wall;
+
+	settle();
+	t0 = now_ns();
+	c0 = t ? cpu_ns(drain_clock) : 0;
+
+	pairs(buf, len, ops);
+	wall = now_ns() - t0;
+	if (t) {
+		wall -= cpu_ns(drain_clock) - c0;
+		drained(t->ring);
+		t->consumer_ns += cpu_ns(drain_clock) - c0;
+	}
+	return (double)wall / ops;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -129,22 +195,35 @@ static double spread(double *v, unsigned int n)
 }
 
 struct variants {
-	struct iommufd_trace_bpf *trace;
+	struct tracer trace, lossless, filtered;
 	struct iommufd_stats_bpf *top;
 	struct iommufd_stats_bpf *latency;
 	struct empty_hooks_bpf *empty;
-	struct ring *ring;	/* the tracer's, which its consumer drains */
 };
 
+/* "PREFIXmap_unmap_NAME_ns" etc.: PREFIX is "top." or "trace.lossless_" */
 static void print_figures(const char *prefix, const char *name, double *v,
 			  double *off, unsigned int blocks)
 {
 	double m = median(v, blocks), m_off = median(off, blocks);
 
-	printf("\"%s.map_unmap_%s_ns\":%.0f,\"%s.map_unmap_%s_spread_pct\":%.1f,"
-	       "\"%s.map_unmap_%s_ratio\":%.4f,",
+	printf("\"%smap_unmap_%s_ns\":%.0f,\"%smap_unmap_%s_spread_pct\":%.1f,"
+	       "\"%smap_unmap_%s_ratio\":%.4f,",
 	       prefix, name, m, prefix, name, spread(v, blocks), prefix, name,
 	       m / m_off);
+}
+
+/* A tracer's block */
+static double trace_block(struct tracer *t, void *buf, size_t len,
+			  unsigned int ops)
+{
+	double v;
+
+	if (iommufd_trace_bpf__attach(t->skel))
+		die("attach trace");
+	v = block(buf, len, ops, t);
+	iommufd_trace_bpf__detach(t->skel);
+	return v;
 }
 
 /*
@@ -153,7 +232,7 @@ static void print_figures(const char *prefix, const char *name, double *v,
  * run of each program, without the tracepoint's dispatch to it.
  */
 static void profile(const char *prefix, struct bpf_object *obj,
-		    struct ring *ring, void *buf, size_t len, unsigned int ops)
+		    struct tracer *t, void *buf, size_t len, unsigned int ops)
 {
 	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	struct bpf_link *links[64];
@@ -166,7 +245,7 @@ static void profile(const char *prefix, struct bpf_object *obj,
 		if (n == 64 || !(links[n++] = bpf_program__attach(prog)))
 			die("attach for profile");
 	}
-	block(buf, len, ops, ring);
+	block(buf, len, ops, t);
 	for (i = 0; i < n; i++)
 		bpf_link__destroy(links[i]);
 	close(stats_fd);
@@ -189,7 +268,8 @@ static void profile(const char *prefix, struct bpf_object *obj,
 static void run(const char *name, size_t len, unsigned int blocks,
 		unsigned int ops, struct variants *var)
 {
-	double off[blocks], trace[blocks], top[blocks], lat[blocks], empty[blocks];
+	double off[blocks], trace[blocks], lossless[blocks], filtered[blocks];
+	double top[blocks], lat[blocks], empty[blocks];
 	unsigned int b;
 	void *buf;
 
@@ -202,10 +282,9 @@ static void run(const char *name, size_t len, unsigned int blocks,
 
 	block(buf, len, ops, NULL);	/* warm up */
 	for (b = 0; b < blocks; b++) {
-		if (iommufd_trace_bpf__attach(var->trace))
-			die("attach trace");
-		trace[b] = block(buf, len, ops, var->ring);
-		iommufd_trace_bpf__detach(var->trace);
+		trace[b] = trace_block(&var->trace, buf, len, ops);
+		lossless[b] = trace_block(&var->lossless, buf, len, ops);
+		filtered[b] = trace_block(&var->filtered, buf, len, ops);
 		if (iommufd_stats_bpf__attach(var->top))
 			die("attach top");
 		top[b] = block(buf, len, ops, NULL);
@@ -222,14 +301,92 @@ static void run(const char *name, size_t len, unsigned int blocks,
 	}
 	printf("\"trace.map_unmap_%s_off_ns\":%.0f,\"trace.map_unmap_%s_off_spread_pct\":%.1f,",
 	       name, median(off, blocks), name, spread(off, blocks));
-	print_figures("trace", name, trace, off, blocks);
-	print_figures("top", name, top, off, blocks);
-	print_figures("latency", name, lat, off, blocks);
-	print_figures("empty", name, empty, off, blocks);
+	print_figures("trace.", name, trace, off, blocks);
+	print_figures("trace.lossless_", name, lossless, off, blocks);
+	print_figures("trace.filtered_", name, filtered, off, blocks);
+	print_figures("top.", name, top, off, blocks);
+	print_figures("latency.", name, lat, off, blocks);
+	print_figures("empty.", name, empty, off, blocks);
 	if (len == 4096) {
 		profile("top", var->top->obj, NULL, buf, len, ops);
-		profile("trace", var->trace->obj, var->ring, buf, len, ops);
+		profile("trace", var->trace.skel->obj, &var->trace, buf, len,
+			ops);
 	}
+}
+
+/* What the default tracer delivers of a burst */
+static void burst(struct tracer *t, unsigned int ops)
+{
+	__u64 before[IOMMUFD_CNT_MAX], after[IOMMUFD_CNT_MAX];
+	int counters = bpf_map__fd(t->skel->maps.counters);
+	uint64_t delivered = t->delivered;
+	void *buf;
+
+	buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (buf == MAP_FAILED)
+		die("mmap");
+	if (percpu_counters_read(counters, before, IOMMUFD_CNT_MAX))
+		die("read counters");
+	if (iommufd_trace_bpf__attach(t->skel))
+		die("attach trace");
+	pairs(buf, 4096, ops);
+	iommufd_trace_bpf__detach(t->skel);
+	drained(t->ring);
+	if (percpu_counters_read(counters, after, IOMMUFD_CNT_MAX))
+		die("read counters");
+	delivered = t->delivered - delivered;
+	printf("\"trace.burst_ops\":%u,\"trace.burst_events\":%llu,"
+	       "\"trace.default_delivered_pct\":%.1f,",
+	       ops, (unsigned long long)(after[IOMMUFD_CNT_PRODUCED] -
+					 before[IOMMUFD_CNT_PRODUCED]),
+	       100.0 * delivered / (after[IOMMUFD_CNT_PRODUCED] -
+				    before[IOMMUFD_CNT_PRODUCED]));
+	munmap(buf, 4096);
+}
+
+/* A tracer loaded as 'iommufd-bpf trace' loads it: every event */
+static void load_tracer(struct tracer *t, struct ring_buffer **rb,
+			uint32_t ring_bytes, __s32 owner)
+{
+	static unsigned int nr_rings;
+
+	t->skel = iommufd_trace_bpf__open();
+	if (!t->skel)
+		die("open iommufd_trace");
+	t->skel->rodata->track_unmaps = true;
+	t->skel->rodata->filter_owner_tgid = owner;
+	if (ring_bytes &&
+	    bpf_map__set_max_entries(t->skel->maps.events, ring_bytes))
+		die("ring size");
+	if (iommufd_trace_bpf__load(t->skel))
+		die("load iommufd_trace");
+	if (!*rb)
+		*rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events),
+				       consume_event, t, NULL);
+	else if (ring_buffer__add(*rb, bpf_map__fd(t->skel->maps.events),
+				  consume_event, t))
+		*rb = NULL;
+	if (!*rb)
+		die("ring buffer");
+	t->ring = ring_buffer__ring(*rb, nr_rings++);
+}
+
+/* Its records: produced = delivered + dropped + filtered, or a complaint */
+static void print_accounting(const char *prefix, struct tracer *t)
+{
+	__u64 cnt[IOMMUFD_CNT_MAX];
+
+	if (percpu_counters_read(bpf_map__fd(t->skel->maps.counters), cnt,
+				 IOMMUFD_CNT_MAX))
+		die("read counters");
+	printf("\"%sevents_produced\":%llu,\"%sevents_delivered\":%llu,"
+	       "\"%sevents_dropped\":%llu,\"%sunaccounted_events\":%lld,",
+	       prefix, (unsigned long long)cnt[IOMMUFD_CNT_PRODUCED], prefix,
+	       (unsigned long long)t->delivered, prefix,
+	       (unsigned long long)cnt[IOMMUFD_CNT_DROPPED], prefix,
+	       (long long)(cnt[IOMMUFD_CNT_PRODUCED] - t->delivered -
+			   cnt[IOMMUFD_CNT_DROPPED] - cnt[IOMMUFD_CNT_FILTERED]));
 }
 
 static struct iommufd_stats_bpf *load_stats(bool latency)
@@ -252,10 +409,8 @@ int main(int argc, char **argv)
 	};
 	unsigned int blocks = argc > 1 ? atoi(argv[1]) : 21;
 	unsigned int ops = argc > 2 ? atoi(argv[2]) : 400;
-	struct iommufd_trace_bpf *skel;
-	struct variants var;
-	struct ring_buffer *rb;
-	__u64 cnt[IOMMUFD_CNT_MAX];
+	struct variants var = {};
+	struct ring_buffer *rb = NULL;
 	pthread_t th;
 
 	fd = open("/dev/iommu", O_RDWR);
@@ -265,21 +420,17 @@ int main(int argc, char **argv)
 	mock.id = ioas_id;
 	if (ioctl(fd, IOMMU_TEST_CMD, &mock))
 		die("IOMMU_TEST_OP_MOCK_DOMAIN");
+	sink = fopen("/dev/null", "w");
+	if (!sink)
+		die("/dev/null");
 
-	/* As 'iommufd-bpf trace' loads it: every event, so DMA faults too */
-	skel = iommufd_trace_bpf__open();
-	if (!skel)
-		die("open iommufd_trace");
-	skel->rodata->track_unmaps = true;
-	if (iommufd_trace_bpf__load(skel))
-		die("load iommufd_trace");
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), count_event,
-			      NULL, NULL);
-	if (!rb || pthread_create(&th, NULL, drain, rb))
-		die("ring buffer");
-
-	var.trace = skel;
-	var.ring = ring_buffer__ring(rb, 0);
+	load_tracer(&var.trace, &rb, 0, 0);
+	load_tracer(&var.lossless, &rb, LOSSLESS_RING, 0);
+	/* pid 1 owns no iommufd context: every event is filtered */
+	load_tracer(&var.filtered, &rb, 0, 1);
+	if (pthread_create(&th, NULL, drain, rb) ||
+	    pthread_getcpuclockid(th, &drain_clock))
+		die("consumer thread");
 	var.top = load_stats(false);
 	var.latency = load_stats(true);
 	var.empty = empty_hooks_bpf__open_and_load();
@@ -289,18 +440,16 @@ int main(int argc, char **argv)
 	printf("{\"trace.blocks\":%u,\"trace.ops_per_block\":%u,", blocks, ops);
 	run("4k", 4096, blocks, ops, &var);
 	run("2m", 2u << 20, blocks, ops / 4 ?: 1, &var);
+	print_accounting("trace.", &var.trace);
+	print_accounting("trace.lossless_", &var.lossless);
+	/* Formatting a record as JSON, and being woken for it, in guest ns */
+	printf("\"trace.consumer_ns_per_event\":%.0f,",
+	       (double)var.lossless.consumer_ns / var.lossless.delivered);
+	burst(&var.trace, BURST_OPS);
+	printf("\"trace.default_ring_bytes\":%u}\n",
+	       bpf_map__max_entries(var.trace.skel->maps.events));
 
 	atomic_store(&stop_drain, 1);
 	pthread_join(th, NULL);
-	if (percpu_counters_read(bpf_map__fd(skel->maps.counters), cnt,
-				 IOMMUFD_CNT_MAX))
-		die("read counters");
-	printf("\"trace.events_produced\":%llu,\"trace.events_delivered\":%llu,"
-	       "\"trace.events_dropped\":%llu,\"trace.unaccounted_events\":%lld}\n",
-	       (unsigned long long)cnt[IOMMUFD_CNT_PRODUCED],
-	       (unsigned long long)delivered,
-	       (unsigned long long)cnt[IOMMUFD_CNT_DROPPED],
-	       (long long)(cnt[IOMMUFD_CNT_PRODUCED] - delivered -
-			   cnt[IOMMUFD_CNT_DROPPED] - cnt[IOMMUFD_CNT_FILTERED]));
 	return 0;
 }
