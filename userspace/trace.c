@@ -90,8 +90,8 @@ static const char doc[] =
 	"range, how long before the fault it was unmapped, and by which process.\n"
 	"\n"
 	"Records wait in a 4 MiB ring buffer (--ringbuf-kib) and are read every\n"
-	"100 ms, or as soon as an eighth of it is full. If it fills anyway, records\n"
-	"are dropped, counted, and a line on stderr says so once a second.\n"
+	"100 ms, or as soon as 1,024 have come. If it fills anyway, records are\n"
+	"dropped, counted, and a line on stderr says so once a second.\n"
 	"\n"
 	"At exit it prints produced, delivered, dropped and filtered counts to stderr\n"
 	"(and a final \"summary\" object with --json); with --faults first a count of\n"
@@ -450,8 +450,8 @@ int cmd_trace(int argc, char **argv)
 
 	while (!exit_requested) {
 		/*
-		 * The producers wake us only once an eighth of the ring is
-		 * waiting: after a quiet tick, take what is there
+		 * The producers wake us once every 1,024 records: after a
+		 * quiet tick, take what is there
 		 */
 		err = ring_buffer__poll(rb, 100);
 		if (err == 0)

@@ -90,7 +90,7 @@ static void *drain(void *arg)
 {
 	struct ring_buffer *rb = arg;
 
-	/* As the tool: woken when an eighth of a ring waits, else every tick */
+	/* As the tool: woken every 1,024 records, else at each tick */
 	while (!atomic_load(&stop_drain))
 		if (ring_buffer__poll(rb, 100) == 0)
 			ring_buffer__consume(rb);
