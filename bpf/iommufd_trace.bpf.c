@@ -219,7 +219,7 @@ static __always_inline void event_submit(void *e)
 static __always_inline int ioas_range(__u32 type, struct iommufd_ctx *ictx,
 				      struct iommufd_ioas *ioas, __u64 iova,
 				      __u64 length, __u64 done, __u32 flags,
-				      int ret)
+				      int ret, __u64 duration_ns)
 {
 	struct iommufd_event *e;
 
@@ -231,24 +231,25 @@ static __always_inline int ioas_range(__u32 type, struct iommufd_ctx *ictx,
 	e->done = done;
 	e->flags = flags;
 	e->ret = ret;
+	e->duration_ns = duration_ns;
 	event_submit(e);
 	return 0;
 }
 
 SEC("tp_btf/iommufd_ioas_map")
 int BPF_PROG(on_ioas_map, struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-	     u64 iova, u64 length, u64 done, u32 flags, int ret)
+	     u64 iova, u64 length, u64 done, u32 flags, int ret, u64 duration_ns)
 {
 	return ioas_range(IOMMUFD_EV_IOAS_MAP, ictx, ioas, iova, length, done,
-			  flags, ret);
+			  flags, ret, duration_ns);
 }
 
 SEC("tp_btf/iommufd_ioas_unmap")
 int BPF_PROG(on_ioas_unmap, struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-	     u64 iova, u64 length, u64 done, u32 flags, int ret)
+	     u64 iova, u64 length, u64 done, u32 flags, int ret, u64 duration_ns)
 {
 	return ioas_range(IOMMUFD_EV_IOAS_UNMAP, ictx, ioas, iova, length, done,
-			  flags, ret);
+			  flags, ret, duration_ns);
 }
 
 SEC("tp_btf/iommufd_ioas_copy")

@@ -164,6 +164,10 @@ def main():
         got = n(ev, **kw)
         if got != count:
             errors.append("%s %r: %d records, want %d" % (ev, kw, got, count))
+    untimed = [r["seq"] for r in mine
+               if r["event"] in ("ioas_map", "ioas_unmap") and r["duration_ns"] <= 0]
+    if untimed:
+        errors.append("ioas_map/unmap records without a duration: seq %s" % untimed)
     pinned = sum(r["pages"] if r["direction"] == "pin" else -r["pages"]
                  for r in mine if r["event"] == "pinned_update")
     names = {r["comm"] for r in mine if r["event"] != "dma_fault"}
