@@ -14,9 +14,10 @@
  * 'metrics' do, and "empty", programs that do nothing on the same events:
  * the floor. Each block times BLOCK_OPS map+unmap pairs; the figure is the
  * median block, a ratio is median(variant)/median(off). A tracer's block
- * also counts the consumer's CPU time after the last pair, until its ring
- * is empty. Then a burst of BURST_OPS pairs with the tool's defaults says
- * how much of it the default ring delivers.
+ * is the traced process's own time: the consumer's CPU time is taken out
+ * and reported per record. Then a burst of BURST_OPS pairs with the tool's
+ * defaults says how much of it the default ring delivers. Run it on one
+ * vCPU (tools/bench.sh does), where boots repeat to 0.1 %.
  *
  * Prints one JSON object (flat, named figures) on stdout.
  */
