@@ -301,14 +301,6 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-#define EV(type) (1u << IOMMUFD_EV_##type)
-
-/*
- * Load and attach only the programs the event mask needs: an event left out
- * with -e costs nothing, and is not counted either. Some programs serve
- * others: an answer's wait is measured from its report, and a DMA fault is
- * checked against the unmaps before it.
- */
 /*
  * While records are being dropped, say so once a second on stderr, with
  * what helps: the summary at exit comes too late for a storm.
@@ -336,6 +328,14 @@ static void report_drops(struct iommufd_trace_bpf *skel, uint64_t now)
 	last_produced = cnt[IOMMUFD_CNT_PRODUCED];
 }
 
+#define EV(type) (1u << IOMMUFD_EV_##type)
+
+/*
+ * Load and attach only the programs the event mask needs: an event left out
+ * with -e costs nothing, and is not counted either. Some programs serve
+ * others: an answer's wait is measured from its report, and a DMA fault is
+ * checked against the unmaps before it.
+ */
 static void load_only_what_is_asked(struct iommufd_trace_bpf *skel)
 {
 	const struct {
