@@ -128,13 +128,19 @@ static __always_inline void count(__u32 which)
 		(*v)++;
 }
 
+/* Whether the owner and IOAS filters let these ids through */
+static __always_inline bool owner_ioas_wanted(__s32 owner_tgid, __u32 ioas_id)
+{
+	return (!filter_owner_tgid || owner_tgid == filter_owner_tgid) &&
+	       (!filter_ioas_id || ioas_id == filter_ioas_id);
+}
+
 /* Whether the filters let a record of @type with these ids through */
 static __always_inline bool wanted(__u32 type, __s32 owner_tgid, __u32 ioas_id,
 				   __u32 dev_id)
 {
 	return (event_mask & (1u << type)) &&
-	       (!filter_owner_tgid || owner_tgid == filter_owner_tgid) &&
-	       (!filter_ioas_id || ioas_id == filter_ioas_id) &&
+	       owner_ioas_wanted(owner_tgid, ioas_id) &&
 	       (!filter_dev_id || dev_id == filter_dev_id);
 }
 
@@ -419,8 +425,7 @@ int BPF_PROG(on_domain_unmap, struct iopt_area *area,
 	if (track_unmaps &&
 	    reason == bpf_core_enum_value(enum iommufd_domain_unmap_reason,
 					  IOMMUFD_DOMAIN_UNMAP_AREA) &&
-	    (!filter_owner_tgid || owner == filter_owner_tgid) &&
-	    (!filter_ioas_id || ioas->obj.id == filter_ioas_id))
+	    owner_ioas_wanted(owner, ioas->obj.id))
 		remember_unmap(ioas, iova, length);
 	e = event_begin(IOMMUFD_EV_DOMAIN_UNMAP, owner, ioas->obj.id, 0);
 	if (!e)

@@ -77,6 +77,19 @@ expect_exit 2 "page size must be a power of two" "--page-size: '12K' is not a po
 expect_exit 2 "bad interval is named" "interval: '0s' is not a duration" -- "$vmm_bin" 64M 0s
 expect_exit 2 "dirty_vmm needs a size" "a SIZE of IOVA to map is required" -- "$vmm_bin"
 
+# A stop and continue (^Z, fg) does not end the watcher: Ctrl-C does
+start_watcher "$tmp/stopped.txt" -d 60s
+kill -STOP "$watcher"; kill -CONT "$watcher"
+sleep 0.5
+if kill -0 "$watcher" 2>/dev/null; then alive=yes; else alive=no; fi
+kill -INT "$watcher"; wait "$watcher"; src=$?
+if [ "$alive" = yes ] && [ "$src" = 0 ]; then
+	ok "dirty goes on after a stop and continue, ends on SIGINT"
+else
+	not_ok "dirty goes on after a stop and continue" "alive after SIGCONT: $alive, exit $src" \
+		"$(cat "$tmp/stopped.txt.err")"
+fi
+
 # Harvest 0 and 3 more, each counted twice: by the BPF side from the
 # driver's dirty runs (the watcher) and from the bitmap (dirty_vmm). 32 MiB
 # is 16 regions of 2 MiB, so --top 16 lists every dirty one.

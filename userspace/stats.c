@@ -92,14 +92,6 @@ long long stats_memory(const struct stats_opts *opts, int ncpu)
 	return bytes;
 }
 
-static void pending_free(void);
-
-void stats_stop(struct iommufd_stats_bpf *skel)
-{
-	iommufd_stats_bpf__destroy(skel);
-	pending_free();
-}
-
 /* Append one row (key then value) to *rows, growing it as needed */
 static int append_row(char **rows, size_t *n, size_t *cap, size_t row_size,
 		      const void *key, size_t key_size, const void *value)
@@ -199,6 +191,12 @@ static void pending_free(void)
 		free(pending[t].rows);
 		memset(&pending[t], 0, sizeof(pending[t]));
 	}
+}
+
+void stats_stop(struct iommufd_stats_bpf *skel)
+{
+	iommufd_stats_bpf__destroy(skel);
+	pending_free();
 }
 
 static int retired_fd(struct iommufd_stats_bpf *skel, int t, size_t *vsize)

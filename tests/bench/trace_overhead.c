@@ -52,11 +52,12 @@ static int fd;
 static uint32_t ioas_id;
 static atomic_int stop_drain;
 
-static uint64_t now_ns(void)
+/* @clock's time in ns: CLOCK_MONOTONIC, or a thread's CPU time */
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
@@ -97,14 +98,6 @@ static void *drain(void *arg)
 			ring_buffer__consume(rb);
 	ring_buffer__consume(rb);
 	return NULL;
-}
-
-static uint64_t cpu_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 static void pairs(void *buf, size_t len, unsigned int ops)
@@ -161,15 +154,15 @@ static double block(void *buf, size_t len, unsigned int ops, struct tracer *t)
 	uint64_t t0, c0, wall;
 
 	settle();
-	t0 = now_ns();
-	c0 = t ? cpu_ns(drain_clock) : 0;
+	t0 = clock_ns(CLOCK_MONOTONIC);
+	c0 = t ? clock_ns(drain_clock) : 0;
 
 	pairs(buf, len, ops);
-	wall = now_ns() - t0;
+	wall = clock_ns(CLOCK_MONOTONIC) - t0;
 	if (t) {
-		wall -= cpu_ns(drain_clock) - c0;
+		wall -= clock_ns(drain_clock) - c0;
 		drained(t->ring);
-		t->consumer_ns += cpu_ns(drain_clock) - c0;
+		t->consumer_ns += clock_ns(drain_clock) - c0;
 	}
 	return (double)wall / ops;
 }
