@@ -346,22 +346,37 @@ static __always_inline void count_answer(struct stats_dev *s, u32 code)
 		count_add(s->iopf_failure, 1);
 }
 
+/* The VMM read the group from the fault fd: its wait splits here */
+SEC("tp_btf/iommufd_fault_read")
+int BPF_PROG(stats_fault_read, struct iommufd_fault *fault,
+	     struct iopf_group *group)
+{
+	if (collect_latency)
+		fault_read_now(group);
+	return 0;
+}
+
 SEC("tp_btf/iommufd_fault_respond")
 int BPF_PROG(stats_fault_respond, struct iommufd_fault *fault,
 	     struct iopf_group *group, u32 code)
 {
 	struct iommufd_device *idev = group_idev(group);
 	__s32 owner = ctx_owner(fault->ictx);
+	__u64 cid = ctx_id(fault->ictx);
+	struct fault_wait w;
 	struct stats_dev *s;
 
 	if (skip_owner(owner))
 		return 0;
-	s = dev_entry(ctx_id(fault->ictx), owner, idev->obj.id);
+	s = dev_entry(cid, owner, idev->obj.id);
 	if (s)
 		count_answer(s, code);
-	if (collect_latency)
-		hist_add(ctx_id(fault->ictx), owner, STATS_HIST_FAULT,
-			 fault_waited_ns(group));
+	if (!collect_latency)
+		return 0;
+	fault_waited(group, &w);
+	hist_add(cid, owner, STATS_HIST_FAULT, w.total_ns);
+	hist_add(cid, owner, STATS_HIST_FAULT_QUEUE, w.queued_ns);
+	hist_add(cid, owner, STATS_HIST_FAULT_HANDLE, w.handled_ns);
 	return 0;
 }
 

@@ -62,6 +62,9 @@ enum stats_hist_kind {
 	STATS_HIST_INVALIDATE,	/* user IOTLB invalidation of a nested HWPT */
 	STATS_HIST_FAULT,	/* I/O page fault group, report to answer */
 	STATS_HIST_COPY,	/* IOAS copy: sharing pinned pages, filling the domains */
+	/* The fault-fd wait split at the VMM's read of the group */
+	STATS_HIST_FAULT_QUEUE,	/* report to read: the VMM's wake-up */
+	STATS_HIST_FAULT_HANDLE,	/* read to answer: the VMM's handling */
 	STATS_HIST_MAX,
 };
 

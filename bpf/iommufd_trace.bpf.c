@@ -523,26 +523,62 @@ int BPF_PROG(on_fault_report, struct iommufd_fault *fault,
 	return 0;
 }
 
-SEC("tp_btf/iommufd_fault_respond")
-int BPF_PROG(on_fault_respond, struct iommufd_fault *fault,
-	     struct iopf_group *group, u32 code)
+/*
+ * A record of @type for a fault group read or answered: the group's
+ * device, PASID, group id and (last) address
+ */
+static __always_inline struct iommufd_event *
+fault_group_event(__u32 type, struct iommufd_fault *fault,
+		  struct iopf_group *group)
 {
 	struct iommu_fault_page_request *prm = &group->last_fault.fault.prm;
 	struct iommufd_device *idev = group_idev(group);
-	__u64 waited = fault_waited_ns(group);
 	struct iommufd_event *e;
 
-	e = ctx_event_begin(IOMMUFD_EV_FAULT_RESPOND, fault->ictx, 0,
-			idev->obj.id);
+	e = ctx_event_begin(type, fault->ictx, 0, idev->obj.id);
 	if (!e)
-		return 0;
+		return NULL;
 	e->fault_id = fault->obj.id;
 	e->pasid = prm->pasid;
 	e->flags = prm->flags;
 	e->grpid = prm->grpid;
 	e->iova = prm->addr;
+	e->cookie = group->cookie;
+	return e;
+}
+
+/* The VMM read the group from the fault fd */
+SEC("tp_btf/iommufd_fault_read")
+int BPF_PROG(on_fault_read, struct iommufd_fault *fault,
+	     struct iopf_group *group)
+{
+	__u64 queued = fault_read_now(group);
+	struct iommufd_event *e;
+
+	e = fault_group_event(IOMMUFD_EV_FAULT_READ, fault, group);
+	if (!e)
+		return 0;
+	e->count = group->fault_count;
+	e->queued_ns = queued;
+	event_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/iommufd_fault_respond")
+int BPF_PROG(on_fault_respond, struct iommufd_fault *fault,
+	     struct iopf_group *group, u32 code)
+{
+	struct iommufd_event *e;
+	struct fault_wait w;
+
+	fault_waited(group, &w);
+	e = fault_group_event(IOMMUFD_EV_FAULT_RESPOND, fault, group);
+	if (!e)
+		return 0;
 	e->code = code;
-	e->duration_ns = waited;
+	e->duration_ns = w.total_ns;
+	e->queued_ns = w.queued_ns;
+	e->handled_ns = w.handled_ns;
 	event_submit(e);
 	return 0;
 }

@@ -34,13 +34,19 @@ enum iommufd_event_type {
 	IOMMUFD_EV_OBJECT_DESTROY,
 	IOMMUFD_EV_ACCESS_PIN,
 	IOMMUFD_EV_ACCESS_UNPIN,
+	/* After the lifecycle: the values above stay what they were */
+	IOMMUFD_EV_FAULT_READ,
 	IOMMUFD_EV_MAX,
 };
 
 #define IOMMUFD_EV_MASK_ALL (((1u << IOMMUFD_EV_MAX) - 1) & ~1u)
-/* The fault stream: I/O page faults, their answers, unrecoverable faults */
+/*
+ * The fault stream: I/O page faults, their reads from the fault fd, their
+ * answers, unrecoverable faults
+ */
 #define IOMMUFD_EV_MASK_FAULTS						\
-	((1u << IOMMUFD_EV_FAULT_REPORT) | (1u << IOMMUFD_EV_FAULT_RESPOND) | \
+	((1u << IOMMUFD_EV_FAULT_REPORT) | (1u << IOMMUFD_EV_FAULT_READ) | \
+	 (1u << IOMMUFD_EV_FAULT_RESPOND) |				\
 	 (1u << IOMMUFD_EV_FAULT_AUTO_RESPOND) | (1u << IOMMUFD_EV_DMA_FAULT))
 
 /* The lifecycle stream: contexts and objects created and destroyed */
@@ -107,6 +113,9 @@ struct iommufd_event {
 	__u64 page_size;	/* dirty read: bitmap page size */
 	__u64 duration_ns;	/* dirty read: kernel time; fault answer:
 				 * time since report (0 if report unseen) */
+	__u64 queued_ns;	/* fault read and answer: report to read */
+	__u64 handled_ns;	/* fault answer: read to answer (0 if the read
+				 * or the report was unseen) */
 	__u64 ctx;		/* the context's id, unique for the boot: every
 				 * record but pinned updates (0 there) */
 	/* Lifecycle records */
@@ -115,7 +124,7 @@ struct iommufd_event {
 	__u32 parent_hwpt_id;	/* HWPT alloc: a nested HWPT's parent */
 	__u32 access_id;	/* access create, pin, unpin */
 	__u32 auto_domain;	/* HWPT alloc: made by an attach to an IOAS */
-	__u32 pad;
+	__u32 cookie;		/* fault read and answer: the group's cookie */
 };
 
 /* An IOMMUFD_EV_DEVICE_BIND record: the device's name follows */

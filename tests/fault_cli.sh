@@ -85,6 +85,8 @@ expect_exit 1 "unprivileged attach refused" "permission denied" -- \
 # records the kernel's side
 events=/sys/kernel/tracing/events/iommufd
 echo > /sys/kernel/tracing/trace
+# Whatever an earlier suite left, record (1 is the boot default)
+echo 1 > /sys/kernel/tracing/tracing_on
 for e in iommufd_fault_policy_attach iommufd_fault_verdict iommufd_fault_policy_exit; do
 	echo 1 > $events/$e/enable
 done

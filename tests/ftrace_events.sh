@@ -10,7 +10,7 @@ echo "TAP version 13"
 for ev in ioas_map ioas_unmap ioas_copy device_attach device_detach \
 	  device_replace domain_unmap hwpt_invalidate dirty_tracking \
 	  dirty_read_begin dirty_range dirty_flush dirty_read fault_report \
-	  fault_respond fault_auto_respond pinned_update fault_policy_attach \
+	  fault_read fault_respond fault_auto_respond pinned_update fault_policy_attach \
 	  fault_verdict fault_policy_exit dma_fault ctx_open ctx_release \
 	  ioas_alloc hwpt_alloc fault_alloc device_bind access_create \
 	  object_destroy access_pin access_unpin; do
@@ -20,18 +20,33 @@ for ev in ioas_map ioas_unmap ioas_copy device_attach device_detach \
 		not_ok "tracefs has iommufd:iommufd_$ev"
 	fi
 done
-# Every event we define is one of those 31: nothing unlisted, nothing missing
+# Every event we define is one of those 32: nothing unlisted, nothing missing
 count=$(ls -d "$T"/events/iommufd/iommufd_* | wc -l)
-[ "$count" = 31 ] && ok "exactly 31 iommufd events" || not_ok "exactly 31 iommufd events" "found $count"
+[ "$count" = 32 ] && ok "exactly 32 iommufd events" || not_ok "exactly 32 iommufd events" "found $count"
 
-echo 0 > "$T/tracing_on"
-echo > "$T/trace"
-echo 1 > "$T/events/iommufd/enable"
-echo 1 > "$T/tracing_on"
-"$workload" --device -n 1 -p 1 --dma-faults 2 > /tmp/wl.out
-echo 0 > "$T/tracing_on"
-echo 0 > "$T/events/iommufd/enable"
-cat "$T/trace" > /tmp/ftrace.txt
+# record EVENTS OUT -- CMD...: run CMD (its stdout to OUT) with only the
+# iommufd EVENTS enabled ("all" for every one); the text records go to
+# /tmp/ftrace.txt
+record() {
+	events=$1 out=$2
+	shift 3
+	echo 0 > "$T/tracing_on"
+	echo > "$T/trace"
+	if [ "$events" = all ]; then
+		echo 1 > "$T/events/iommufd/enable"
+	else
+		for e in $events; do
+			echo 1 > "$T/events/iommufd/iommufd_$e/enable"
+		done
+	fi
+	echo 1 > "$T/tracing_on"
+	"$@" > "$out"
+	echo 0 > "$T/tracing_on"
+	echo 0 > "$T/events/iommufd/enable"
+	cat "$T/trace" > /tmp/ftrace.txt
+}
+
+record all /tmp/wl.out -- "$workload" --device -n 1 -p 1 --dma-faults 2
 pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\) dev=\([0-9]*\) hwpt=\([0-9]*\).*/\1/p' /tmp/wl.out)
 ioas=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\2/p' /tmp/wl.out)
 dev=$(sed -n 's/.* dev=\([0-9]*\) .*/\1/p' /tmp/wl.out)
@@ -63,17 +78,20 @@ if grep -q "reason=%s" "$T/events/iommufd/iommufd_domain_unmap/format" &&
 else
 	not_ok "format: symbolic reasons resolved for userspace parsers" "$(grep 'print fmt' "$T/events/iommufd/iommufd_domain_unmap/format")"
 fi
+# A page fault group as text: reported, read by the VMM under the cookie
+# its answer carries, answered
+record "fault_report fault_read fault_respond" /tmp/wl.out -- \
+	"$workload" --device -n 1 -p 1 --faults 1
+fpid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' /tmp/wl.out)
+fdev=$(sed -n 's/.* dev=\([0-9]*\) .*/\1/p' /tmp/wl.out)
+cookie=$(sed -n "s/.*iommufd_fault_read: tgid=$fpid fault=[0-9]* dev=$fdev pasid=0x1 grpid=0 cookie=\([0-9]*\) addr=0x1000000 count=1\$/\1/p" /tmp/ftrace.txt)
+[ -n "$cookie" ] && ok "fault read record ($cookie)" ||
+	not_ok "fault read record" "no iommufd_fault_read of tgid=$fpid dev=$fdev"
+expect_line "fault answer record carries the cookie read" "iommufd_fault_respond: tgid=$fpid fault=[0-9]* dev=$fdev pasid=0x1 grpid=0 cookie=$cookie addr=0x1000000 code=success$"
 # A dirty-bitmap read as text: begin, the dirty runs, the end; the runs'
 # bits add up to what the harvest returned
-echo > "$T/trace"
-for e in dirty_read_begin dirty_range dirty_flush dirty_read; do
-	echo 1 > "$T/events/iommufd/iommufd_$e/enable"
-done
-echo 1 > "$T/tracing_on"
-/opt/iommufd-bpf/tests/dirty_vmm --rate 8MiB/s --json 4M 300ms 1 > /tmp/dirty.json 2>/dev/null
-echo 0 > "$T/tracing_on"
-echo 0 > "$T/events/iommufd/enable"
-cat "$T/trace" > /tmp/ftrace.txt
+record "dirty_read_begin dirty_range dirty_flush dirty_read" /tmp/dirty.json -- \
+	sh -c '/opt/iommufd-bpf/tests/dirty_vmm --rate 8MiB/s --json 4M 300ms 1 2>/dev/null'
 line=$(grep '"type":"iteration","iteration":1,' /tmp/dirty.json)
 dpid=$(echo "$line" | sed -n 's/.*"owner_tgid":\([0-9]*\).*/\1/p')
 dhwpt=$(echo "$line" | sed -n 's/.*"hwpt_id":\([0-9]*\).*/\1/p')
@@ -88,4 +106,6 @@ bits=$(sed -n 's/.*iommufd_dirty_range: .* bits=\([0-9]*\)$/\1/p' /tmp/ftrace.tx
 [ -n "$dpages" ] && [ "$dpages" -gt 0 ] && [ "$bits" = "$dpages" ] &&
 	ok "dirty range bits add up to the harvest ($bits)" ||
 	not_ok "dirty range bits add up to the harvest" "ranges $bits, harvest $dpages"
+# Leave tracing on, as the boot left it, for the suites after this one
+echo 1 > "$T/tracing_on"
 tap_end

@@ -7,8 +7,8 @@ workload=${WORKLOAD:-/opt/iommufd-bpf/tests/iommufd_workload}
 
 echo "TAP version 13"
 listed=$(perf list 'iommufd:*' 2>/dev/null | grep -c 'iommufd:iommufd_.*Tracepoint event')
-[ "$listed" = 31 ] && ok "perf list shows the 31 iommufd events" ||
-	not_ok "perf list shows the 31 iommufd events" "listed $listed"
+[ "$listed" = 32 ] && ok "perf list shows the 32 iommufd events" ||
+	not_ok "perf list shows the 32 iommufd events" "listed $listed"
 
 perf record -q -e 'iommufd:*' -o /tmp/perf.data -- \
 	"$workload" --device -n 2 -p 1 > /tmp/wl.out 2>/tmp/perf.err

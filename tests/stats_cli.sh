@@ -102,7 +102,7 @@ start_bg hist "Timing" "$tool" hist --json --per-owner
 kill -INT "$bg"; wait "$bg"; rc=$?
 ids "$tmp/wl.out"
 check_eq "hist exits 0 on SIGINT" "$rc" 0
-for want in map:9 unmap:9 fault:4 invalidate:5; do
+for want in map:9 unmap:9 fault:4 invalidate:5 fault_queue:4 fault_handle:4; do
 	# (not n: tap.sh numbers the tests with it)
 	kind=${want%:*} expect=${want#*:}
 	line=$(grep "\"kind\":\"$kind\",\"owner_tgid\":$pid," "$tmp/hist.out")
@@ -114,6 +114,19 @@ for want in map:9 unmap:9 fault:4 invalidate:5; do
 		not_ok "hist: $expect ${kind}s, buckets add up" "count '$count' buckets '$buckets'" "$line"
 	fi
 done
+# A group's wait is its queue time plus its handling time, to the ns
+sum_ns() {
+	grep "\"kind\":\"$1\",\"owner_tgid\":$pid," "$tmp/hist.out" |
+		sed -n 's/.*"sum_ns":\([0-9]*\).*/\1/p'
+}
+total=$(sum_ns fault) queue=$(sum_ns fault_queue) handle=$(sum_ns fault_handle)
+if [ -n "$total" ] && [ -n "$queue" ] && [ -n "$handle" ] && [ "$queue" -gt 0 ] &&
+   [ "$handle" -gt 0 ] && [ "$((queue + handle))" = "$total" ]; then
+	ok "hist: fault waits split into queue and handling time"
+else
+	not_ok "hist: fault waits split into queue and handling time" \
+		"fault '$total' ns, queue '$queue', handling '$handle'"
+fi
 # Start the workload once the tool is attached ("Timing" on stderr), not
 # after a guessed sleep: loading can take longer than that (a KASAN kernel).
 # -d counts from the attach, and 3 maps take far less than its 3 s.
@@ -189,6 +202,8 @@ check_eq "metrics: map latency +Inf bucket" "$(sample iommufd_operation_duration
 check_eq "metrics: invalidations" "$(sample iommufd_ioas_invalidations_total ",ioas=\"$ioas\"")" 4
 check_eq "metrics: invalidate latency count" "$(sample iommufd_operation_duration_seconds_count ",op=\"invalidate\"")" 4
 check_eq "metrics: fault-to-answer count" "$(sample iommufd_operation_duration_seconds_count ",op=\"fault\"")" 3
+check_eq "metrics: fault queue-time count" "$(sample iommufd_operation_duration_seconds_count ",op=\"fault_queue\"")" 3
+check_eq "metrics: fault handling-time count" "$(sample iommufd_operation_duration_seconds_count ",op=\"fault_handle\"")" 3
 
 # The scrape server faces the network. A client sending its request a byte
 # at a time and one sending nothing hold nobody up, and are told 408 and

@@ -54,13 +54,14 @@ if [ "$tr_rc" = 0 ]; then ok "trace exits 0 on SIGINT"; else not_ok "trace exits
 pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\1/p' "$tmp/workload.out")
 ioas=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\2/p' "$tmp/workload.out")
 # The workload's own records: 3 maps and 3 unmaps of 2 pages on its IOAS,
-# 2 fault reports and 2 answers.
+# 2 fault reports, 2 reads from the fault fd and 2 answers.
 count() { grep "\"owner_tgid\":$pid," "$tmp/trace.json" | grep -c "$1"; }
 for want in "3 \"event\":\"ioas_map\",.*\"ioas_id\":$ioas,.*\"length\":8192,\"done\":8192" \
 	    "3 \"event\":\"ioas_unmap\",.*\"ioas_id\":$ioas,.*\"length\":8192,\"done\":8192" \
 	    "3 \"event\":\"domain_unmap\",.*\"ioas_id\":$ioas,.*\"length\":8192" \
 	    "2 \"event\":\"fault_report\",.*\"pasid\":1," \
-	    "2 \"event\":\"fault_respond\",.*\"code\":\"success\"," \
+	    "2 \"event\":\"fault_read\",.*\"pasid\":1,.*\"count\":1,.*\"queued_ns\":[1-9]" \
+	    "2 \"event\":\"fault_respond\",.*\"code\":\"success\",.*\"queued_ns\":[1-9][0-9]*,\"handled_ns\":[1-9]" \
 	    "2 \"event\":\"dma_fault\",.*\"iova\":167[0-9]*,.*\"write\":true,\"attributed\":true,.*\"after_unmap\":true,\"unmap_iova\":16777216,\"unmap_length\":8192,.*\"unmap_tgid\":$pid," \
 	    "2 \"event\":\"dma_fault\",.*\"write\":false,\"attributed\":true,.*\"after_unmap\":false}"; do
 	num=${want%% *} pat=${want#* }

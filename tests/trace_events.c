@@ -545,7 +545,8 @@ TEST_F(trace, lifecycle_events)
 				  .length = BUFFER_SIZE,
 				  .uptr = (uintptr_t)buffer },
 	};
-	int fd2, access_fd, fault_fd;
+	uint32_t access_id;
+	int fd2, fault_fd;
 	struct iommufd_event *e;
 	__u64 ctx2, ctx;
 	__u32 access;
@@ -619,14 +620,14 @@ TEST_F(trace, lifecycle_events)
 	/* An emulated device's access: pins and unpins name it and the IOAS */
 	test_ioctl_ioas_map_fixed_id(ioas, buffer, BUFFER_SIZE,
 				     MOCK_APERTURE_START);
-	test_cmd_create_access(ioas, &access_fd,
+	test_cmd_create_access(ioas, &access_id,
 			       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
 	e = expect_events(IOMMUFD_EV_ACCESS_CREATE);
 	access = e->access_id;
 	ASSERT_NE(0, access);
-	pages.id = access_fd;
+	pages.id = access_id;
 	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TEST_CMD, &pages));
-	test_cmd_destroy_access_pages(access_fd,
+	test_cmd_destroy_access_pages(access_id,
 				      pages.access_pages.out_access_pages_id);
 	e = expect_events(IOMMUFD_EV_ACCESS_PIN, IOMMUFD_EV_ACCESS_UNPIN);
 	for (int i = 0; i < 2; i++) {
@@ -636,7 +637,7 @@ TEST_F(trace, lifecycle_events)
 		ASSERT_EQ(BUFFER_SIZE, e[i].length);
 		ASSERT_EQ(0, e[i].ret);
 	}
-	test_cmd_destroy_access(access_fd);
+	test_cmd_destroy_access(access_id);
 	e = expect_events(IOMMUFD_EV_OBJECT_DESTROY);
 	ASSERT_EQ(IOMMUFD_OBJECT_ACCESS, e->object_kind);
 	ASSERT_EQ(access, e->object_id);
@@ -687,6 +688,7 @@ TEST_F(trace, fault_report_and_respond)
 	};
 	struct iommu_hwpt_pgfault pf;
 	struct iommufd_event *e;
+	__u64 queued;
 	int fault_fd;
 
 	iopf_setup(_metadata, self->fd, self->ioas_id, &stdev_id, &device_id,
@@ -708,6 +710,18 @@ TEST_F(trace, fault_report_and_respond)
 		  IOMMU_PGFAULT_FLAGS_LAST_PAGE, e->flags);
 
 	ASSERT_EQ(sizeof(pf), read(fault_fd, &pf, sizeof(pf)));
+	e = expect_events(IOMMUFD_EV_FAULT_READ);
+	ASSERT_EQ(fault_id, e->fault_id);
+	ASSERT_EQ(device_id, e->dev_id);
+	ASSERT_EQ(0x1, e->pasid);
+	ASSERT_EQ(0x2, e->grpid);
+	ASSERT_EQ(0xdeadb000, e->iova);
+	ASSERT_EQ(1, e->count);
+	ASSERT_EQ(pf.cookie, e->cookie);
+	ASSERT_EQ(getpid(), e->tgid);	/* the reader */
+	ASSERT_NE(0, e->queued_ns);	/* paired with its report */
+	queued = e->queued_ns;
+
 	resp.cookie = pf.cookie;
 	ASSERT_EQ(sizeof(resp), write(fault_fd, &resp, sizeof(resp)));
 	e = expect_events(IOMMUFD_EV_FAULT_RESPOND);
@@ -716,12 +730,57 @@ TEST_F(trace, fault_report_and_respond)
 	ASSERT_EQ(0x1, e->pasid);
 	ASSERT_EQ(0x2, e->grpid);
 	ASSERT_EQ(0xdeadb000, e->iova);
+	ASSERT_EQ(pf.cookie, e->cookie);
 	ASSERT_EQ(IOMMUFD_PAGE_RESP_SUCCESS, e->code);
-	ASSERT_NE(0, e->duration_ns);	/* paired with its report */
+	/* The wait since the report, split at the read */
+	ASSERT_EQ(queued, e->queued_ns);
+	ASSERT_NE(0, e->handled_ns);
+	ASSERT_EQ(e->duration_ns, e->queued_ns + e->handled_ns);
 
 	/* A response to a cookie nobody holds fails: no event */
 	EXPECT_ERRNO(EINVAL, write(fault_fd, &resp, sizeof(resp)));
 	expect_events();
+	close(fault_fd);
+}
+
+/*
+ * A group is read once, whole: a read too small for it leaves it queued
+ * and traces nothing; the read that takes it traces it once.
+ */
+TEST_F(trace, fault_read_once_per_group)
+{
+	uint32_t stdev_id, device_id, parent, iopf_hwpt, fault_id;
+	struct iommu_hwpt_page_response resp = {
+		.code = IOMMUFD_PAGE_RESP_INVALID,
+	};
+	struct iommu_hwpt_pgfault pf[3];
+	struct iommufd_event *e;
+	int fault_fd;
+
+	iopf_setup(_metadata, self->fd, self->ioas_id, &stdev_id, &device_id,
+		   &parent, &iopf_hwpt, &fault_id, &fault_fd);
+	ASSERT_EQ(0, trigger_iopf(self->fd, device_id, 0x1, 0x7, 0xbeef0000,
+				  IOMMU_PGFAULT_PERM_READ, 3));
+	capture_reset(&self->cap);
+
+	EXPECT_ERRNO(EINVAL, read(fault_fd, pf, 2 * sizeof(pf[0])));
+	expect_events();
+	ASSERT_EQ(sizeof(pf), read(fault_fd, pf, sizeof(pf)));
+	e = expect_events(IOMMUFD_EV_FAULT_READ);
+	ASSERT_EQ(3, e->count);
+	ASSERT_EQ(0x7, e->grpid);
+	ASSERT_EQ(pf[2].addr, e->iova);	/* the last request's, as reported */
+	ASSERT_EQ(pf[0].cookie, e->cookie);
+	ASSERT_NE(0, e->queued_ns);
+	/* Nothing left to read: nothing read, nothing traced */
+	ASSERT_EQ(0, read(fault_fd, pf, sizeof(pf)));
+	expect_events();
+
+	resp.cookie = pf[0].cookie;
+	ASSERT_EQ(sizeof(resp), write(fault_fd, &resp, sizeof(resp)));
+	e = expect_events(IOMMUFD_EV_FAULT_RESPOND);
+	ASSERT_EQ(IOMMUFD_PAGE_RESP_INVALID, e->code);
+	ASSERT_EQ(e->duration_ns, e->queued_ns + e->handled_ns);
 	close(fault_fd);
 }
 

@@ -31,6 +31,7 @@ static const char *const names[IOMMUFD_EV_MAX] = {
 	[IOMMUFD_EV_OBJECT_DESTROY] = "object_destroy",
 	[IOMMUFD_EV_ACCESS_PIN] = "access_pin",
 	[IOMMUFD_EV_ACCESS_UNPIN] = "access_unpin",
+	[IOMMUFD_EV_FAULT_READ] = "fault_read",
 };
 
 static const char *object_kind_name(uint32_t k)
@@ -250,12 +251,20 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 			(unsigned long long)e->iova, e->perm, e->grpid,
 			e->count, e->flags);
 		break;
-	case IOMMUFD_EV_FAULT_RESPOND:
-		fprintf(out, " fault=%u dev=%u pasid=0x%x addr=0x%llx grpid=%u code=%s waited_ns=%llu",
+	case IOMMUFD_EV_FAULT_READ:
+		fprintf(out, " fault=%u dev=%u pasid=0x%x addr=0x%llx grpid=%u count=%u cookie=%u queued_ns=%llu",
 			e->fault_id, e->dev_id, e->pasid,
-			(unsigned long long)e->iova, e->grpid,
+			(unsigned long long)e->iova, e->grpid, e->count,
+			e->cookie, (unsigned long long)e->queued_ns);
+		break;
+	case IOMMUFD_EV_FAULT_RESPOND:
+		fprintf(out, " fault=%u dev=%u pasid=0x%x addr=0x%llx grpid=%u cookie=%u code=%s waited_ns=%llu queued_ns=%llu handled_ns=%llu",
+			e->fault_id, e->dev_id, e->pasid,
+			(unsigned long long)e->iova, e->grpid, e->cookie,
 			page_resp_code(e->code),
-			(unsigned long long)e->duration_ns);
+			(unsigned long long)e->duration_ns,
+			(unsigned long long)e->queued_ns,
+			(unsigned long long)e->handled_ns);
 		break;
 	case IOMMUFD_EV_FAULT_AUTO_RESPOND:
 		fprintf(out, " fault=%u dev=%u count=%u reason=%s", e->fault_id,
@@ -393,14 +402,27 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 		json_u64(&w, "count", e->count);
 		json_u64(&w, "flags", e->flags);
 		break;
+	case IOMMUFD_EV_FAULT_READ:
+		json_u64(&w, "fault_id", e->fault_id);
+		json_u64(&w, "dev_id", e->dev_id);
+		json_u64(&w, "pasid", e->pasid);
+		json_u64(&w, "addr", e->iova);
+		json_u64(&w, "grpid", e->grpid);
+		json_u64(&w, "count", e->count);
+		json_u64(&w, "cookie", e->cookie);
+		json_u64(&w, "queued_ns", e->queued_ns);
+		break;
 	case IOMMUFD_EV_FAULT_RESPOND:
 		json_u64(&w, "fault_id", e->fault_id);
 		json_u64(&w, "dev_id", e->dev_id);
 		json_u64(&w, "pasid", e->pasid);
 		json_u64(&w, "addr", e->iova);
 		json_u64(&w, "grpid", e->grpid);
+		json_u64(&w, "cookie", e->cookie);
 		json_str(&w, "code", page_resp_code(e->code));
 		json_u64(&w, "waited_ns", e->duration_ns);
+		json_u64(&w, "queued_ns", e->queued_ns);
+		json_u64(&w, "handled_ns", e->handled_ns);
 		break;
 	case IOMMUFD_EV_FAULT_AUTO_RESPOND:
 		json_u64(&w, "fault_id", e->fault_id);

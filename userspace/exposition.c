@@ -173,7 +173,7 @@ static const struct family
 	answers = { "iommufd_device_iopf_answers", "counter", "I/O page fault groups answered, by code (auto: by the kernel on detach or destroy)." },
 	dma = { "iommufd_device_dma_faults", "counter", "Unrecoverable DMA faults the IOMMU reported for the device." },
 	pinned = { "iommufd_context_pinned_bytes_delta", "gauge", "Bytes the context pinned minus bytes it unpinned since the exporter started." },
-	duration = { "iommufd_operation_duration_seconds", "histogram", "Latency of map, unmap, copy, invalidate (user IOTLB flush) and fault (report to answer)." },
+	duration = { "iommufd_operation_duration_seconds", "histogram", "Latency of map, unmap, copy, invalidate (user IOTLB flush) fault (report to answer), fault_queue (report to the VMM's read) and fault_handle (read to answer)." },
 	lost = { "iommufd_exporter_lost_updates", "counter", "Updates the kernel side could not record because a table was full." },
 	table_rows = { "iommufd_exporter_table_rows", "gauge", "Rows of live objects in the kernel's tables (rows of destroyed objects go once published)." },
 	table_capacity = { "iommufd_exporter_table_capacity", "gauge", "Rows the kernel's tables can hold; past that, updates are lost (and counted)." },

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * iommufd-bpf hist: log2 latency histograms of IOAS map, unmap, user IOTLB
- * invalidation and I/O page fault report-to-answer, built in the kernel
- * (iommufd_stats) and printed like bcc's biolatency.
+ * iommufd-bpf hist: log2 latency histograms of IOAS map, unmap, copy, user
+ * IOTLB invalidation and I/O page fault report-to-answer (and its queue and
+ * handling steps), built in the kernel (iommufd_stats) and printed like
+ * bcc's biolatency.
  */
 #include <argp.h>
 #include <signal.h>
@@ -31,7 +32,7 @@ static struct hist_opts {
 enum { OPT_PER_OWNER = 0x100 };
 
 static const struct argp_option options[] = {
-	{ "kind", 'k', "LIST", 0, "Comma-separated: map, unmap, invalidate, fault (default all)", 0 },
+	{ "kind", 'k', "LIST", 0, "Comma-separated kinds, named below (default all)", 0 },
 	{ "per-owner", OPT_PER_OWNER, NULL, 0, "One histogram per context instead of their sum", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per histogram", 0 },
 	{},
@@ -45,6 +46,9 @@ static const char doc[] =
 	"  invalidate  IOMMU_HWPT_INVALIDATE: a VMM's IOTLB flush of a nested HWPT\n"
 	"  fault       I/O page fault group, from report to answer (by userspace\n"
 	"              through the fault fd, or by a fault policy in the kernel)\n"
+	"  fault_queue   the part of it before the VMM read the group from the\n"
+	"                fault fd: its wake-up and scheduling\n"
+	"  fault_handle  the part after the read: the VMM's (or guest's) handling\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  iommufd-bpf hist -d 10s           # every histogram after 10 seconds\n"
@@ -54,6 +58,19 @@ static const char doc[] =
 	"Without INTERVAL the histograms are printed once, at the end (Ctrl-C or\n"
 	"-d); with it, each interval prints what happened in it. Exit status: 0 on\n"
 	"success, 1 on failure, 2 on bad usage.";
+
+/* "map, unmap, ...": every kind, in the order of enum stats_hist_kind */
+static const char *known_kinds(void)
+{
+	static char buf[160];
+	size_t n = 0;
+	uint32_t k;
+
+	for (k = 0; k < STATS_HIST_MAX && n < sizeof(buf); k++)
+		n += snprintf(buf + n, sizeof(buf) - n, "%s%s", k ? ", " : "",
+			      stats_hist_name(k));
+	return buf;
+}
 
 static int parse_kinds(const char *list, uint32_t *out)
 {
@@ -86,7 +103,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'k':
 		if (parse_kinds(arg, &opts.kinds))
-			argp_error(state, "unknown kind in '%s' (known: map, unmap, invalidate, fault)", arg);
+			argp_error(state, "unknown kind in '%s' (known: %s)", arg,
+				   known_kinds());
 		break;
 	case OPT_PER_OWNER:
 		opts.per_owner = true;

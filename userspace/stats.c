@@ -23,6 +23,8 @@ const char *stats_hist_name(uint32_t kind)
 		[STATS_HIST_INVALIDATE] = "invalidate",
 		[STATS_HIST_FAULT] = "fault",
 		[STATS_HIST_COPY] = "copy",
+		[STATS_HIST_FAULT_QUEUE] = "fault_queue",
+		[STATS_HIST_FAULT_HANDLE] = "fault_handle",
 	};
 
 	return kind < STATS_HIST_MAX ? names[kind] : "?";
@@ -44,7 +46,8 @@ static struct iommufd_stats_bpf *stats_open(const struct stats_opts *opts)
 	if (!opts->latency) {
 		bpf_map__set_max_entries(skel->maps.hist_stats, 1);
 		bpf_map__set_max_entries(skel->maps.hist_retired, 1);
-		bpf_map__set_max_entries(skel->maps.fault_reported, 1);
+		bpf_map__set_max_entries(skel->maps.fault_times, 1);
+		bpf_program__set_autoload(skel->progs.stats_fault_read, false);
 	}
 	return skel;
 }

@@ -88,7 +88,7 @@ void stats_snapshot_free(struct stats_snapshot *snap);
  */
 int stats_collect(struct iommufd_stats_bpf *skel);
 
-/* "map", "unmap", "invalidate", "fault", "copy" */
+/* "map", "unmap", "invalidate", "fault", "copy", "fault_queue", ... */
 const char *stats_hist_name(uint32_t kind);
 
 /* The row for @key in @snap, or NULL (for deltas between snapshots) */

@@ -180,6 +180,8 @@ static const char *fault_reason(const struct iommufd_event *e, size_t size,
 		return buf;
 	case IOMMUFD_EV_FAULT_REPORT:
 		return "I/O page fault group reported";
+	case IOMMUFD_EV_FAULT_READ:
+		return "I/O page fault group read by the VMM";
 	case IOMMUFD_EV_FAULT_RESPOND:
 		snprintf(buf, len, "I/O page fault group answered %s",
 			 e->code < 3 ? codes[e->code] : "?");
@@ -333,8 +335,8 @@ static void report_drops(struct iommufd_trace_bpf *skel, uint64_t now)
 /*
  * Load and attach only the programs the event mask needs: an event left out
  * with -e costs nothing, and is not counted either. Some programs serve
- * others: an answer's wait is measured from its report, and a DMA fault is
- * checked against the unmaps before it.
+ * others: an answer's wait is measured from its report and its read, and a
+ * DMA fault is checked against the unmaps before it.
  */
 static void load_only_what_is_asked(struct iommufd_trace_bpf *skel)
 {
@@ -352,7 +354,9 @@ static void load_only_what_is_asked(struct iommufd_trace_bpf *skel)
 		{ skel->progs.on_hwpt_invalidate, EV(HWPT_INVALIDATE) },
 		{ skel->progs.on_dirty_tracking, EV(DIRTY_TRACKING) },
 		{ skel->progs.on_dirty_read, EV(DIRTY_READ) },
-		{ skel->progs.on_fault_report, EV(FAULT_REPORT) | EV(FAULT_RESPOND) },
+		{ skel->progs.on_fault_report,
+		  EV(FAULT_REPORT) | EV(FAULT_READ) | EV(FAULT_RESPOND) },
+		{ skel->progs.on_fault_read, EV(FAULT_READ) | EV(FAULT_RESPOND) },
 		{ skel->progs.on_fault_respond, EV(FAULT_RESPOND) },
 		{ skel->progs.on_fault_auto_respond, EV(FAULT_AUTO_RESPOND) },
 		{ skel->progs.on_pinned_update, EV(PINNED_UPDATE) },

@@ -180,7 +180,8 @@ def check_top_row(obj):
 
 def check_hist_row(obj):
     errs = []
-    if obj.get("kind") not in ("map", "unmap", "copy", "invalidate", "fault"):
+    if obj.get("kind") not in ("map", "unmap", "copy", "invalidate", "fault",
+                               "fault_queue", "fault_handle"):
         errs.append("kind %r" % obj.get("kind"))
     buckets = obj.get("buckets")
     if not isinstance(buckets, list):

@@ -42,9 +42,12 @@ EVENT_FIELDS = {
     "fault_report": {"fault_id": int, "hwpt_id": int, "dev_id": int,
                      "pasid": int, "addr": int, "perm": int, "grpid": int,
                      "count": int, "flags": int},
+    "fault_read": {"fault_id": int, "dev_id": int, "pasid": int,
+                   "addr": int, "grpid": int, "count": int, "cookie": int,
+                   "queued_ns": int},
     "fault_respond": {"fault_id": int, "dev_id": int, "pasid": int,
-                      "addr": int, "grpid": int, "code": str,
-                      "waited_ns": int},
+                      "addr": int, "grpid": int, "cookie": int, "code": str,
+                      "waited_ns": int, "queued_ns": int, "handled_ns": int},
     "fault_auto_respond": {"fault_id": int, "dev_id": int, "count": int,
                            "reason": str},
     "pinned_update": {"direction": str, "pages": int, "npinned": int,
@@ -131,6 +134,7 @@ def main():
         "ioas_unmap": (3, dict(ioas_id=ioas, length=8192, done=8192, ret=0)),
         "domain_unmap": (3, dict(ioas_id=ioas, length=8192, reason="unmap")),
         "fault_report": (2, dict(dev_id=dev, pasid=1, perm=1, count=1)),
+        "fault_read": (2, dict(dev_id=dev, pasid=1, count=1)),
         "fault_respond": (2, dict(dev_id=dev, code="success")),
         # --dma-faults 4: two writes into the range unmapped last, two reads
         # of an IOVA never mapped
@@ -168,6 +172,22 @@ def main():
                if r["event"] in ("ioas_map", "ioas_unmap") and r["duration_ns"] <= 0]
     if untimed:
         errors.append("ioas_map/unmap records without a duration: seq %s" % untimed)
+    # Each answer's wait splits at its read: the latest read of the same
+    # fault object and cookie (cookies are reused once answered) before it
+    reads = {}
+    for r in sorted(mine, key=lambda r: r["seq"]):
+        key = (r.get("fault_id"), r.get("cookie"))
+        if r["event"] == "fault_read":
+            reads[key] = r
+            continue
+        if r["event"] != "fault_respond":
+            continue
+        read = reads.pop(key, None)
+        if (read is None or read["queued_ns"] != r["queued_ns"] or
+                r["queued_ns"] <= 0 or r["handled_ns"] <= 0 or
+                r["queued_ns"] + r["handled_ns"] != r["waited_ns"]):
+            errors.append("fault_respond seq %d: wait not split at its read %r"
+                          % (r["seq"], read))
     pinned = sum(r["pages"] if r["direction"] == "pin" else -r["pages"]
                  for r in mine if r["event"] == "pinned_update")
     names = {r["comm"] for r in mine if r["event"] != "dma_fault"}

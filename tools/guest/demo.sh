@@ -122,7 +122,7 @@ mock)
 	mkfifo /tmp/go
 	sh -c 'read go < /tmp/go; exec tests/iommufd_workload --device -n 2 -p 1 --faults 1' >/tmp/wl.out &
 	wl=$!
-	start_tracer --json -p "$wl" -e ioas_map,fault_report,fault_respond
+	start_tracer --json -p "$wl" -e ioas_map,fault_report,fault_read,fault_respond
 	echo go > /tmp/go
 	wait "$wl"
 	sleep 0.2
@@ -141,8 +141,8 @@ mock)
 	tests/iommufd_workload --device -n 300 -p 4 --sleep 5 --faults 40 --dma-faults 6 >/dev/null
 	wait "$top"
 
-	step "iommufd-bpf hist: how long maps, unmaps and fault answers take (log2 buckets)"
-	iommufd-bpf hist -k map,unmap,fault -d 4s 2>/dev/null &
+	step "iommufd-bpf hist: how long maps and fault answers take (log2 buckets), a fault's wait split at the VMM's read"
+	iommufd-bpf hist -k map,fault,fault_queue,fault_handle -d 4s 2>/dev/null &
 	h=$!
 	sleep 1
 	tests/iommufd_workload --device -n 200 -p 4 --faults 20 >/dev/null
