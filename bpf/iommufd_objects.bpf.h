@@ -91,6 +91,27 @@ static __always_inline struct iommufd_ioas *area_ioas(struct iopt_area *area)
 	return kernel_container_of(area->iopt, struct iommufd_ioas, iopt);
 }
 
+/*
+ * iommufd's fault handler, which it installs on every domain it allocates
+ * with the HWPT as its token. Weak: 0 where iommufd lacks it.
+ */
+extern const void iommufd_hwpt_dma_fault __ksym __weak;
+
+/*
+ * The iommufd HWPT whose domain @domain is, or NULL for a domain iommufd
+ * does not own (the DMA API's; SVA's, whose union member there holds an
+ * mm, never a function) or none
+ */
+static __always_inline struct iommufd_hw_pagetable *
+domain_hwpt(struct iommu_domain *domain)
+{
+	if (!domain || !&iommufd_hwpt_dma_fault ||
+	    (__u64)domain->handler != (__u64)&iommufd_hwpt_dma_fault)
+		return NULL;
+	return bpf_core_cast(domain->handler_token,
+			     struct iommufd_hw_pagetable);
+}
+
 /* The iommufd device a fault group was reported for */
 static __always_inline struct iommufd_device *group_idev(struct iopf_group *group)
 {

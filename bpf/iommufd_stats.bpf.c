@@ -294,6 +294,34 @@ int BPF_PROG(stats_hwpt_invalidate, struct iommufd_ctx *ictx,
 	return 0;
 }
 
+/* A VT-d invalidation of a domain iommufd owns, and its wait */
+SEC("tp_btf/qi_wait")
+int BPF_PROG(stats_qi_wait, struct intel_iommu *iommu,
+	     struct iommu_domain *domain, const struct qi_desc *desc,
+	     unsigned int count, u32 kinds, unsigned long options, u64 wait_ns,
+	     u64 total_ns, int rc)
+{
+	struct iommufd_hw_pagetable *hwpt = domain_hwpt(domain);
+	struct iommufd_ioas *ioas = hwpt_ioas(hwpt);
+	struct stats_ioas *s;
+	__s32 owner;
+	__u64 cid;
+
+	if (!ioas)
+		return 0;
+	owner = ctx_owner(ioas->ictx);
+	if (skip_owner(owner))
+		return 0;
+	cid = ctx_id(ioas->ictx);
+	s = ioas_entry(cid, owner, ioas->obj.id);
+	if (!s)
+		return 0;
+	count_add(s->iotlb_waits, 1);
+	count_add(s->iotlb_wait_ns, wait_ns);
+	hist_add(cid, owner, STATS_HIST_IOTLB, wait_ns);
+	return 0;
+}
+
 SEC("tp_btf/iommufd_pinned_update")
 int BPF_PROG(stats_pinned_update, struct iopt_pages *pages,
 	     unsigned long npages, bool inc, int ret)

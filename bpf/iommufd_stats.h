@@ -32,6 +32,8 @@ struct stats_ioas {
 	__u64 domain_unmaps;	/* IOVA areas unmapped from a domain, one IOTLB flush each */
 	__u64 domain_unmap_bytes;
 	__u64 invalidations;	/* IOMMU_HWPT_INVALIDATE on HWPTs over this IOAS */
+	__u64 iotlb_waits;	/* hardware invalidations of its HWPTs' domains (VT-d) */
+	__u64 iotlb_wait_ns;	/* and how long the CPU waited for them */
 };
 
 struct stats_dev {
@@ -65,6 +67,7 @@ enum stats_hist_kind {
 	/* The fault-fd wait split at the VMM's read of the group */
 	STATS_HIST_FAULT_QUEUE,	/* report to read: the VMM's wake-up */
 	STATS_HIST_FAULT_HANDLE,	/* read to answer: the VMM's handling */
+	STATS_HIST_IOTLB,	/* a hardware invalidation's wait (VT-d queue) */
 	STATS_HIST_MAX,
 };
 

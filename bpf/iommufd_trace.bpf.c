@@ -34,6 +34,10 @@ const volatile bool track_unmaps;
  */
 extern const void intel_iommu_ops __ksym __weak;
 
+/* VT-d descriptor types (drivers/iommu/intel/iommu.h, not in BTF) */
+#define QI_TYPE_IOTLB		0x2
+#define QI_TYPE_PASID_IOTLB	0x6
+
 /*
  * 4 MiB, about 22,000 records: a burst of 1,500 4 KiB map+unmap pairs
  * (7,500 records) fits five times over, even if the consumer were not
@@ -172,6 +176,8 @@ event_reserve(__u32 type, __s32 owner_tgid, __u32 ioas_id, __u32 dev_id,
 	}
 	if (size == sizeof(struct iommufd_dma_fault_event))
 		__builtin_memset(e, 0, sizeof(struct iommufd_dma_fault_event));
+	else if (size == sizeof(struct iommufd_iotlb_wait_event))
+		__builtin_memset(e, 0, sizeof(struct iommufd_iotlb_wait_event));
 	else if (size == sizeof(struct iommufd_bind_event))
 		__builtin_memset(e, 0, sizeof(struct iommufd_bind_event));
 	else
@@ -874,6 +880,48 @@ int BPF_PROG(on_dma_fault, struct iommufd_hw_pagetable *hwpt,
 	}
 	p->valid = false;
 	dma_fault_emit(p);
+	return 0;
+}
+
+/* How long a VT-d invalidation of a domain iommufd owns waited */
+SEC("tp_btf/qi_wait")
+int BPF_PROG(on_qi_wait, struct intel_iommu *iommu, struct iommu_domain *domain,
+	     const struct qi_desc *desc, unsigned int count, u32 kinds,
+	     unsigned long options, u64 wait_ns, u64 total_ns, int rc)
+{
+	struct iommufd_iotlb_wait_event *e;
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_ioas *ioas;
+	struct iommufd_ctx *ictx;
+	__u64 qw0, qw1;
+
+	hwpt = domain_hwpt(domain);
+	if (!hwpt)
+		return 0;
+	ioas = hwpt_ioas(hwpt);
+	ictx = ioas ? ioas->ictx : NULL;
+	e = event_reserve(IOMMUFD_EV_IOTLB_WAIT, ctx_owner(ictx),
+			  ioas ? ioas->obj.id : 0, 0, sizeof(*e));
+	if (!e)
+		return 0;
+	e->ev.ctx = ctx_id(ictx);
+	e->ev.hwpt_id = hwpt->obj.id;
+	e->ev.count = count;
+	e->ev.duration_ns = wait_ns;
+	e->ev.ret = rc;
+	e->w.total_ns = total_ns;
+	e->w.kinds = kinds;
+	bpf_probe_read_kernel_str(e->w.iommu, sizeof(e->w.iommu), iommu->name);
+	/* The range of the first descriptor, an IOTLB one when the domain's */
+	qw0 = count ? desc->qw0 : 0;
+	qw1 = count ? desc->qw1 : 0;
+	if ((qw0 & 0xf) == QI_TYPE_IOTLB || (qw0 & 0xf) == QI_TYPE_PASID_IOTLB) {
+		e->w.did = (qw0 >> 16) & 0xffff;
+		e->ev.iova = qw1 & ~0xfffull;
+		/* The address mask: 2^AM pages of 4 KiB */
+		e->ev.length = 4096ull << (qw1 & 0x3f);
+	}
+	event_submit(e);
 	return 0;
 }
 

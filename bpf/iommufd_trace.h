@@ -36,6 +36,7 @@ enum iommufd_event_type {
 	IOMMUFD_EV_ACCESS_UNPIN,
 	/* After the lifecycle: the values above stay what they were */
 	IOMMUFD_EV_FAULT_READ,
+	IOMMUFD_EV_IOTLB_WAIT,
 	IOMMUFD_EV_MAX,
 };
 
@@ -171,6 +172,39 @@ struct iommufd_dma_fault_detail {
 struct iommufd_dma_fault_event {
 	struct iommufd_event ev;
 	struct iommufd_dma_fault_detail f;
+};
+
+/*
+ * An IOMMUFD_EV_IOTLB_WAIT record: one submission to a VT-d invalidation
+ * queue for a domain iommufd owns (intel_iommu:qi_wait), and how long the
+ * CPU waited for the IOMMU. In the event: owner_tgid, ctx, hwpt_id,
+ * ioas_id, count (descriptors), iova and length (the first IOTLB
+ * descriptor's range, 0 if none), duration_ns (doorbell to completion),
+ * ret; tgid and comm are the flushing task's.
+ */
+struct iommufd_iotlb_wait_detail {
+	__u64 total_ns;		/* the whole call: room in the queue, its lock */
+	__u32 kinds;		/* enum iommufd_qi_kind bits */
+	__u32 did;		/* the IOMMU's domain id of the first IOTLB one */
+	char iommu[16];		/* e.g. dmar0 */
+};
+
+struct iommufd_iotlb_wait_event {
+	struct iommufd_event ev;
+	struct iommufd_iotlb_wait_detail w;
+};
+
+/* Descriptor kinds of a VT-d submission: bit BIT(type) of the spec's types */
+enum iommufd_qi_kind {
+	IOMMUFD_QI_CC = 1 << 1,		/* context cache */
+	IOMMUFD_QI_IOTLB = 1 << 2,
+	IOMMUFD_QI_DEV_TLB = 1 << 3,
+	IOMMUFD_QI_IEC = 1 << 4,	/* interrupt entry cache */
+	IOMMUFD_QI_WAIT = 1 << 5,
+	IOMMUFD_QI_PASID_IOTLB = 1 << 6,
+	IOMMUFD_QI_PASID_CACHE = 1 << 7,
+	IOMMUFD_QI_PASID_DEV_TLB = 1 << 8,
+	IOMMUFD_QI_PAGE_RESP = 1 << 9,
 };
 
 #endif /* IOMMUFD_BPF_TRACE_H */

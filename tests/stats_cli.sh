@@ -10,18 +10,6 @@ workload=${WORKLOAD:-/opt/iommufd-bpf/tests/iommufd_workload}
 tmp=$(mktemp -d)
 . "$(dirname "$0")/tap.sh"
 
-# Start "$@" in the background with stderr in $tmp/$name.err and wait for
-# its ready line; sets $bg to its pid
-start_bg() { # NAME READY-PATTERN CMD...
-	name=$1 ready=$2; shift 2
-	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-	bg=$!
-	i=0
-	while ! grep -q "$ready" "$tmp/$name.err" 2>/dev/null && [ $i -lt 300 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-}
-
 # Wait (up to 30 s) for a line matching PATTERN in FILE
 wait_for_line() { # FILE PATTERN
 	i=0
@@ -35,10 +23,6 @@ ids() { # FILE
 	pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\1/p' "$1")
 	ioas=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\2/p' "$1")
 	dev=$(sed -n 's/.* dev=\([0-9]*\) .*/\1/p' "$1")
-}
-
-check_eq() { # NAME GOT WANT
-	if [ "$2" = "$3" ]; then ok "$1 ($2)"; else not_ok "$1" "got '$2', want '$3'"; fi
 }
 
 echo "TAP version 13"

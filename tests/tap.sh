@@ -20,6 +20,23 @@ expect_exit() {
 	fi
 }
 
+check_eq() { # NAME GOT WANT
+	if [ "$2" = "$3" ]; then ok "$1 ($2)"; else not_ok "$1" "got '$2', want '$3'"; fi
+}
+
+# Start "$@" in the background with stdout in $tmp/$name.out, stderr in
+# $tmp/$name.err, and wait (up to 30 s) for its ready line on stderr;
+# sets $bg to its pid
+start_bg() { # NAME READY-PATTERN CMD...
+	name=$1 ready=$2; shift 2
+	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	bg=$!
+	i=0
+	while ! grep -q "$ready" "$tmp/$name.err" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
 # The plan and totals; the suite's exit status
 tap_end() {
 	echo "1..$n"

@@ -28,6 +28,8 @@ struct trace_capture {
 	struct iommufd_dma_fault_detail fault[CAPTURE_MAX];
 	/* the device name of ev[i] when it is a device_bind record */
 	char device[CAPTURE_MAX][32];
+	/* the detail of ev[i] when it is an iotlb_wait record */
+	struct iommufd_iotlb_wait_detail wait[CAPTURE_MAX];
 	unsigned int n;
 	unsigned int overflow;
 };
@@ -40,7 +42,9 @@ static int capture_cb(void *ctx, void *data, size_t size)
 	size_t want = e->type == IOMMUFD_EV_DMA_FAULT ?
 		sizeof(struct iommufd_dma_fault_event) :
 		e->type == IOMMUFD_EV_DEVICE_BIND ?
-		sizeof(struct iommufd_bind_event) : sizeof(*e);
+		sizeof(struct iommufd_bind_event) :
+		e->type == IOMMUFD_EV_IOTLB_WAIT ?
+		sizeof(struct iommufd_iotlb_wait_event) : sizeof(*e);
 
 	if (size != want)
 		return -EINVAL;
@@ -53,6 +57,10 @@ static int capture_cb(void *ctx, void *data, size_t size)
 		memcpy(&cap->fault[cap->n],
 		       &((const struct iommufd_dma_fault_event *)data)->f,
 		       sizeof(cap->fault[0]));
+	if (e->type == IOMMUFD_EV_IOTLB_WAIT)
+		memcpy(&cap->wait[cap->n],
+		       &((const struct iommufd_iotlb_wait_event *)data)->w,
+		       sizeof(cap->wait[0]));
 	if (e->type == IOMMUFD_EV_DEVICE_BIND)
 		memcpy(cap->device[cap->n],
 		       ((const struct iommufd_bind_event *)data)->device,

@@ -152,6 +152,7 @@ TEST_F(edu, dma_round_trip_and_events)
 	struct iommufd_event *e;
 	uint32_t ident = 0;
 	unsigned int i, flush = 0, unmaps = 0, charged = 0, released = 0;
+	unsigned int maps = 0, waits = 0;
 	size_t off;
 
 	ASSERT_EQ(4, pread(self->dev, &ident, 4, self->bar0 + EDU_IDENT));
@@ -192,7 +193,9 @@ TEST_F(edu, dma_round_trip_and_events)
 
 	/*
 	 * Two maps, each pinning its page for the domain, then one unmap of
-	 * both: per area a flush and an unpin.
+	 * both: per area a flush and an unpin. The emulated VT-d runs in
+	 * caching mode, so a map invalidates too: each map and each flush
+	 * waits for one invalidation of the device's HWPT.
 	 */
 	capture_collect(&self->cap);
 	for (i = 0; i < self->cap.n; i++) {
@@ -203,6 +206,21 @@ TEST_F(edu, dma_round_trip_and_events)
 			ASSERT_EQ(self->ioas_id, e->ioas_id);
 			ASSERT_TRUE(e->iova == IOVA_IN || e->iova == IOVA_OUT);
 			ASSERT_EQ(self->len, e->done);
+			maps++;
+			break;
+		case IOMMUFD_EV_IOTLB_WAIT:
+			ASSERT_EQ(self->hwpt_id, e->hwpt_id);
+			ASSERT_EQ(self->ioas_id, e->ioas_id);
+			ASSERT_EQ(0, e->ret);
+			/* one page-selective IOTLB invalidation of that page */
+			ASSERT_EQ(IOMMUFD_QI_IOTLB, self->cap.wait[i].kinds);
+			ASSERT_EQ(1, e->count);
+			ASSERT_TRUE(e->iova == IOVA_IN || e->iova == IOVA_OUT);
+			ASSERT_EQ(self->len, e->length);
+			ASSERT_NE(0, e->duration_ns);
+			ASSERT_LE(e->duration_ns, self->cap.wait[i].total_ns);
+			ASSERT_EQ(0, strncmp(self->cap.wait[i].iommu, "dmar", 4));
+			waits++;
 			break;
 		case IOMMUFD_EV_DOMAIN_UNMAP:
 			ASSERT_EQ(self->ioas_id, e->ioas_id);
@@ -230,7 +248,8 @@ TEST_F(edu, dma_round_trip_and_events)
 	ASSERT_EQ(1, unmaps);
 	ASSERT_EQ(2, charged);
 	ASSERT_EQ(2, released);
-	ASSERT_EQ(2 + 4 + 2 + 1, self->cap.n);
+	ASSERT_EQ(maps + flush, waits);
+	ASSERT_EQ(2 + 4 + 2 + 1 + 4, self->cap.n);
 }
 
 /* The edu device's PCI name (0000:00:03.0) and requester id, from sysfs */

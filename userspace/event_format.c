@@ -32,6 +32,7 @@ static const char *const names[IOMMUFD_EV_MAX] = {
 	[IOMMUFD_EV_ACCESS_PIN] = "access_pin",
 	[IOMMUFD_EV_ACCESS_UNPIN] = "access_unpin",
 	[IOMMUFD_EV_FAULT_READ] = "fault_read",
+	[IOMMUFD_EV_IOTLB_WAIT] = "iotlb_wait",
 };
 
 static const char *object_kind_name(uint32_t k)
@@ -149,6 +150,42 @@ const struct iommufd_dma_fault_detail *event_dma_fault(const struct iommufd_even
 	    size < sizeof(struct iommufd_dma_fault_event))
 		return NULL;
 	return &((const struct iommufd_dma_fault_event *)e)->f;
+}
+
+const struct iommufd_iotlb_wait_detail *event_iotlb_wait(const struct iommufd_event *e,
+							 size_t size)
+{
+	if (e->type != IOMMUFD_EV_IOTLB_WAIT ||
+	    size < sizeof(struct iommufd_iotlb_wait_event))
+		return NULL;
+	return &((const struct iommufd_iotlb_wait_event *)e)->w;
+}
+
+/* "iotlb|dev_tlb": the descriptor kinds of a VT-d submission, into @buf */
+static const char *qi_kinds_name(uint32_t kinds, char *buf, size_t len)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} names[] = {
+		{ IOMMUFD_QI_IOTLB, "iotlb" },
+		{ IOMMUFD_QI_PASID_IOTLB, "pasid_iotlb" },
+		{ IOMMUFD_QI_DEV_TLB, "dev_tlb" },
+		{ IOMMUFD_QI_PASID_DEV_TLB, "pasid_dev_tlb" },
+		{ IOMMUFD_QI_PAGE_RESP, "page_resp" },
+		{ IOMMUFD_QI_CC, "context" },
+		{ IOMMUFD_QI_PASID_CACHE, "pasid_cache" },
+		{ IOMMUFD_QI_IEC, "iec" },
+		{ IOMMUFD_QI_WAIT, "wait" },
+	};
+	size_t i, n = 0;
+
+	buf[0] = 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]) && n < len; i++)
+		if (kinds & names[i].bit)
+			n += snprintf(buf + n, len - n, "%s%s", n ? "|" : "",
+				      names[i].name);
+	return buf;
 }
 
 const char *dma_fault_reason(const struct iommufd_event *e,
@@ -302,6 +339,21 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 		fprintf(out, " %s=%u", object_kind_name(e->object_kind),
 			e->object_id);
 		break;
+	case IOMMUFD_EV_IOTLB_WAIT: {
+		const struct iommufd_iotlb_wait_detail *w = event_iotlb_wait(e, size);
+		char kinds[96];
+
+		if (!w)
+			break;
+		fprintf(out, " hwpt=%u ioas=%u iommu=%.16s kinds=%s descriptors=%u did=%u iova=0x%llx length=0x%llx wait_ns=%llu total_ns=%llu",
+			e->hwpt_id, e->ioas_id, w->iommu,
+			qi_kinds_name(w->kinds, kinds, sizeof(kinds)), e->count,
+			w->did, (unsigned long long)e->iova,
+			(unsigned long long)e->length,
+			(unsigned long long)e->duration_ns,
+			(unsigned long long)w->total_ns);
+		break;
+	}
 	case IOMMUFD_EV_ACCESS_PIN:
 	case IOMMUFD_EV_ACCESS_UNPIN:
 		fprintf(out, " access=%u ioas=%u iova=0x%llx length=0x%llx",
@@ -477,6 +529,24 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 		json_u64(&w, "iova", e->iova);
 		json_u64(&w, "length", e->length);
 		break;
+	case IOMMUFD_EV_IOTLB_WAIT: {
+		const struct iommufd_iotlb_wait_detail *q = event_iotlb_wait(e, size);
+		char kinds[96];
+
+		if (!q)
+			break;
+		json_u64(&w, "hwpt_id", e->hwpt_id);
+		json_u64(&w, "ioas_id", e->ioas_id);
+		json_strn(&w, "iommu", q->iommu, sizeof(q->iommu));
+		json_str(&w, "kinds", qi_kinds_name(q->kinds, kinds, sizeof(kinds)));
+		json_u64(&w, "descriptors", e->count);
+		json_u64(&w, "did", q->did);
+		json_u64(&w, "iova", e->iova);
+		json_u64(&w, "length", e->length);
+		json_u64(&w, "wait_ns", e->duration_ns);
+		json_u64(&w, "total_ns", q->total_ns);
+		break;
+	}
 	case IOMMUFD_EV_DMA_FAULT:
 		json_u64(&w, "dev_id", e->dev_id);
 		json_u64(&w, "hwpt_id", e->hwpt_id);

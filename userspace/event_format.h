@@ -34,6 +34,9 @@ const struct iommufd_dma_fault_detail *event_dma_fault(const struct iommufd_even
 
 
 /* What went wrong: the driver's reason name, or "read/write fault" */
+/* The detail of an iotlb_wait record of @size bytes, or NULL */
+const struct iommufd_iotlb_wait_detail *event_iotlb_wait(const struct iommufd_event *e,
+							 size_t size);
 const char *dma_fault_reason(const struct iommufd_event *e,
 			     const struct iommufd_dma_fault_detail *f);
 

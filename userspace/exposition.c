@@ -169,11 +169,12 @@ static const struct family
 	dunmaps = { "iommufd_ioas_domain_unmaps", "counter", "IOVA areas unmapped from an iommu domain (iommufd_domain_unmap), each with its IOTLB flush." },
 	dunmapped = { "iommufd_ioas_domain_unmapped_bytes", "counter", "Bytes of IOVA those domain unmaps covered." },
 	invals = { "iommufd_ioas_invalidations", "counter", "User IOTLB invalidations (IOMMU_HWPT_INVALIDATE) of nested HWPTs over the IOAS." },
+	hwinv = { "iommufd_ioas_iotlb_waits", "counter", "Invalidations the IOMMU did for the domains of HWPTs over the IOAS, each waited for (VT-d queued invalidation); their waits are op=\"iotlb\" of iommufd_operation_duration_seconds." },
 	iopf = { "iommufd_device_iopf_groups", "counter", "I/O page fault groups queued to userspace." },
 	answers = { "iommufd_device_iopf_answers", "counter", "I/O page fault groups answered, by code (auto: by the kernel on detach or destroy)." },
 	dma = { "iommufd_device_dma_faults", "counter", "Unrecoverable DMA faults the IOMMU reported for the device." },
 	pinned = { "iommufd_context_pinned_bytes_delta", "gauge", "Bytes the context pinned minus bytes it unpinned since the exporter started." },
-	duration = { "iommufd_operation_duration_seconds", "histogram", "Latency of map, unmap, copy, invalidate (user IOTLB flush) fault (report to answer), fault_queue (report to the VMM's read) and fault_handle (read to answer)." },
+	duration = { "iommufd_operation_duration_seconds", "histogram", "Latency of map, unmap, copy, invalidate (user IOTLB flush), fault (report to answer), fault_queue (report to the VMM's read), fault_handle (read to answer) and iotlb (the wait for a hardware invalidation of the context's domains, VT-d)." },
 	lost = { "iommufd_exporter_lost_updates", "counter", "Updates the kernel side could not record because a table was full." },
 	table_rows = { "iommufd_exporter_table_rows", "gauge", "Rows of live objects in the kernel's tables (rows of destroyed objects go once published)." },
 	table_capacity = { "iommufd_exporter_table_capacity", "gauge", "Rows the kernel's tables can hold; past that, updates are lost (and counted)." },
@@ -268,6 +269,7 @@ void write_exposition(FILE *out, const struct stats_snapshot *snap,
 	IOAS_FAMILY(pg, snap, &dunmaps, domain_unmaps);
 	IOAS_FAMILY(pg, snap, &dunmapped, domain_unmap_bytes);
 	IOAS_FAMILY(pg, snap, &invals, invalidations);
+	IOAS_FAMILY(pg, snap, &hwinv, iotlb_waits);
 	DEV_FAMILY(pg, snap, &iopf, iopf_groups);
 	write_answers(pg, snap);
 	DEV_FAMILY(pg, snap, &dma, dma_faults);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * iommufd-bpf hist: log2 latency histograms of IOAS map, unmap, copy, user
- * IOTLB invalidation and I/O page fault report-to-answer (and its queue and
- * handling steps), built in the kernel (iommufd_stats) and printed like
- * bcc's biolatency.
+ * IOTLB invalidation, I/O page fault report-to-answer (and its queue and
+ * handling steps) and the IOMMU's own invalidations, built in the kernel
+ * (iommufd_stats) and printed like bcc's biolatency.
  */
 #include <argp.h>
 #include <signal.h>
@@ -49,6 +49,9 @@ static const char doc[] =
 	"  fault_queue   the part of it before the VMM read the group from the\n"
 	"                fault fd: its wake-up and scheduling\n"
 	"  fault_handle  the part after the read: the VMM's (or guest's) handling\n"
+	"  iotlb       the CPU's wait for an invalidation of the IOMMU's caches for\n"
+	"              a domain of the context (VT-d queued invalidation), from\n"
+	"              the doorbell to its completion\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  iommufd-bpf hist -d 10s           # every histogram after 10 seconds\n"

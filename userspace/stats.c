@@ -25,6 +25,7 @@ const char *stats_hist_name(uint32_t kind)
 		[STATS_HIST_COPY] = "copy",
 		[STATS_HIST_FAULT_QUEUE] = "fault_queue",
 		[STATS_HIST_FAULT_HANDLE] = "fault_handle",
+		[STATS_HIST_IOTLB] = "iotlb",
 	};
 
 	return kind < STATS_HIST_MAX ? names[kind] : "?";
@@ -49,6 +50,9 @@ static struct iommufd_stats_bpf *stats_open(const struct stats_opts *opts)
 		bpf_map__set_max_entries(skel->maps.fault_times, 1);
 		bpf_program__set_autoload(skel->progs.stats_fault_read, false);
 	}
+	/* The VT-d driver's event: absent on a kernel without VT-d */
+	if (!kernel_has_trace_event("qi_wait"))
+		bpf_program__set_autoload(skel->progs.stats_qi_wait, false);
 	return skel;
 }
 

@@ -38,9 +38,10 @@ static const char doc[] =
 	"A live view of iommufd activity by context (owner process), IOAS and\n"
 	"device: maps, unmaps and copies (into an IOAS) per second, bytes mapped,\n"
 	"domain unmaps (IOVA areas unmapped from an iommu domain, each with its\n"
-	"IOTLB flush; DUNMAP), user IOTLB invalidations, I/O page fault groups\n"
-	"and unrecoverable DMA faults per second, and the bytes the context\n"
-	"pinned since top started. Counting happens in the kernel: no event per\n"
+	"IOTLB flush; DUNMAP), user IOTLB invalidations, the IOMMU's own\n"
+	"invalidations of the context's domains and the CPU's mean wait for them\n"
+	"(HWINV, HWWAIT: VT-d), I/O page fault groups and unrecoverable DMA\n"
+	"faults per second, and the bytes the context pinned since top started. Counting happens in the kernel: no event per\n"
 	"operation reaches userspace, so top costs little even under heavy load.\n"
 	"\n"
 	"EXAMPLES:\n"
@@ -115,7 +116,7 @@ static __s64 pinned_of(const struct stats_snapshot *snap, int32_t owner)
 /* One interval's change of an IOAS row */
 struct ioas_delta {
 	__u64 maps, unmaps, copies, map_bytes, unmap_bytes, copy_bytes, errors,
-	      domain_unmaps, invalidations;
+	      domain_unmaps, invalidations, iotlb_waits, iotlb_wait_ns;
 };
 
 static struct ioas_delta ioas_delta(const struct stats_ioas *now,
@@ -129,7 +130,8 @@ static struct ioas_delta ioas_delta(const struct stats_ioas *now,
 	    now->unmaps < before->unmaps || now->copies < before->copies ||
 	    now->errors < before->errors ||
 	    now->domain_unmaps < before->domain_unmaps ||
-	    now->invalidations < before->invalidations)
+	    now->invalidations < before->invalidations ||
+	    now->iotlb_waits < before->iotlb_waits)
 		before = &zero;
 	d.maps = now->maps - before->maps;
 	d.unmaps = now->unmaps - before->unmaps;
@@ -140,6 +142,8 @@ static struct ioas_delta ioas_delta(const struct stats_ioas *now,
 	d.errors = now->errors - before->errors;
 	d.domain_unmaps = now->domain_unmaps - before->domain_unmaps;
 	d.invalidations = now->invalidations - before->invalidations;
+	d.iotlb_waits = now->iotlb_waits - before->iotlb_waits;
+	d.iotlb_wait_ns = now->iotlb_wait_ns - before->iotlb_wait_ns;
 	return d;
 }
 
@@ -178,9 +182,19 @@ static void print_table_header(double secs, size_t nr_owners)
 		printf("\033[H\033[2J");
 	printf("%s  iommufd-bpf top  interval %.2fs  contexts %zu\n", clock, secs,
 	       nr_owners);
-	printf("%8s %-15s %-14s %9s %9s %8s %10s %9s %8s %8s %8s %10s\n",
+	printf("%8s %-15s %-14s %9s %9s %8s %10s %9s %8s %8s %8s %8s %8s %10s\n",
 	       "OWNER", "COMM", "OBJECT", "MAPS/s", "UNMAPS/s", "COPY/s",
-	       "MAPPED/s", "DUNMAP/s", "INVAL/s", "IOPF/s", "DMAFLT/s", "PINNED");
+	       "MAPPED/s", "DUNMAP/s", "INVAL/s", "HWINV/s", "HWWAIT", "IOPF/s",
+	       "DMAFLT/s", "PINNED");
+}
+
+/* The mean wait of @n invalidations taking @ns in all, "12.3us", or "-" */
+static const char *mean_wait(__u64 ns, __u64 n, char *buf, size_t len)
+{
+	if (!n)
+		return "-";
+	snprintf(buf, len, "%.1fus", ns / 1e3 / n);
+	return buf;
 }
 
 static void show(const struct stats_snapshot *now,
@@ -200,7 +214,7 @@ static void show(const struct stats_snapshot *now,
 		__s64 pinned_before = pinned_of(before, own[o]);
 		struct ioas_delta ctx = { 0 };
 		struct dev_delta dctx = { 0 };
-		char comm[32], b1[32], b2[32];
+		char comm[32], b1[32], b2[32], b3[32];
 
 		owner_comm(own[o], comm, sizeof(comm));
 		for (i = 0; i < now->nr_ioas; i++) {
@@ -218,6 +232,8 @@ static void show(const struct stats_snapshot *now,
 			ctx.errors += d.errors;
 			ctx.domain_unmaps += d.domain_unmaps;
 			ctx.invalidations += d.invalidations;
+			ctx.iotlb_waits += d.iotlb_waits;
+			ctx.iotlb_wait_ns += d.iotlb_wait_ns;
 		}
 		for (i = 0; i < now->nr_dev; i++) {
 			const struct stats_dev_row *r = &now->dev[i];
@@ -231,7 +247,7 @@ static void show(const struct stats_snapshot *now,
 		}
 		if (!opts.all && !ctx.maps && !ctx.unmaps && !ctx.copies &&
 		    !ctx.errors && !ctx.domain_unmaps && !ctx.invalidations &&
-		    !dctx.iopf && !dctx.dma_faults &&
+		    !ctx.iotlb_waits && !dctx.iopf && !dctx.dma_faults &&
 		    pinned == pinned_before)
 			continue;
 		if (opts.json) {
@@ -250,16 +266,21 @@ static void show(const struct stats_snapshot *now,
 			json_u64(&w, "errors", ctx.errors);
 			json_u64(&w, "domain_unmaps", ctx.domain_unmaps);
 			json_u64(&w, "invalidations", ctx.invalidations);
+			json_u64(&w, "iotlb_waits", ctx.iotlb_waits);
+			json_u64(&w, "iotlb_wait_ns", ctx.iotlb_wait_ns);
 			json_u64(&w, "iopf_groups", dctx.iopf);
 			json_u64(&w, "dma_faults", dctx.dma_faults);
 			json_s64(&w, "pinned_bytes", pinned);
 			json_end(&w);
 		} else {
-			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8.1f %10s\n",
+			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8s %8.1f %8.1f %10s\n",
 			       own[o], comm, "ctx", ctx.maps / secs,
 			       ctx.unmaps / secs, ctx.copies / secs,
 			       format_size(ctx.map_bytes / secs, b1, sizeof(b1)),
 			       ctx.domain_unmaps / secs, ctx.invalidations / secs,
+			       ctx.iotlb_waits / secs,
+			       mean_wait(ctx.iotlb_wait_ns, ctx.iotlb_waits, b3,
+					 sizeof(b3)),
 			       dctx.iopf / secs, dctx.dma_faults / secs,
 			       format_size(pinned, b2, sizeof(b2)));
 		}
@@ -272,7 +293,8 @@ static void show(const struct stats_snapshot *now,
 				continue;
 			d = ioas_delta(&r->v, stats_find_ioas(before, &r->key));
 			if (!opts.all && !d.maps && !d.unmaps && !d.copies &&
-			    !d.domain_unmaps && !d.invalidations && !d.errors)
+			    !d.domain_unmaps && !d.invalidations && !d.errors &&
+			    !d.iotlb_waits)
 				continue;
 			if (opts.json) {
 				struct json_writer w;
@@ -292,17 +314,22 @@ static void show(const struct stats_snapshot *now,
 				json_u64(&w, "errors", d.errors);
 				json_u64(&w, "domain_unmaps", d.domain_unmaps);
 				json_u64(&w, "invalidations", d.invalidations);
+				json_u64(&w, "iotlb_waits", d.iotlb_waits);
+				json_u64(&w, "iotlb_wait_ns", d.iotlb_wait_ns);
 				json_end(&w);
 				continue;
 			}
 			snprintf(obj, sizeof(obj), "ioas %u/c%llu", r->key.id,
 				 (unsigned long long)r->key.ctx);
-			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8s %8s %10s\n",
+			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8s %8s %8s %10s\n",
 			       own[o], comm, obj, d.maps / secs,
 			       d.unmaps / secs, d.copies / secs,
 			       format_size(d.map_bytes / secs, b1, sizeof(b1)),
-			       d.domain_unmaps / secs, d.invalidations / secs, "-",
-			       "-", "-");
+			       d.domain_unmaps / secs, d.invalidations / secs,
+			       d.iotlb_waits / secs,
+			       mean_wait(d.iotlb_wait_ns, d.iotlb_waits, b3,
+					 sizeof(b3)),
+			       "-", "-", "-");
 		}
 		for (i = 0; i < now->nr_dev; i++) {
 			const struct stats_dev_row *r = &now->dev[i];
@@ -331,9 +358,9 @@ static void show(const struct stats_snapshot *now,
 			}
 			snprintf(obj, sizeof(obj), "dev %u/c%llu", r->key.id,
 				 (unsigned long long)r->key.ctx);
-			printf("%8d %-15.15s %-14s %9s %9s %8s %10s %9s %8s %8.1f %8.1f %10s\n",
+			printf("%8d %-15.15s %-14s %9s %9s %8s %10s %9s %8s %8s %8s %8.1f %8.1f %10s\n",
 			       own[o], comm, obj, "-", "-", "-", "-", "-", "-",
-			       d.iopf / secs, d.dma_faults / secs, "-");
+			       "-", "-", d.iopf / secs, d.dma_faults / secs, "-");
 		}
 	}
 	free(own);

@@ -362,6 +362,7 @@ static void load_only_what_is_asked(struct iommufd_trace_bpf *skel)
 		{ skel->progs.on_pinned_update, EV(PINNED_UPDATE) },
 		{ skel->progs.on_dma_fault, EV(DMA_FAULT) },
 		{ skel->progs.on_dmar_fault, EV(DMA_FAULT) },
+		{ skel->progs.on_qi_wait, EV(IOTLB_WAIT) },
 		{ skel->progs.on_ctx_open, EV(CTX_OPEN) },
 		{ skel->progs.on_ctx_release, EV(CTX_RELEASE) },
 		{ skel->progs.on_ioas_alloc, EV(IOAS_ALLOC) },
@@ -417,6 +418,8 @@ int cmd_trace(int argc, char **argv)
 	/* The VT-d driver's event: absent on a kernel without VT-d */
 	if (!kernel_has_trace_event("dmar_fault"))
 		bpf_program__set_autoload(skel->progs.on_dmar_fault, false);
+	if (!kernel_has_trace_event("qi_wait"))
+		bpf_program__set_autoload(skel->progs.on_qi_wait, false);
 	if (opts.ringbuf_kib)
 		bpf_map__set_max_entries(skel->maps.events,
 					 opts.ringbuf_kib * 1024);

@@ -137,11 +137,12 @@ TOP_FIELDS = {
     "ctx": {"interval_s": float, "owner_tgid": int, "comm": str, "maps": int,
             "unmaps": int, "copies": int, "map_bytes": int, "copy_bytes": int,
             "errors": int, "domain_unmaps": int,
-            "invalidations": int, "iopf_groups": int, "dma_faults": int,
-            "pinned_bytes": int},
+            "invalidations": int, "iotlb_waits": int, "iotlb_wait_ns": int,
+            "iopf_groups": int, "dma_faults": int, "pinned_bytes": int},
     "ioas": {"interval_s": float, "owner_tgid": int, "ctx": int, "ioas_id": int,
              "maps": int, "unmaps": int, "copies": int, "map_bytes": int,
-             "unmap_bytes": int, "copy_bytes": int, "errors": int, "domain_unmaps": int, "invalidations": int},
+             "unmap_bytes": int, "copy_bytes": int, "errors": int, "domain_unmaps": int, "invalidations": int,
+             "iotlb_waits": int, "iotlb_wait_ns": int},
     "dev": {"interval_s": float, "owner_tgid": int, "ctx": int, "dev_id": int,
             "iopf_groups": int, "iopf_answered": int, "dma_faults": int},
 }
@@ -181,7 +182,7 @@ def check_top_row(obj):
 def check_hist_row(obj):
     errs = []
     if obj.get("kind") not in ("map", "unmap", "copy", "invalidate", "fault",
-                               "fault_queue", "fault_handle"):
+                               "fault_queue", "fault_handle", "iotlb"):
         errs.append("kind %r" % obj.get("kind"))
     buckets = obj.get("buckets")
     if not isinstance(buckets, list):

@@ -174,6 +174,15 @@ vtd)
 	sleep 0.2
 	stop_tracer
 
+	step "How long the IOMMU's invalidations of that HWPT kept the CPU waiting (VT-d queue, 20 round trips)"
+	iommufd-bpf hist -k iotlb 2>/tmp/hist.err &
+	h=$!
+	while ! grep -q Timing /tmp/hist.err 2>/dev/null; do sleep 0.1; done
+	for i in $(seq 20); do
+		tests/vtd_edu -r edu.dma_round_trip_and_events >/dev/null 2>&1
+	done
+	kill -INT "$h"; wait "$h"
+
 	step "The fault stream: edu DMAs from IOVA never mapped, then into IOVA unmapped a moment ago"
 	start_tracer --faults
 	tests/vtd_edu -r edu.dma_faults_decoded_and_attributed >/tmp/edu.out 2>&1 ||
