@@ -63,7 +63,7 @@ TOOL      := $(BUILD)/bin/iommufd-bpf
 TEST_PROGS  := trace_events vtd_edu vtd_unplug iommufd_workload run_unprivileged \
 	       dirty_harvest dirty_vmm fault_ledger fault_policy iopf_vmm \
 	       context_churn
-BENCH_PROGS := trace_overhead dirty_harvest fault_latency
+BENCH_PROGS := trace_overhead dirty_harvest fault_latency iotlb_overhead
 TEST_BINS   := $(TEST_PROGS:%=$(BUILD)/tests/%) $(BENCH_PROGS:%=$(BUILD)/tests/bench_%)
 # Objects several test programs link (tests/NAME.c)
 TEST_LIB_OBJS := $(OBJ)/tests/mock_device.o $(OBJ)/tests/dirty_model.o

@@ -100,12 +100,10 @@ static void map_fixed(struct __test_metadata *_metadata, FIXTURE_DATA(edu) *self
 
 FIXTURE_SETUP(edu)
 {
-	const char *path = getenv("EDU_VFIO_CDEV") ?: "/dev/vfio/devices/vfio0";
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
-	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct edu_attached a = { 0 };
 	uint64_t cfg;
 	uint16_t cmd;
+	int err;
 
 	self->len = 4096;
 	self->in = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
@@ -116,20 +114,14 @@ FIXTURE_SETUP(edu)
 	ASSERT_NE(MAP_FAILED, self->out);
 
 	ASSERT_EQ(0, _capture_start(&self->cap, getpid(), 0, 0, 0));
-	self->iommufd = open("/dev/iommu", O_RDWR);
-	ASSERT_LE(0, self->iommufd);
-	self->dev = open(path, O_RDWR);
-	ASSERT_LE(0, self->dev) TH_LOG("%s: %s (is the edu device bound to vfio-pci?)",
-				       path, strerror(errno));
-
-	bind.iommufd = self->iommufd;
-	ASSERT_EQ(0, ioctl(self->dev, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	self->devid = bind.out_devid;
-	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
-	self->ioas_id = alloc.out_ioas_id;
-	attach.pt_id = self->ioas_id;
-	ASSERT_EQ(0, ioctl(self->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
-	self->hwpt_id = attach.pt_id;
+	err = edu_attach(&a);
+	ASSERT_EQ(0, err) TH_LOG("%s: %s (is the edu device bound to vfio-pci?)",
+				 edu_cdev(), strerror(-err));
+	self->iommufd = a.iommufd;
+	self->dev = a.dev;
+	self->devid = a.devid;
+	self->ioas_id = a.ioas_id;
+	self->hwpt_id = a.hwpt_id;
 
 	/* Let the device master the bus, then find its registers */
 	cfg = region_offset(_metadata, self->dev, VFIO_PCI_CONFIG_REGION_INDEX);
@@ -256,7 +248,7 @@ TEST_F(edu, dma_round_trip_and_events)
 static void edu_pci_name(struct __test_metadata *_metadata, char *name,
 			 size_t len, uint32_t *rid)
 {
-	const char *path = getenv("EDU_VFIO_CDEV") ?: "/dev/vfio/devices/vfio0";
+	const char *path = edu_cdev();
 	char link[PATH_MAX], target[PATH_MAX];
 	unsigned int dom, bus, slot, fn;
 	ssize_t n;

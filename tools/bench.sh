@@ -27,6 +27,12 @@ echo "bench: $blocks interleaved blocks of $ops map+unmap pairs per variant" \
 	sh -c "tests/bench_dirty_harvest $dirty_blocks &&
 	       tests/bench_fault_latency $fault_blocks $faults && tests/bench_scale.sh $contexts" \
 	>> "$out/raw.out"
+# What watching the IOMMU's invalidation waits costs: edu behind the
+# emulated VT-d, one vCPU
+echo "bench: invalidation waits on the emulated VT-d" >&2
+"$top/tools/vm-run.sh" --profile vtd --quiet --icount --cpus 1 --timeout 3000 \
+	--kernel "$kernel" --log "$out/console-vtd.log" -- \
+	tests/bench_iotlb_overhead "$blocks" >> "$out/raw.out"
 # The dirty ratios again on wall-clock time (multi-threaded TCG, no
 # -icount): noisier, but shows the conclusion does not hang on -icount
 echo "bench: dirty harvests again on wall-clock time" >&2
@@ -40,7 +46,7 @@ r = {}
 for line in open(sys.argv[1]):
     if line.startswith("{"):
         r.update(json.loads(line))
-if not all(any(k.startswith(b + ".") for k in r) for b in ("trace", "dirty", "fault", "scale")):
+if not all(any(k.startswith(b + ".") for k in r) for b in ("trace", "dirty", "fault", "scale", "iotlb")):
     sys.exit("bench: a benchmark printed no results; see build/bench/raw.out")
 json.dump(r, open(sys.argv[2], "w"), indent=1)
 print("%-42s %14s" % ("figure", "value"))
