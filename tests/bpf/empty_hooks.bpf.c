@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The floor of the overhead benchmark: programs on the five events a map +
- * unmap pair fires (map, unmap, IOTLB flush, two pinned-page updates) that
- * do nothing, so the cost of dispatching to BPF at all shows beside what
- * the tracer and the aggregation do in their programs.
+ * The floor of the overhead benchmarks: programs that do nothing, so the
+ * cost of dispatching to BPF at all shows beside what the tracer and the
+ * aggregation do in their programs. bench_trace_overhead attaches the
+ * five on the events a map + unmap pair fires on the mock (map, unmap,
+ * IOTLB flush, two pinned-page updates), bench_iotlb_overhead the one on
+ * VT-d's invalidation waits.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -31,6 +33,12 @@ int BPF_PROG(empty_domain_unmap)
 
 SEC("tp_btf/iommufd_pinned_update")
 int BPF_PROG(empty_pinned)
+{
+	return 0;
+}
+
+SEC("tp_btf/qi_wait")
+int BPF_PROG(empty_qi_wait)
 {
 	return 0;
 }
