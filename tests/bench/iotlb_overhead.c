@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <bpf/libbpf.h>
 
+#include "blocks.h"
 #include "edu.h"
 #include "iommufd_trace.h"
 #include "iommufd_trace.skel.h"
@@ -38,14 +39,6 @@ static void die(const char *what)
 {
 	perror(what);
 	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 /* @ops map+unmap pairs of one page; ns per pair */
@@ -66,7 +59,7 @@ static double block(void *buf, unsigned int ops)
 		.iova = IOVA,
 		.length = 4096,
 	};
-	uint64_t t0 = now_ns();
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 	unsigned int i;
 
 	for (i = 0; i < ops; i++) {
@@ -75,20 +68,7 @@ static double block(void *buf, unsigned int ops)
 		if (ioctl(edu.iommufd, IOMMU_IOAS_UNMAP, &unmap))
 			die("IOMMU_IOAS_UNMAP");
 	}
-	return (double)(now_ns() - t0) / ops;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return (double)(clock_ns(CLOCK_MONOTONIC) - t0) / ops;
 }
 
 /* The one program @keep of @obj loaded, the others left out */

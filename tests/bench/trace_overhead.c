@@ -41,6 +41,7 @@
 #include "empty_hooks.skel.h"
 #include "event_format.h"
 #include "percpu_counters.h"
+#include "blocks.h"
 
 #define IOVA (1UL << 24)
 /* The burst of the default tracer: 1,500 pairs, about 7,500 records */
@@ -51,15 +52,6 @@
 static int fd;
 static uint32_t ioas_id;
 static atomic_int stop_drain;
-
-/* @clock's time in ns: CLOCK_MONOTONIC, or a thread's CPU time */
-static uint64_t clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static void die(const char *what)
 {
@@ -165,19 +157,6 @@ static double block(void *buf, size_t len, unsigned int ops, struct tracer *t)
 		t->consumer_ns += clock_ns(drain_clock) - c0;
 	}
 	return (double)wall / ops;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Spread: (p90 - p10) / median, in percent */
