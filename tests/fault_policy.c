@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "iommufd_utils.h"
 #include "iopf_mock.h"
+#include "pasid_mock.h"
 #include "fault_injection.h"
 #include "fault_policies.h"
 #include "percpu_counters.h"
@@ -79,13 +80,15 @@ FIXTURE(policy) {
 };
 
 /*
- * 6.12 routes a page request with a PASID only to a nested HWPT (there is
- * no PASID attach): PASID faults come from a nested HWPT, the others from a
- * paging HWPT of the IOAS, where resolve-if-mapped can look at mappings.
+ * Where page requests come from: a PASID of a device on a nested HWPT
+ * (through the RID's PASID table), the RID on a paging HWPT of the IOAS,
+ * or PASIDs attached themselves to such a paging HWPT; on a paging HWPT
+ * resolve-if-mapped can look at mappings.
  */
 FIXTURE_VARIANT(policy) {
 	uint32_t pasid;
 	bool nested;
+	bool pasid_attach;	/* pasid and pasid + 1 attached to hwpt_id */
 };
 
 FIXTURE_VARIANT_ADD(policy, pasid_nested) {
@@ -95,6 +98,11 @@ FIXTURE_VARIANT_ADD(policy, pasid_nested) {
 
 FIXTURE_VARIANT_ADD(policy, no_pasid_paging) {
 	.pasid = 0,	/* IOMMU_NO_PASID */
+};
+
+FIXTURE_VARIANT_ADD(policy, pasid_paging) {
+	.pasid = 0x1,
+	.pasid_attach = true,
 };
 
 FIXTURE_SETUP(policy)
@@ -109,6 +117,38 @@ FIXTURE_SETUP(policy)
 			   &self->device_id, &self->parent, &self->hwpt_id,
 			   &self->fault_id, &self->fault_fd);
 		self->mock_hwpt = self->parent;
+	} else if (variant->pasid_attach) {
+		uint32_t rid_hwpt, pt;
+
+		/* the RID on a PASID-capable HWPT without a fault object */
+		ASSERT_EQ(0, _test_cmd_mock_domain_flags(self->fd, self->ioas_id,
+							 MOCK_FLAGS_DEVICE_PASID,
+							 &self->stdev_id,
+							 &rid_hwpt,
+							 &self->device_id));
+		ASSERT_EQ(0, _test_cmd_hwpt_alloc(self->fd, self->device_id,
+						  self->ioas_id, 0,
+						  IOMMU_HWPT_ALLOC_PASID,
+						  &rid_hwpt,
+						  IOMMU_HWPT_DATA_NONE, NULL, 0));
+		ASSERT_EQ(0, _test_cmd_mock_domain_replace(self->fd,
+							   self->stdev_id,
+							   rid_hwpt, NULL));
+		ASSERT_EQ(0, _test_ioctl_fault_alloc(self->fd, &self->fault_id,
+						     &ffd));
+		self->fault_fd = ffd;
+		ASSERT_EQ(0, _test_cmd_hwpt_alloc(self->fd, self->device_id,
+						  self->ioas_id, self->fault_id,
+						  IOMMU_HWPT_FAULT_ID_VALID |
+						  IOMMU_HWPT_ALLOC_PASID,
+						  &self->hwpt_id,
+						  IOMMU_HWPT_DATA_NONE, NULL, 0));
+		/* two PASIDs of the device on the one paging HWPT */
+		pt = self->hwpt_id;
+		ASSERT_EQ(0, pasid_attach(self->fd, self->stdev_id,
+					  variant->pasid, &pt));
+		ASSERT_EQ(0, pasid_attach(self->fd, self->stdev_id,
+					  variant->pasid + 1, &pt));
 	} else {
 		ASSERT_EQ(0, _test_cmd_mock_domain(self->fd, self->ioas_id,
 						   &self->stdev_id,
@@ -138,6 +178,21 @@ FIXTURE_TEARDOWN(policy)
 	fault_test_policy_bpf__destroy(self->skel);
 	close(self->fault_fd);
 	teardown_iommufd(self->fd, _metadata);
+}
+
+/*
+ * The device leaves the HWPT of the fault object, which answers what waits
+ * on it: the RID is moved to mock_hwpt, or the PASIDs are detached.
+ */
+static int leave_fault_hwpt(FIXTURE_DATA(policy) *self,
+			    const FIXTURE_VARIANT(policy) *variant)
+{
+	if (variant->pasid_attach)
+		return pasid_detach(self->fd, self->stdev_id, variant->pasid) ?:
+		       pasid_detach(self->fd, self->stdev_id,
+				    variant->pasid + 1);
+	return _test_cmd_mock_domain_replace(self->fd, self->stdev_id,
+					     self->mock_hwpt, NULL);
 }
 
 /* Load the steerable test policy for a fault fd; 0 or -errno */
@@ -676,8 +731,7 @@ TEST_F(policy, teardown_policy_then_device)
 	EXPECT_EQ(4, rec.groups);
 	expect_ledger(4, 0, 0, 4);
 	/* leaving the HWPT answers what waits, once */
-	ASSERT_EQ(0, _test_cmd_mock_domain_replace(self->fd, self->stdev_id,
-						   self->mock_hwpt, NULL));
+	ASSERT_EQ(0, leave_fault_hwpt(self, variant));
 	expect_ledger(4, 0, 4, 0);
 	EXPECT_EQ(0, drain(self->fault_fd, IOMMUFD_PAGE_RESP_SUCCESS));
 }
@@ -691,8 +745,7 @@ TEST_F(policy, teardown_device_then_fault_then_policy)
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, trigger_iopf(self->fd, self->device_id, variant->pasid,
 				     i, 0x100000, RW, 1));
-	ASSERT_EQ(0, _test_cmd_mock_domain_replace(self->fd, self->stdev_id,
-						   self->mock_hwpt, NULL));
+	ASSERT_EQ(0, leave_fault_hwpt(self, variant));
 	expect_ledger(4, 0, 4, 0);
 	/* the HWPT, then the fault object: the policy learns it is gone */
 	ASSERT_EQ(0, _test_ioctl_destroy(self->fd, self->hwpt_id));
