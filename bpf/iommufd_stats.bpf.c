@@ -322,6 +322,43 @@ int BPF_PROG(stats_qi_wait, struct intel_iommu *iommu,
 	return 0;
 }
 
+/*
+ * PASIDs attached and detached; replace leaves their number as it is. The
+ * RID's attachment is the device's, not counted here.
+ */
+static __always_inline int count_pasid(struct iommufd_device *idev,
+				       ioasid_t pasid, int ret, bool attach)
+{
+	__s32 owner = ctx_owner(idev->ictx);
+	struct stats_dev *s;
+
+	/* PASID 0 is IOMMU_NO_PASID: the RID */
+	if (!pasid || ret || skip_owner(owner))
+		return 0;
+	s = dev_entry(ctx_id(idev->ictx), owner, idev->obj.id);
+	if (!s)
+		return 0;
+	if (attach)
+		count_add(s->pasid_attaches, 1);
+	else
+		count_add(s->pasid_detaches, 1);
+	return 0;
+}
+
+SEC("tp_btf/iommufd_device_attach")
+int BPF_PROG(stats_device_attach, struct iommufd_device *idev,
+	     struct iommufd_hw_pagetable *hwpt, ioasid_t pasid, int ret)
+{
+	return count_pasid(idev, pasid, ret, true);
+}
+
+SEC("tp_btf/iommufd_device_detach")
+int BPF_PROG(stats_device_detach, struct iommufd_device *idev,
+	     struct iommufd_hw_pagetable *hwpt, ioasid_t pasid, int ret)
+{
+	return count_pasid(idev, pasid, ret, false);
+}
+
 SEC("tp_btf/iommufd_pinned_update")
 int BPF_PROG(stats_pinned_update, struct iopt_pages *pages,
 	     unsigned long npages, bool inc, int ret)

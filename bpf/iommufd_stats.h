@@ -44,6 +44,8 @@ struct stats_dev {
 	__u64 iopf_failure;
 	__u64 iopf_auto;	/* groups the kernel answered on detach/destroy */
 	__u64 dma_faults;	/* unrecoverable DMA faults */
+	__u64 pasid_attaches;	/* PASIDs attached (the RID's attach is not) */
+	__u64 pasid_detaches;	/* PASIDs detached, unbind's included */
 };
 
 /* The pinned-bytes table's key: a tgid, padded to the row's alignment */

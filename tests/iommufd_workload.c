@@ -4,7 +4,8 @@
  * for the tracer's tests and the demo.
  *
  *   iommufd-workload [-n ITER] [-p PAGES] [--device] [--faults N]
- *                    [--dma-faults N] [--invalidate N] [--sleep MS]
+ *                    [--dma-faults N] [--invalidate N] [--pasids N]
+ *                    [--sleep MS]
  *
  * Opens /dev/iommu, allocates an IOAS and, with --device, a mock device
  * attached to it (so maps pin pages and unmaps flush the IOTLB). Each
@@ -17,7 +18,11 @@
  * for its guest (IOMMU_HWPT_INVALIDATE), plus one request the mock refuses.
  * --copy N copies the mapping into a second IOAS in the first N iterations
  * (IOMMU_IOAS_COPY, unmapped there again), plus one copy of a range that is
- * not mapped, which fails. --comm names the process (any bytes, as a
+ * not mapped, which fails. --pasids N makes the device PASID-capable and,
+ * last, attaches its PASIDs 1..N to a HWPT allocated for PASIDs (the RID
+ * moved onto one too), replaces PASID 1's with another, and detaches
+ * PASIDs 2..N: PASID 1 stays attached until the context closes.
+ * --comm names the process (any bytes, as a
  * hostile or broken process may). --linger MS keeps the context open that
  * long after the "done" line, before closing it.
  * Prints
@@ -39,6 +44,7 @@
 #include <linux/iommufd.h>
 
 #include "iommufd_test.h"
+#include "pasid_mock.h"
 
 #define IOVA_BASE (1UL << 24)	/* MOCK_APERTURE_START */
 #define IOVA_NEVER (IOVA_BASE + (1UL << 30))
@@ -119,6 +125,42 @@ static unsigned int run_faults(uint32_t stdev, uint32_t dev, uint32_t ioas,
 	cmd.mock_domain_replace.pt_id = parent;
 	test_cmd(&cmd, "replace back");
 	close(falloc.out_fault_fd);
+	return n;
+}
+
+/* PASIDs 1..n attached, PASID 1 replaced, 2..n detached (see the top) */
+static unsigned int run_pasids(uint32_t stdev, uint32_t dev, uint32_t ioas,
+			       unsigned int n)
+{
+	uint32_t a = hwpt_alloc(dev, ioas, IOMMU_HWPT_ALLOC_PASID, 0,
+				IOMMU_HWPT_DATA_NONE, NULL, 0);
+	uint32_t b = hwpt_alloc(dev, ioas, IOMMU_HWPT_ALLOC_PASID, 0,
+				IOMMU_HWPT_DATA_NONE, NULL, 0);
+	struct iommu_test_cmd replace = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+		.id = stdev,
+		.mock_domain_replace = { .pt_id = a },
+	};
+	unsigned int pasid;
+	uint32_t pt;
+
+	/* PASIDs want the RID on a HWPT for PASIDs too */
+	test_cmd(&replace, "IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE");
+	for (pasid = 1; pasid <= n; pasid++) {
+		pt = a;
+		errno = -pasid_attach(fd, stdev, pasid, &pt);
+		if (errno)
+			die("IOMMU_TEST_OP_PASID_ATTACH");
+	}
+	pt = b;
+	errno = -pasid_replace(fd, stdev, 1, &pt);
+	if (errno)
+		die("IOMMU_TEST_OP_PASID_REPLACE");
+	for (pasid = 2; pasid <= n; pasid++) {
+		errno = -pasid_detach(fd, stdev, pasid);
+		if (errno)
+			die("IOMMU_TEST_OP_PASID_DETACH");
+	}
 	return n;
 }
 
@@ -220,6 +262,7 @@ int main(int argc, char **argv)
 		{ "faults", required_argument, NULL, 'f' },
 		{ "dma-faults", required_argument, NULL, 'F' },
 		{ "invalidate", required_argument, NULL, 'I' },
+		{ "pasids", required_argument, NULL, 'P' },
 		{ "sleep", required_argument, NULL, 's' },
 		{ "copy", required_argument, NULL, 'C' },
 		{ "comm", required_argument, NULL, 'c' },
@@ -228,18 +271,18 @@ int main(int argc, char **argv)
 		{},
 	};
 	unsigned long iters = 1, pages = 1, faults = 0, dma_faults = 0, invals = 0;
-	unsigned long sleep_ms = 0, copies = 0, linger_ms = 0, i;
+	unsigned long sleep_ms = 0, copies = 0, linger_ms = 0, pasids = 0, i;
 	struct iommu_ioas_alloc alloc2 = { .size = sizeof(alloc2) };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct iommu_test_cmd mock = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
 	uint32_t stdev = 0, dev = 0, hwpt = 0;
 	bool device = false;
-	unsigned int nfaults = 0, ndma = 0, ninval = 0;
+	unsigned int nfaults = 0, ndma = 0, ninval = 0, npasids = 0;
 	size_t len;
 	void *buf;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:s:C:c:L:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:P:s:C:c:L:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': iters = strtoul(optarg, NULL, 0); break;
 		case 'p': pages = strtoul(optarg, NULL, 0); break;
@@ -247,12 +290,13 @@ int main(int argc, char **argv)
 		case 'f': faults = strtoul(optarg, NULL, 0); break;
 		case 'F': dma_faults = strtoul(optarg, NULL, 0); break;
 		case 'I': invals = strtoul(optarg, NULL, 0); break;
+		case 'P': pasids = strtoul(optarg, NULL, 0); break;
 		case 's': sleep_ms = strtoul(optarg, NULL, 0); break;
 		case 'C': copies = strtoul(optarg, NULL, 0); break;
 		case 'c': prctl(PR_SET_NAME, optarg); break;
 		case 'L': linger_ms = strtoul(optarg, NULL, 0); break;
 		case 'h':
-			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--copy N] [--sleep MS] [--comm NAME] [--linger MS]\n",
+			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--pasids N] [--copy N] [--sleep MS] [--comm NAME] [--linger MS]\n",
 			       argv[0]);
 			return 0;
 		default:
@@ -260,8 +304,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!iters || !pages || pages > 4096 || copies > iters ||
-	    ((faults || dma_faults || invals) && !device)) {
-		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, --copy N <= ITER, and --device for --faults, --dma-faults and --invalidate\n");
+	    ((faults || dma_faults || invals || pasids) && !device) ||
+	    pasids >= 1u << MOCK_PASID_WIDTH) {
+		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, --copy N <= ITER, --pasids N below 2^%u, and --device for --faults, --dma-faults, --invalidate and --pasids\n",
+			MOCK_PASID_WIDTH);
 		return 2;
 	}
 
@@ -277,6 +323,10 @@ int main(int argc, char **argv)
 		die("IOMMU_IOAS_ALLOC");
 	if (device) {
 		mock.id = alloc.out_ioas_id;
+		if (pasids) {
+			mock.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS;
+			mock.mock_domain_flags.dev_flags = MOCK_FLAGS_DEVICE_PASID;
+		}
 		test_cmd(&mock, "IOMMU_TEST_OP_MOCK_DOMAIN");
 		stdev = mock.mock_domain.out_stdev_id;
 		hwpt = mock.mock_domain.out_hwpt_id;
@@ -320,8 +370,10 @@ int main(int argc, char **argv)
 		ninval = run_invalidations(dev, alloc.out_ioas_id, invals);
 	if (faults)
 		nfaults = run_faults(stdev, dev, alloc.out_ioas_id, faults);
-	printf("done maps=%lu unmaps=%lu copies=%lu faults=%u dma_faults=%u invalidations=%u\n",
-	       iters, iters, copies, nfaults, ndma, ninval);
+	if (pasids)
+		npasids = run_pasids(stdev, dev, alloc.out_ioas_id, pasids);
+	printf("done maps=%lu unmaps=%lu copies=%lu faults=%u dma_faults=%u invalidations=%u pasids=%u\n",
+	       iters, iters, copies, nfaults, ndma, ninval, npasids);
 	fflush(stdout);
 	if (linger_ms)
 		usleep(linger_ms * 1000);

@@ -51,9 +51,10 @@ expect_exit 1 "unprivileged top names the missing capabilities" \
 	/opt/iommufd-bpf/tests/run_unprivileged "$tool" top 1 1
 
 # top: 7 maps and unmaps of 2 pages, 3 page faults, 2 DMA faults, 6 IOTLB
-# invalidations of a nested HWPT and one refused
+# invalidations of a nested HWPT and one refused, 3 PASIDs attached and
+# detached (the last by the close)
 start_bg top "Counting" "$tool" top --json 500ms
-"$workload" --device -n 7 -p 2 --faults 3 --dma-faults 2 --invalidate 6 >"$tmp/wl.out" 2>&1
+"$workload" --device -n 7 -p 2 --faults 3 --dma-faults 2 --invalidate 6 --pasids 3 >"$tmp/wl.out" 2>&1
 sleep 1
 kill -INT "$bg"; wait "$bg"; rc=$?
 ids "$tmp/wl.out"
@@ -71,10 +72,14 @@ check_eq "top: the refused invalidation is an error" "$(sum ioas errors "\"ioas_
 check_eq "top: I/O page fault groups of the device" "$(sum dev iopf_groups "\"dev_id\":$dev,")" 3
 check_eq "top: answers" "$(sum dev iopf_answered "\"dev_id\":$dev,")" 3
 check_eq "top: DMA faults" "$(sum dev dma_faults "\"dev_id\":$dev,")" 2
+check_eq "top: PASIDs attached" "$(sum dev pasid_attaches "\"dev_id\":$dev,")" 3
+check_eq "top: PASIDs detached, the last at close" "$(sum dev pasid_detaches "\"dev_id\":$dev,")" 3
+check_eq "top: no PASID attached at the end" \
+	"$(grep "\"row\":\"dev\".*\"dev_id\":$dev," "$tmp/top.out" | tail -1 | sed -n 's/.*"pasids":\([-0-9]*\).*/\1/p')" 0
 check_eq "top: context row sums its IOAS" "$(sum ctx maps "")" 7
 # The table form refreshes with a header per interval
 "$tool" top 300ms 2 >"$tmp/top.txt" 2>&1; rc=$?
-if [ "$rc" = 0 ] && [ "$(grep -c 'OWNER.*MAPS/s.*IOPF/s.*DMAFLT/s.*PINNED' "$tmp/top.txt")" = 2 ]; then
+if [ "$rc" = 0 ] && [ "$(grep -c 'OWNER.*MAPS/s.*IOPF/s.*DMAFLT/s.*PASIDS.*PINNED' "$tmp/top.txt")" = 2 ]; then
 	ok "top: a table per interval, COUNT honoured"
 else
 	not_ok "top: a table per interval, COUNT honoured" "exit $rc" "$(head -5 "$tmp/top.txt")"
@@ -137,7 +142,7 @@ expect_exit 1 "metrics: a port in use is named" \
 # backslash: the page must still parse (the host runs promtool on it)
 "$workload" -n 8 -p 1 --sleep 1000 --comm "$(printf 'x\377"q\\')" >"$tmp/hostile.out" 2>&1 &
 hostile=$!
-"$workload" --device -n 5 -p 2 --faults 3 --dma-faults 2 --invalidate 4 --copy 3 >"$tmp/wl.out" 2>&1
+"$workload" --device -n 5 -p 2 --faults 3 --dma-faults 2 --invalidate 4 --copy 3 --pasids 4 >"$tmp/wl.out" 2>&1
 ids "$tmp/wl.out"
 copy_ioas=$(sed -n 's/^pid=.* copy_ioas=\([0-9]*\).*/\1/p' "$tmp/wl.out")
 curl -sf -D "$tmp/headers" http://127.0.0.1:9464/metrics >"$tmp/metrics.txt"; rc=$?
@@ -181,6 +186,8 @@ check_eq "metrics: domain unmaps" "$(sample iommufd_ioas_domain_unmaps_total ",i
 check_eq "metrics: fault groups" "$(sample iommufd_device_iopf_groups_total ",dev=\"$dev\"")" 3
 check_eq "metrics: answered success" "$(sample iommufd_device_iopf_answers_total ",dev=\"$dev\",code=\"success\"")" 3
 check_eq "metrics: DMA faults" "$(sample iommufd_device_dma_faults_total ",dev=\"$dev\"")" 2
+check_eq "metrics: PASIDs attached" "$(sample iommufd_device_pasid_attaches_total ",dev=\"$dev\"")" 4
+check_eq "metrics: PASIDs detached" "$(sample iommufd_device_pasid_detaches_total ",dev=\"$dev\"")" 4
 check_eq "metrics: map latency count" "$(sample iommufd_operation_duration_seconds_count ",op=\"map\"")" 5
 check_eq "metrics: map latency +Inf bucket" "$(sample iommufd_operation_duration_seconds_bucket ",op=\"map\",le=\"+Inf\"")" 5
 check_eq "metrics: invalidations" "$(sample iommufd_ioas_invalidations_total ",ioas=\"$ioas\"")" 4

@@ -18,6 +18,10 @@
 #include "trace_capture.h"
 #include "edu.h"
 
+#ifndef offsetofend
+#define offsetofend(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))
+#endif
+
 /* QEMU 7.2's edu rejects a DMA that ends exactly at its buffer's end */
 #define EDU_DMA_LEN	2048
 /* edu masks DMA addresses to 28 bits: keep IOVAs below 256 MiB */
@@ -398,6 +402,92 @@ TEST_F(edu, fault_burst_traced_past_the_log_ratelimit)
 	ASSERT_EQ(burst, dmar);
 	ASSERT_EQ(burst, iommufd);
 	ASSERT_GT(burst, logged);
+}
+
+/*
+ * VFIO's PASID attach on a device without PASIDs (QEMU's edu has no PASID
+ * capability): each bad request fails with its errno and the device's RID
+ * stays attached.
+ */
+TEST_F(edu, pasid_attach_refused_without_pasids)
+{
+	struct iommu_hw_info info = { .size = sizeof(info), .dev_id = self->devid };
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+		.flags = VFIO_DEVICE_ATTACH_PASID,
+		.pt_id = self->hwpt_id,
+		.pasid = 1,
+	};
+	struct vfio_device_detach_iommufd_pt detach = {
+		.argsz = sizeof(detach),
+		.flags = VFIO_DEVICE_DETACH_PASID,
+		.pasid = 1,
+	};
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.flags = IOMMU_HWPT_ALLOC_PASID,
+		.dev_id = self->devid,
+		.pt_id = self->ioas_id,
+	};
+	struct iommu_destroy destroy = {
+		.size = sizeof(destroy),
+		.id = self->hwpt_id,
+	};
+	const struct iommufd_event *e;
+
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_GET_HW_INFO, &info));
+	EXPECT_EQ(0, info.out_max_pasid_log2);
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_ALLOC, &alloc));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	capture_reset(&self->cap);
+
+	/* The old argsz cannot carry a PASID; unknown flags; PASID 0 */
+	attach.argsz = offsetofend(struct vfio_device_attach_iommufd_pt, pt_id);
+	EXPECT_EQ(-1, ioctl(self->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+	EXPECT_EQ(EINVAL, errno);
+	attach.argsz = sizeof(attach);
+	attach.flags = VFIO_DEVICE_ATTACH_PASID << 1;
+	EXPECT_EQ(-1, ioctl(self->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+	EXPECT_EQ(EINVAL, errno);
+	attach.flags = VFIO_DEVICE_ATTACH_PASID;
+	attach.pasid = 0;
+	EXPECT_EQ(-1, ioctl(self->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+	EXPECT_EQ(EINVAL, errno);
+	capture_collect(&self->cap);
+	EXPECT_EQ(0, self->cap.n);	/* refused before iommufd */
+
+	/* A well-formed request reaches iommufd, which refuses it */
+	attach.pasid = 1;
+	EXPECT_EQ(-1, ioctl(self->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	capture_collect(&self->cap);
+	ASSERT_EQ(1, self->cap.n);
+	e = &self->cap.ev[0];
+	EXPECT_EQ(IOMMUFD_EV_DEVICE_ATTACH, e->type);
+	EXPECT_EQ(self->devid, e->dev_id);
+	EXPECT_EQ(self->hwpt_id, e->hwpt_id);
+	EXPECT_EQ(1, e->pasid);
+	EXPECT_EQ(-EOPNOTSUPP, e->ret);
+	capture_reset(&self->cap);
+	attach.pt_id = self->ioas_id;
+	EXPECT_EQ(-1, ioctl(self->dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+
+	/* Detach: argument errors; a PASID not attached is no error */
+	detach.argsz = offsetofend(struct vfio_device_detach_iommufd_pt, flags);
+	EXPECT_EQ(-1, ioctl(self->dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach));
+	EXPECT_EQ(EINVAL, errno);
+	detach.argsz = sizeof(detach);
+	detach.flags = VFIO_DEVICE_DETACH_PASID << 1;
+	EXPECT_EQ(-1, ioctl(self->dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach));
+	EXPECT_EQ(EINVAL, errno);
+	detach.flags = VFIO_DEVICE_DETACH_PASID;
+	EXPECT_EQ(0, ioctl(self->dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach));
+	capture_reset(&self->cap);
+
+	/* The RID is still attached: its HWPT cannot go */
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_DESTROY, &destroy));
+	EXPECT_EQ(EBUSY, errno);
 }
 
 TEST_HARNESS_MAIN

@@ -173,6 +173,8 @@ static const struct family
 	iopf = { "iommufd_device_iopf_groups", "counter", "I/O page fault groups queued to userspace." },
 	answers = { "iommufd_device_iopf_answers", "counter", "I/O page fault groups answered, by code (auto: by the kernel on detach or destroy)." },
 	dma = { "iommufd_device_dma_faults", "counter", "Unrecoverable DMA faults the IOMMU reported for the device." },
+	pasid_att = { "iommufd_device_pasid_attaches", "counter", "PASIDs of the device attached to a HWPT (VFIO_DEVICE_ATTACH_PASID); the device's own (RID) attach is not counted." },
+	pasid_det = { "iommufd_device_pasid_detaches", "counter", "PASIDs of the device detached, those unbind detaches included; attaches minus detaches is the PASIDs attached now." },
 	pinned = { "iommufd_context_pinned_bytes_delta", "gauge", "Bytes the context pinned minus bytes it unpinned since the exporter started." },
 	duration = { "iommufd_operation_duration_seconds", "histogram", "Latency of map, unmap, copy, invalidate (user IOTLB flush), fault (report to answer), fault_queue (report to the VMM's read), fault_handle (read to answer) and iotlb (the wait for a hardware invalidation of the context's domains, VT-d)." },
 	lost = { "iommufd_exporter_lost_updates", "counter", "Updates the kernel side could not record because a table was full." },
@@ -273,6 +275,8 @@ void write_exposition(FILE *out, const struct stats_snapshot *snap,
 	DEV_FAMILY(pg, snap, &iopf, iopf_groups);
 	write_answers(pg, snap);
 	DEV_FAMILY(pg, snap, &dma, dma_faults);
+	DEV_FAMILY(pg, snap, &pasid_att, pasid_attaches);
+	DEV_FAMILY(pg, snap, &pasid_det, pasid_detaches);
 
 	family_header(out, &pinned, pg->om);
 	for (i = 0; i < snap->nr_owner; i++) {

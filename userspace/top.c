@@ -41,8 +41,11 @@ static const char doc[] =
 	"IOTLB flush; DUNMAP), user IOTLB invalidations, the IOMMU's own\n"
 	"invalidations of the context's domains and the CPU's mean wait for them\n"
 	"(HWINV, HWWAIT: VT-d), I/O page fault groups and unrecoverable DMA\n"
-	"faults per second, and the bytes the context pinned since top started. Counting happens in the kernel: no event per\n"
-	"operation reaches userspace, so top costs little even under heavy load.\n"
+	"faults per second, the PASIDs of the devices attached now (PASIDS: those\n"
+	"attached since top started, less those detached) and the bytes the\n"
+	"context pinned since top started. Counting happens in the kernel: no\n"
+	"event per operation reaches userspace, so top costs little even under\n"
+	"heavy load.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  iommufd-bpf top                  # refresh every second\n"
@@ -148,7 +151,8 @@ static struct ioas_delta ioas_delta(const struct stats_ioas *now,
 }
 
 struct dev_delta {
-	__u64 iopf, answered, dma_faults;
+	__u64 iopf, answered, dma_faults, pasid_attaches, pasid_detaches;
+	__s64 pasids;	/* attached now, as far as seen since the start */
 };
 
 static struct dev_delta dev_delta(const struct stats_dev *now,
@@ -162,13 +166,18 @@ static struct dev_delta dev_delta(const struct stats_dev *now,
 	    now->iopf_success < before->iopf_success ||
 	    now->iopf_invalid < before->iopf_invalid ||
 	    now->iopf_failure < before->iopf_failure ||
-	    now->dma_faults < before->dma_faults)
+	    now->dma_faults < before->dma_faults ||
+	    now->pasid_attaches < before->pasid_attaches ||
+	    now->pasid_detaches < before->pasid_detaches)
 		before = &zero;
 	d.iopf = now->iopf_groups - before->iopf_groups;
 	d.answered = now->iopf_success + now->iopf_invalid + now->iopf_failure -
 		     before->iopf_success - before->iopf_invalid -
 		     before->iopf_failure;
 	d.dma_faults = now->dma_faults - before->dma_faults;
+	d.pasid_attaches = now->pasid_attaches - before->pasid_attaches;
+	d.pasid_detaches = now->pasid_detaches - before->pasid_detaches;
+	d.pasids = (__s64)(now->pasid_attaches - now->pasid_detaches);
 	return d;
 }
 
@@ -182,10 +191,10 @@ static void print_table_header(double secs, size_t nr_owners)
 		printf("\033[H\033[2J");
 	printf("%s  iommufd-bpf top  interval %.2fs  contexts %zu\n", clock, secs,
 	       nr_owners);
-	printf("%8s %-15s %-14s %9s %9s %8s %10s %9s %8s %8s %8s %8s %8s %10s\n",
+	printf("%8s %-15s %-14s %9s %9s %8s %10s %9s %8s %8s %8s %8s %8s %6s %10s\n",
 	       "OWNER", "COMM", "OBJECT", "MAPS/s", "UNMAPS/s", "COPY/s",
 	       "MAPPED/s", "DUNMAP/s", "INVAL/s", "HWINV/s", "HWWAIT", "IOPF/s",
-	       "DMAFLT/s", "PINNED");
+	       "DMAFLT/s", "PASIDS", "PINNED");
 }
 
 /* The mean wait of @n invalidations taking @ns in all, "12.3us", or "-" */
@@ -244,10 +253,14 @@ static void show(const struct stats_snapshot *now,
 			d = dev_delta(&r->v, stats_find_dev(before, &r->key));
 			dctx.iopf += d.iopf;
 			dctx.dma_faults += d.dma_faults;
+			dctx.pasid_attaches += d.pasid_attaches;
+			dctx.pasid_detaches += d.pasid_detaches;
+			dctx.pasids += d.pasids;
 		}
 		if (!opts.all && !ctx.maps && !ctx.unmaps && !ctx.copies &&
 		    !ctx.errors && !ctx.domain_unmaps && !ctx.invalidations &&
 		    !ctx.iotlb_waits && !dctx.iopf && !dctx.dma_faults &&
+		    !dctx.pasid_attaches && !dctx.pasid_detaches &&
 		    pinned == pinned_before)
 			continue;
 		if (opts.json) {
@@ -270,10 +283,13 @@ static void show(const struct stats_snapshot *now,
 			json_u64(&w, "iotlb_wait_ns", ctx.iotlb_wait_ns);
 			json_u64(&w, "iopf_groups", dctx.iopf);
 			json_u64(&w, "dma_faults", dctx.dma_faults);
+			json_u64(&w, "pasid_attaches", dctx.pasid_attaches);
+			json_u64(&w, "pasid_detaches", dctx.pasid_detaches);
+			json_s64(&w, "pasids", dctx.pasids);
 			json_s64(&w, "pinned_bytes", pinned);
 			json_end(&w);
 		} else {
-			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8s %8.1f %8.1f %10s\n",
+			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8s %8.1f %8.1f %6lld %10s\n",
 			       own[o], comm, "ctx", ctx.maps / secs,
 			       ctx.unmaps / secs, ctx.copies / secs,
 			       format_size(ctx.map_bytes / secs, b1, sizeof(b1)),
@@ -282,6 +298,7 @@ static void show(const struct stats_snapshot *now,
 			       mean_wait(ctx.iotlb_wait_ns, ctx.iotlb_waits, b3,
 					 sizeof(b3)),
 			       dctx.iopf / secs, dctx.dma_faults / secs,
+			       (long long)dctx.pasids,
 			       format_size(pinned, b2, sizeof(b2)));
 		}
 		for (i = 0; i < now->nr_ioas; i++) {
@@ -321,7 +338,7 @@ static void show(const struct stats_snapshot *now,
 			}
 			snprintf(obj, sizeof(obj), "ioas %u/c%llu", r->key.id,
 				 (unsigned long long)r->key.ctx);
-			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8s %8s %8s %10s\n",
+			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8s %8s %8s %6s %10s\n",
 			       own[o], comm, obj, d.maps / secs,
 			       d.unmaps / secs, d.copies / secs,
 			       format_size(d.map_bytes / secs, b1, sizeof(b1)),
@@ -329,7 +346,7 @@ static void show(const struct stats_snapshot *now,
 			       d.iotlb_waits / secs,
 			       mean_wait(d.iotlb_wait_ns, d.iotlb_waits, b3,
 					 sizeof(b3)),
-			       "-", "-", "-");
+			       "-", "-", "-", "-");
 		}
 		for (i = 0; i < now->nr_dev; i++) {
 			const struct stats_dev_row *r = &now->dev[i];
@@ -339,7 +356,8 @@ static void show(const struct stats_snapshot *now,
 			if (r->v.owner_tgid != own[o])
 				continue;
 			d = dev_delta(&r->v, stats_find_dev(before, &r->key));
-			if (!opts.all && !d.iopf && !d.answered && !d.dma_faults)
+			if (!opts.all && !d.iopf && !d.answered && !d.dma_faults &&
+			    !d.pasid_attaches && !d.pasid_detaches)
 				continue;
 			if (opts.json) {
 				struct json_writer w;
@@ -353,14 +371,18 @@ static void show(const struct stats_snapshot *now,
 				json_u64(&w, "iopf_groups", d.iopf);
 				json_u64(&w, "iopf_answered", d.answered);
 				json_u64(&w, "dma_faults", d.dma_faults);
+				json_u64(&w, "pasid_attaches", d.pasid_attaches);
+				json_u64(&w, "pasid_detaches", d.pasid_detaches);
+				json_s64(&w, "pasids", d.pasids);
 				json_end(&w);
 				continue;
 			}
 			snprintf(obj, sizeof(obj), "dev %u/c%llu", r->key.id,
 				 (unsigned long long)r->key.ctx);
-			printf("%8d %-15.15s %-14s %9s %9s %8s %10s %9s %8s %8s %8s %8.1f %8.1f %10s\n",
+			printf("%8d %-15.15s %-14s %9s %9s %8s %10s %9s %8s %8s %8s %8.1f %8.1f %6lld %10s\n",
 			       own[o], comm, obj, "-", "-", "-", "-", "-", "-",
-			       "-", "-", d.iopf / secs, d.dma_faults / secs, "-");
+			       "-", "-", d.iopf / secs, d.dma_faults / secs,
+			       (long long)d.pasids, "-");
 		}
 	}
 	free(own);

@@ -138,13 +138,15 @@ TOP_FIELDS = {
             "unmaps": int, "copies": int, "map_bytes": int, "copy_bytes": int,
             "errors": int, "domain_unmaps": int,
             "invalidations": int, "iotlb_waits": int, "iotlb_wait_ns": int,
-            "iopf_groups": int, "dma_faults": int, "pinned_bytes": int},
+            "iopf_groups": int, "dma_faults": int, "pasid_attaches": int,
+            "pasid_detaches": int, "pasids": int, "pinned_bytes": int},
     "ioas": {"interval_s": float, "owner_tgid": int, "ctx": int, "ioas_id": int,
              "maps": int, "unmaps": int, "copies": int, "map_bytes": int,
              "unmap_bytes": int, "copy_bytes": int, "errors": int, "domain_unmaps": int, "invalidations": int,
              "iotlb_waits": int, "iotlb_wait_ns": int},
     "dev": {"interval_s": float, "owner_tgid": int, "ctx": int, "dev_id": int,
-            "iopf_groups": int, "iopf_answered": int, "dma_faults": int},
+            "iopf_groups": int, "iopf_answered": int, "dma_faults": int,
+            "pasid_attaches": int, "pasid_detaches": int, "pasids": int},
 }
 
 

@@ -134,11 +134,17 @@ mock)
 	sleep 0.2
 	stop_tracer
 
+	step "PASIDs: a device's PASIDs 1-3 attached to a HWPT for PASIDs, PASID 1 moved to another, 2-3 detached, 1 by the close"
+	start_tracer -e device_attach,device_replace,device_detach,hwpt_alloc
+	tests/iommufd_workload --device -n 1 -p 1 --pasids 3 >/dev/null
+	sleep 0.2
+	stop_tracer
+
 	step "iommufd-bpf top: rates per context, IOAS and device, counted in the kernel"
 	iommufd-bpf top 1s 3 2>/tmp/top.err &
 	top=$!
 	while ! grep -q Counting /tmp/top.err 2>/dev/null; do sleep 0.1; done
-	tests/iommufd_workload --device -n 300 -p 4 --sleep 5 --faults 40 --dma-faults 6 >/dev/null
+	tests/iommufd_workload --device -n 300 -p 4 --sleep 5 --faults 40 --dma-faults 6 --pasids 2 --linger 1500 >/dev/null
 	wait "$top"
 
 	step "iommufd-bpf hist: how long maps and fault answers take (log2 buckets), a fault's wait split at the VMM's read"
@@ -153,9 +159,9 @@ mock)
 	m=$!
 	while ! grep -q Serving /tmp/metrics.err 2>/dev/null; do sleep 0.1; done
 	cat /tmp/metrics.err
-	tests/iommufd_workload --device -n 20 -p 2 --faults 5 --dma-faults 2 >/dev/null
+	tests/iommufd_workload --device -n 20 -p 2 --faults 5 --dma-faults 2 --pasids 2 >/dev/null
 	curl -s http://127.0.0.1:9464/metrics |
-		grep -E '^iommufd_(ioas_maps_total|ioas_mapped_bytes_total|device_iopf_groups_total|device_dma_faults_total|operation_duration_seconds_count)'
+		grep -E '^iommufd_(ioas_maps_total|ioas_mapped_bytes_total|device_iopf_groups_total|device_dma_faults_total|device_pasid_(at|de)taches_total|operation_duration_seconds_count)'
 	kill -INT "$m"; wait "$m"
 
 	step "Dirty tracking: a VMM's device writes 40 MiB/s into a hot tenth of 256 MiB; the VMM harvests every second"
