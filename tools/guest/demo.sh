@@ -148,9 +148,9 @@ mock)
 	wait "$top"
 
 	step "iommufd-bpf hist: how long maps and fault answers take (log2 buckets), a fault's wait split at the VMM's read"
-	iommufd-bpf hist -k map,fault,fault_queue,fault_handle -d 4s 2>/dev/null &
+	iommufd-bpf hist -k map,fault,fault_queue,fault_handle -d 4s 2>/tmp/hist.err &
 	h=$!
-	sleep 1
+	while ! grep -q Timing /tmp/hist.err 2>/dev/null; do sleep 0.1; done
 	tests/iommufd_workload --device -n 200 -p 4 --faults 20 >/dev/null
 	wait "$h"
 
