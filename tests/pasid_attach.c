@@ -331,7 +331,10 @@ TEST_F(pasid, nested_hwpt)
 	test_ioctl_destroy(parent);
 }
 
-/* Destroying the device detaches its PASIDs, each reported, then its RID */
+/*
+ * Destroying the device detaches its RID, then its PASIDs with the RID
+ * already detached, each reported
+ */
 TEST_F(pasid, unbind_detaches_pasids)
 {
 	static const uint32_t pasids[] = { 1, 77, (1u << MOCK_PASID_WIDTH) - 1 };
@@ -354,8 +357,8 @@ TEST_F(pasid, unbind_detaches_pasids)
 		ASSERT_EQ(IOMMUFD_EV_DEVICE_DETACH, e->type);
 		EXPECT_EQ(self->dev_id, e->dev_id);
 		EXPECT_EQ(0, e->ret);
-		if (i == 3) {
-			/* the RID, last */
+		if (i == 0) {
+			/* the RID, first */
 			EXPECT_EQ(0, e->pasid);
 			EXPECT_EQ(self->rid_hwpt, e->hwpt_id);
 			continue;
