@@ -54,13 +54,15 @@ TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
 	     userspace/fault.c userspace/fault_policies.c \
 	     userspace/stats.c userspace/top.c userspace/hist.c \
 	     userspace/metrics.c userspace/exposition.c \
-	     userspace/scrape_server.c userspace/json_writer.c
+	     userspace/scrape_server.c userspace/json_writer.c \
+	     userspace/kernel_features.c userspace/trace_sources.c \
+	     userspace/probe.c
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(OBJ)/%.o)
 TOOL      := $(BUILD)/bin/iommufd-bpf
 
 # Guest programs: build/tests/NAME from tests/NAME.c, and
 # build/tests/bench_NAME from tests/bench/NAME.c
-TEST_PROGS  := trace_events pasid_attach vtd_edu vtd_unplug iommufd_workload run_unprivileged \
+TEST_PROGS  := trace_events trace_fallback pasid_attach vtd_edu vtd_unplug iommufd_workload run_unprivileged \
 	       dirty_harvest dirty_vmm fault_ledger fault_policy iopf_vmm \
 	       context_churn
 BENCH_PROGS := trace_overhead dirty_harvest fault_latency iotlb_overhead
@@ -76,7 +78,7 @@ BENCH_SCRIPTS := $(wildcard tests/bench/*.sh)
 
 INITRAMFS := $(BUILD)/vm/initramfs.cpio.gz
 
-.PHONY: all help deps kernel kernel-modular toolchain programs check check-kasan \
+.PHONY: all help deps kernel kernel-modular kernel-stock toolchain programs check check-kasan \
 	demo bench checkpatch clean distclean
 
 all: programs
@@ -89,6 +91,7 @@ help:
 	@echo "make bench        benchmarks (JSON in build/bench/results.json)"
 	@echo "make checkpatch   checkpatch.pl over kernel/patches; each fix applies alone"
 	@echo "make kernel-modular  build the series with iommufd and VFIO as modules"
+	@echo "make kernel-stock build the kernel without the series (make check boots it)"
 	@echo "make clean        remove build/ products except the kernel tree"
 	@echo "make distclean    remove build/ entirely"
 	@echo "Variables: FLAVOR=debug|bench|kasan (kernel build), V=1 (show commands)"
@@ -106,6 +109,11 @@ kernel: deps
 # exports, module BTF and Kconfig must hold there too. Build only.
 kernel-modular: deps
 	$(Q)V=$(V) tools/kernel-build.sh modular
+
+# The same configuration without the series, in a tree of its own: the
+# fallback's tests boot it (about 15 minutes cold, like the others)
+kernel-stock: deps
+	$(Q)V=$(V) tools/kernel-build.sh stock
 
 toolchain: kernel
 	$(Q)V=$(V) tools/bpf-toolchain.sh --vmlinux $(VMLINUX)
@@ -176,6 +184,8 @@ $(BENCH_PROGS:%=$(BUILD)/tests/bench_%): $(BUILD)/tests/bench_%: $(OBJ)/tests/be
 # What test programs link besides their own object
 $(BUILD)/tests/trace_events $(BUILD)/tests/bench_trace_overhead: \
 		$(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o
+$(BUILD)/tests/trace_fallback: $(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o \
+		$(OBJ)/userspace/kernel_features.o $(OBJ)/userspace/trace_sources.o
 $(BUILD)/tests/dirty_harvest $(BUILD)/tests/bench_dirty_harvest: $(OBJ)/tests/mock_device.o
 $(BUILD)/tests/dirty_vmm: $(OBJ)/tests/mock_device.o $(OBJ)/tests/dirty_model.o \
 		$(OBJ)/userspace/common.o $(OBJ)/userspace/json_writer.o
@@ -211,7 +221,7 @@ $(INITRAMFS): $(TOOL) $(TEST_BINS) $(UPSTREAM_TESTS) $(TEST_SCRIPTS) $(BENCH_SCR
 
 # FLAVOR goes on to run-tests.sh, so the kernel booted is the one whose BTF
 # the programs were just built against.
-check: programs
+check: programs kernel-stock
 	$(Q)FLAVOR=$(FLAVOR) tools/run-tests.sh
 
 # The whole suite on a KASAN kernel. 'make check FLAVOR=kasan' is the same

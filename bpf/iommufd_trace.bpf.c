@@ -964,3 +964,6 @@ int BPF_PROG(on_dmar_fault, struct intel_iommu *iommu, struct device *dev,
 	dma_fault_emit(p);
 	return 0;
 }
+
+/* Kernels without the series: the same records from fentry/fexit */
+#include "iommufd_trace_fallback.bpf.h"

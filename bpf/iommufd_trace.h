@@ -126,6 +126,21 @@ struct iommufd_event {
 	__u32 access_id;	/* access create, pin, unpin */
 	__u32 auto_domain;	/* HWPT alloc: made by an attach to an IOAS */
 	__u32 cookie;		/* fault read and answer: the group's cookie */
+	__u32 absent;		/* enum iommufd_absent: fields the source
+				 * could not know (a kernel without the
+				 * series); they read as null, not 0 */
+	__u32 pad;
+};
+
+/*
+ * iommufd_event.absent: fields that a record from the fallback (fentry and
+ * fexit on a kernel without the series) cannot fill
+ */
+enum iommufd_absent {
+	IOMMUFD_ABSENT_CTX = 1 << 0,	/* no boot-unique context id */
+	IOMMUFD_ABSENT_DONE = 1 << 1,	/* a failed unmap: bytes unmapped
+					 * before it failed */
+	IOMMUFD_ABSENT_DURATION = 1 << 2, /* the handler's entry was not seen */
 };
 
 /* An IOMMUFD_EV_DEVICE_BIND record: the device's name follows */

@@ -70,14 +70,12 @@ static int capture_cb(void *ctx, void *data, size_t size)
 }
 
 /*
- * Load and attach with the given filters (0 = any, mask 0 = all events).
- * Returns 0 or -errno.
+ * Open with the given filters (0 = any, mask 0 = all events), for a caller
+ * that chooses the programs before capture_load(). Returns 0 or -errno.
  */
-static int _capture_start(struct trace_capture *cap, __s32 owner_tgid,
-			  __u32 ioas_id, __u32 dev_id, __u32 mask)
+static int capture_open(struct trace_capture *cap, __s32 owner_tgid,
+			__u32 ioas_id, __u32 dev_id, __u32 mask)
 {
-	int err;
-
 	memset(cap, 0, sizeof(*cap));
 	cap->skel = iommufd_trace_bpf__open();
 	if (!cap->skel)
@@ -89,6 +87,14 @@ static int _capture_start(struct trace_capture *cap, __s32 owner_tgid,
 		cap->skel->rodata->event_mask = mask;
 	cap->skel->rodata->track_unmaps =
 		!!(cap->skel->rodata->event_mask & (1u << IOMMUFD_EV_DMA_FAULT));
+	return 0;
+}
+
+/* Load and attach what capture_open() opened. Returns 0 or -errno. */
+static int capture_load(struct trace_capture *cap)
+{
+	int err;
+
 	err = iommufd_trace_bpf__load(cap->skel);
 	if (!err)
 		err = iommufd_trace_bpf__attach(cap->skel);
@@ -103,6 +109,18 @@ static int _capture_start(struct trace_capture *cap, __s32 owner_tgid,
 		cap->skel = NULL;
 	}
 	return err;
+}
+
+/*
+ * Load and attach the series' programs with the given filters (0 = any,
+ * mask 0 = all events). Returns 0 or -errno.
+ */
+static int _capture_start(struct trace_capture *cap, __s32 owner_tgid,
+			  __u32 ioas_id, __u32 dev_id, __u32 mask)
+{
+	int err = capture_open(cap, owner_tgid, ioas_id, dev_id, mask);
+
+	return err ?: capture_load(cap);
 }
 
 static void capture_stop(struct trace_capture *cap)

@@ -6,9 +6,12 @@
 #                                         (make bench) | kasan (make check-kasan)
 #                                         | modular (make kernel-modular: iommufd
 #                                         and VFIO as modules, build only)
+#                                         | stock (the debug configuration without
+#                                         the series: the fallback's tests)
 #   tools/kernel-build.sh --unpack-only   only unpack and patch build/linux
 #
 # Source tree : build/linux            (patched in place, see apply_series)
+#               build/linux-stock      (stock: the pinned source, unpatched)
 # Objects     : build/kernel-FLAVOR    (bzImage, vmlinux with BTF)
 set -euo pipefail
 
@@ -23,6 +26,9 @@ build=$top/build
 src=$build/linux
 obj=$build/kernel-$flavor
 series_dir=$top/kernel/patches
+# The stock kernel has a tree of its own, never patched, so that building it
+# does not unpatch the tree the other flavours share.
+[ "$flavor" != stock ] || src=$build/linux-stock
 jobs=${JOBS:-$(( $(nproc) + 1 ))}
 
 log() { printf '[kernel] %s\n' "$*" >&2; }
@@ -34,7 +40,8 @@ bench) fragments=("$top/kernel/config/iommufd-bpf.fragment") ;;
 kasan) fragments=("$top/kernel/config/iommufd-bpf.fragment" "$top/kernel/config/debug.fragment"
 		  "$top/kernel/config/kasan.fragment") ;;
 modular) fragments=("$top/kernel/config/iommufd-bpf.fragment" "$top/kernel/config/modular.fragment") ;;
-*) die "unknown flavor '$flavor' (expected debug, bench, kasan or modular)" ;;
+stock) fragments=("$top/kernel/config/iommufd-bpf.fragment" "$top/kernel/config/debug.fragment") ;;
+*) die "unknown flavor '$flavor' (expected debug, bench, kasan, modular or stock)" ;;
 esac
 
 # shellcheck source=/dev/null
@@ -51,8 +58,9 @@ mkdir -p "$build"
 exec 9>"$build/.kernel-build.lock"
 flock 9 || die "cannot lock $build/.kernel-build.lock"
 
-# The series in order, without the cover letter.
-mapfile -t series < <(find "$series_dir" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
+# The series in order, without the cover letter; none for the stock kernel.
+series=()
+[ "$flavor" = stock ] || mapfile -t series < <(find "$series_dir" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
 	! -name '0000-*' | sort)
 series_sum=$(cat "${series[@]}" /dev/null | sha256sum | cut -c1-16)
 
@@ -109,6 +117,11 @@ kmake=(make -C "$src" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" -j"$jobs")
 # Generate the config aside; install it only when it changed, so an
 # unchanged config never triggers a rebuild.
 mkdir -p "$obj"
+# Options that only the series adds do not exist on the stock kernel.
+if [ "$flavor" = stock ]; then
+	grep -hv -e '^CONFIG_IOMMUFD_BPF=' "${fragments[@]}" > "$obj/stock.fragment"
+	fragments=("$obj/stock.fragment")
+fi
 cfg=$obj/.config.new
 make -C "$src" O="$obj.cfg" -s tinyconfig >/dev/null
 "$src/scripts/kconfig/merge_config.sh" -m -O "$obj.cfg" "$obj.cfg/.config" "${fragments[@]}" >/dev/null

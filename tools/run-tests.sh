@@ -4,11 +4,13 @@
 #   N passed, N failed[, N skipped]
 # Exits non-zero on any failure, including a kernel problem in a guest log.
 #
-#   [FLAVOR=debug|kasan] tools/run-tests.sh [--profile mock|vtd] [SUITE...]
+#   [FLAVOR=debug|kasan] tools/run-tests.sh [--profile mock|vtd|stock] [SUITE...]
 #
 # FLAVOR picks the kernel booted, build/kernel-FLAVOR (default debug, what
 # 'make check' builds); 'make check-kasan' runs FLAVOR=kasan. The programs
-# in the initramfs must have been built for the same flavour.
+# in the initramfs must have been built for the same flavour. The stock
+# profile boots build/kernel-stock (the same configuration without the
+# series) with those programs: what a user of a distribution kernel runs.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +23,7 @@ mkdir -p "$logs"
 vm_opts=(--kernel "$kernel" --timeout 2400)
 # KASAN prints only its first report unless told otherwise: show them all.
 [ "$flavor" != kasan ] || vm_opts+=(--cmdline-extra kasan_multi_shot)
-profiles=(mock vtd)
+profiles=(mock vtd stock)
 suites=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -59,7 +61,12 @@ fi
 for profile in "${profiles[@]}"; do
 	out=$logs/$profile.out
 	echo "== VM profile '$profile' ==" >&2
-	"$top/tools/vm-run.sh" --profile "$profile" --quiet "${vm_opts[@]}" \
+	vm_profile=$profile run_opts=("${vm_opts[@]}")
+	if [ "$profile" = stock ]; then
+		vm_profile=mock
+		run_opts+=(--kernel "$top/build/kernel-stock/arch/x86/boot/bzImage")
+	fi
+	"$top/tools/vm-run.sh" --profile "$vm_profile" --quiet "${run_opts[@]}" \
 		--log "$logs/$profile.console.log" -- \
 		sh tests/guest-run.sh "$profile" "${suites[@]}" | tee "$out"
 	rc=${PIPESTATUS[0]}

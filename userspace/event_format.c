@@ -222,6 +222,16 @@ static void print_dma_fault_text(FILE *out, const struct iommufd_event *e,
 	fputc('\n', out);
 }
 
+/* @v, or null when the record's source could not know it */
+static void json_u64_known(struct json_writer *w, const char *key, uint64_t v,
+			   bool known)
+{
+	if (known)
+		json_u64(w, key, v);
+	else
+		json_null(w, key);
+}
+
 /* Fields that matter for each event; the common ones come first */
 void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 {
@@ -230,7 +240,9 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 	fprintf(out, "%-8llu %-18s owner=%d", (unsigned long long)e->seq,
 		event_type_name(e->type) ?: "?", e->owner_tgid);
 	/* Pinned pages are a process's, not a context's */
-	if (e->type != IOMMUFD_EV_PINNED_UPDATE)
+	if (e->absent & IOMMUFD_ABSENT_CTX)
+		fputs(" ctx=?", out);
+	else if (e->type != IOMMUFD_EV_PINNED_UPDATE)
 		fprintf(out, " ctx=%llu", (unsigned long long)e->ctx);
 	/* A DMA fault is reported by an interrupt: there is no calling task */
 	if (f)
@@ -239,10 +251,14 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 	switch (e->type) {
 	case IOMMUFD_EV_IOAS_MAP:
 	case IOMMUFD_EV_IOAS_UNMAP:
-		fprintf(out, " ioas=%u iova=0x%llx length=0x%llx done=0x%llx flags=0x%x",
+		fprintf(out, " ioas=%u iova=0x%llx length=0x%llx",
 			e->ioas_id, (unsigned long long)e->iova,
-			(unsigned long long)e->length,
-			(unsigned long long)e->done, e->flags);
+			(unsigned long long)e->length);
+		if (e->absent & IOMMUFD_ABSENT_DONE)
+			fputs(" done=?", out);
+		else
+			fprintf(out, " done=0x%llx", (unsigned long long)e->done);
+		fprintf(out, " flags=0x%x", e->flags);
 		break;
 	case IOMMUFD_EV_IOAS_COPY:
 		fprintf(out, " src_ioas=%u src_iova=0x%llx dst_ioas=%u dst_iova=0x%llx length=0x%llx flags=0x%x",
@@ -384,7 +400,9 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 	json_s64(&w, "tgid", e->tgid);
 	json_strn(&w, "comm", e->comm, sizeof(e->comm));
 	/* Pinned pages are a process's, not a context's */
-	if (e->type != IOMMUFD_EV_PINNED_UPDATE)
+	if (e->absent & IOMMUFD_ABSENT_CTX)
+		json_null(&w, "ctx");
+	else if (e->type != IOMMUFD_EV_PINNED_UPDATE)
 		json_u64(&w, "ctx", e->ctx);
 	switch (e->type) {
 	case IOMMUFD_EV_IOAS_MAP:
@@ -392,9 +410,11 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 		json_u64(&w, "ioas_id", e->ioas_id);
 		json_u64(&w, "iova", e->iova);
 		json_u64(&w, "length", e->length);
-		json_u64(&w, "done", e->done);
+		json_u64_known(&w, "done", e->done,
+			       !(e->absent & IOMMUFD_ABSENT_DONE));
 		json_u64(&w, "flags", e->flags);
-		json_u64(&w, "duration_ns", e->duration_ns);
+		json_u64_known(&w, "duration_ns", e->duration_ns,
+			       !(e->absent & IOMMUFD_ABSENT_DURATION));
 		break;
 	case IOMMUFD_EV_IOAS_COPY:
 		json_u64(&w, "src_ioas_id", e->src_ioas_id);
@@ -404,7 +424,8 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 		json_u64(&w, "length", e->length);
 		json_u64(&w, "done", e->done);
 		json_u64(&w, "flags", e->flags);
-		json_u64(&w, "duration_ns", e->duration_ns);
+		json_u64_known(&w, "duration_ns", e->duration_ns,
+			       !(e->absent & IOMMUFD_ABSENT_DURATION));
 		break;
 	case IOMMUFD_EV_DEVICE_REPLACE:
 		json_u64(&w, "old_hwpt_id", e->old_hwpt_id);

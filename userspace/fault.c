@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 #include "common.h"
+#include "kernel_features.h"
 #include "json_writer.h"
 #include "fault_policy.h"
 #include "fault_policies.h"
@@ -569,10 +570,15 @@ static int cmd_attach(struct fault_opts *o)
 	struct fault_policy fp = { 0 };
 	struct ring_buffer *notes = NULL;
 	char dir[PATH_MAX];
+	struct kernel_features kf;
 	struct policy_view v;
 	int fault_fd, err, rc = EXIT_FAIL;
 	double end, next_print;
 
+	if (!kernel_features_probe(&kf) && !kf.fault_ops) {
+		warnx_("fault policies need the iommufd-bpf kernel series (struct_ops iommufd_fault_ops), which this kernel lacks: there is no fallback for them");
+		return EXIT_FAIL;
+	}
 	if (check_kernel_support() || fault_check_privileges(o->pid != 0))
 		return EXIT_FAIL;
 	if (o->pin) {

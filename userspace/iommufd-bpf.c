@@ -19,6 +19,7 @@ static const struct {
 	{ "dirty", cmd_dirty, "dirty rate, hot regions and pre-copy forecast of dirty-tracking HWPTs" },
 	{ "forecast", cmd_forecast, "pre-copy convergence for a given dirty rate and link" },
 	{ "fault", cmd_fault, "attach, list, inspect, detach policies answering I/O page faults" },
+	{ "probe", cmd_probe, "what this kernel offers each command: the series, a fallback, or nothing" },
 };
 
 static void usage(FILE *out)
@@ -37,8 +38,9 @@ static void usage(FILE *out)
 	fprintf(out,
 		"\n"
 		"Run 'iommufd-bpf COMMAND --help' for a command's options.\n"
-		"Needs CAP_BPF and CAP_PERFMON, a kernel with BTF and the\n"
-		"iommufd-bpf kernel series.\n");
+		"Needs CAP_BPF and CAP_PERFMON and a kernel with BTF. Every command\n"
+		"works with the iommufd-bpf kernel series; without it, 'trace' falls\n"
+		"back to fewer events and fields ('iommufd-bpf probe' says what is there).\n");
 }
 
 int main(int argc, char **argv)

@@ -10,5 +10,6 @@ int cmd_fault(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_hist(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 #endif

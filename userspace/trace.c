@@ -20,10 +20,12 @@
 #include "common.h"
 #include "event_format.h"
 #include "json_writer.h"
+#include "kernel_features.h"
 #include "iommufd_trace.skel.h"
 #include "iommufd_trace.h"
 #include "percpu_counters.h"
 #include "subcommands.h"
+#include "trace_sources.h"
 
 static struct trace_opts {
 	struct common_opts common;
@@ -35,6 +37,7 @@ static struct trace_opts {
 	bool json;
 	bool faults;
 	bool events_given;
+	bool fallback;
 } opts = {
 	.event_mask = IOMMUFD_EV_MASK_ALL,
 };
@@ -58,7 +61,7 @@ static struct trace_state {
 	uint64_t rows_overflow;
 } st;
 
-enum { OPT_IOAS = 0x100, OPT_DEV, OPT_RINGBUF, OPT_FAULTS };
+enum { OPT_IOAS = 0x100, OPT_DEV, OPT_RINGBUF, OPT_FAULTS, OPT_FALLBACK };
 
 static const struct argp_option options[] = {
 	{ "ioas", OPT_IOAS, "ID", 0, "Only events on this IOAS id", 0 },
@@ -67,6 +70,7 @@ static const struct argp_option options[] = {
 	{ "faults", OPT_FAULTS, NULL, 0, "The fault stream: I/O page faults, their answers and unrecoverable DMA faults, with a use-after-unmap diagnosis and a summary by device and reason at exit", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line instead of text", 0 },
 	{ "count", 'c', "N", 0, "Stop after N events", 0 },
+	{ "fallback", OPT_FALLBACK, NULL, 0, "Trace IOAS map, unmap and copy as on a kernel without the iommufd-bpf series (fexit on the ioctl handlers), even where the series is there: to compare the two", 0 },
 	{ "ringbuf-kib", OPT_RINGBUF, "KIB", 0, "Ring buffer size in KiB, a power of two from 4 to 1048576 (default 4096: about 22,000 records, a burst of 1,500 4 KiB map+unmap pairs five times over, before the consumer's next 100 ms tick)", 0 },
 	{},
 };
@@ -92,6 +96,10 @@ static const char doc[] =
 	"Records wait in a 4 MiB ring buffer (--ringbuf-kib) and are read every\n"
 	"100 ms, or as soon as 1,024 have come. If it fills anyway, records are\n"
 	"dropped, counted, and a line on stderr says so once a second.\n"
+	"\n"
+	"On a kernel without the iommufd-bpf series it traces what it can from\n"
+	"fexit on iommufd's ioctl handlers (IOAS map, unmap and copy; JSON fields it\n"
+	"cannot know are null) and says on stderr what is missing.\n"
 	"\n"
 	"At exit it prints produced, delivered, dropped and filtered counts to stderr\n"
 	"(and a final \"summary\" object with --json); with --faults first a count of\n"
@@ -132,6 +140,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'j':
 		opts.json = true;
+		break;
+	case OPT_FALLBACK:
+		opts.fallback = true;
 		break;
 	case 'c':
 		if (parse_u32(arg, &v) || !v)
@@ -330,55 +341,66 @@ static void report_drops(struct iommufd_trace_bpf *skel, uint64_t now)
 	last_produced = cnt[IOMMUFD_CNT_PRODUCED];
 }
 
-#define EV(type) (1u << IOMMUFD_EV_##type)
+/* @mask's event names, comma-separated, in @buf */
+static const char *event_mask_names(__u32 mask, char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned int t;
+
+	buf[0] = 0;
+	for (t = 1; t < IOMMUFD_EV_MAX && used < len; t++)
+		if (mask & (1u << t))
+			used += snprintf(buf + used, len - used, "%s%s",
+					 used ? ", " : "",
+					 event_type_name(t) ?: "?");
+	return buf;
+}
 
 /*
- * Load and attach only the programs the event mask needs: an event left out
- * with -e costs nothing, and is not counted either. Some programs serve
- * others: an answer's wait is measured from its report and its read, and a
- * DMA fault is checked against the unmaps before it.
+ * The events to trace on this kernel: those asked for that it can produce.
+ * Says on stderr what is missing (a reduced mode), or fails when nothing
+ * asked for can be traced.
  */
-static void load_only_what_is_asked(struct iommufd_trace_bpf *skel)
+static int choose_events(const struct kernel_features *kf, __u32 *events)
 {
-	const struct {
-		struct bpf_program *prog;
-		__u32 events;
-	} needs[] = {
-		{ skel->progs.on_ioas_map, EV(IOAS_MAP) },
-		{ skel->progs.on_ioas_unmap, EV(IOAS_UNMAP) },
-		{ skel->progs.on_ioas_copy, EV(IOAS_COPY) },
-		{ skel->progs.on_device_attach, EV(DEVICE_ATTACH) },
-		{ skel->progs.on_device_detach, EV(DEVICE_DETACH) },
-		{ skel->progs.on_device_replace, EV(DEVICE_REPLACE) },
-		{ skel->progs.on_domain_unmap, EV(DOMAIN_UNMAP) | EV(DMA_FAULT) },
-		{ skel->progs.on_hwpt_invalidate, EV(HWPT_INVALIDATE) },
-		{ skel->progs.on_dirty_tracking, EV(DIRTY_TRACKING) },
-		{ skel->progs.on_dirty_read, EV(DIRTY_READ) },
-		{ skel->progs.on_fault_report,
-		  EV(FAULT_REPORT) | EV(FAULT_READ) | EV(FAULT_RESPOND) },
-		{ skel->progs.on_fault_read, EV(FAULT_READ) | EV(FAULT_RESPOND) },
-		{ skel->progs.on_fault_respond, EV(FAULT_RESPOND) },
-		{ skel->progs.on_fault_auto_respond, EV(FAULT_AUTO_RESPOND) },
-		{ skel->progs.on_pinned_update, EV(PINNED_UPDATE) },
-		{ skel->progs.on_dma_fault, EV(DMA_FAULT) },
-		{ skel->progs.on_dmar_fault, EV(DMA_FAULT) },
-		{ skel->progs.on_qi_wait, EV(IOTLB_WAIT) },
-		{ skel->progs.on_ctx_open, EV(CTX_OPEN) },
-		{ skel->progs.on_ctx_release, EV(CTX_RELEASE) },
-		{ skel->progs.on_ioas_alloc, EV(IOAS_ALLOC) },
-		{ skel->progs.on_hwpt_alloc, EV(HWPT_ALLOC) },
-		{ skel->progs.on_fault_alloc, EV(FAULT_ALLOC) },
-		{ skel->progs.on_device_bind, EV(DEVICE_BIND) },
-		{ skel->progs.on_access_create, EV(ACCESS_CREATE) },
-		{ skel->progs.on_object_destroy, EV(OBJECT_DESTROY) },
-		{ skel->progs.on_access_pin, EV(ACCESS_PIN) },
-		{ skel->progs.on_access_unpin, EV(ACCESS_UNPIN) },
-	};
-	size_t i;
+	char names[1024], missing_names[1024], *line;
+	__u32 missing;
 
-	for (i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
-		if (!(opts.event_mask & needs[i].events))
-			bpf_program__set_autoload(needs[i].prog, false);
+	if (!kf->iommufd) {
+		warnx_("this kernel has no iommufd: it needs CONFIG_IOMMUFD=y");
+		return -1;
+	}
+	*events = trace_events_available(kf, opts.event_mask, opts.fallback);
+	missing = opts.event_mask & ~*events;
+	if (!*events && opts.fallback) {
+		warnx_("--fallback traces ioas_map, ioas_unmap and ioas_copy only, not %s",
+		       event_mask_names(missing, names, sizeof(names)));
+		return -1;
+	}
+	if (!*events) {
+		warnx_("none of the events asked for can be traced on this kernel (%s): they need the iommufd-bpf series ('iommufd-bpf probe' lists what is there)",
+		       event_mask_names(missing, names, sizeof(names)));
+		return -1;
+	}
+	if (kf->series && !opts.fallback) {
+		/* Only the VT-d driver's events can be missing here */
+		if (missing && opts.events_given)
+			warnx_("not traced, this kernel lacks them: %s",
+			       event_mask_names(missing, names, sizeof(names)));
+		return 0;
+	}
+	if (asprintf(&line, "%s from fexit on their ioctl handlers, without the context id%s%s",
+		     event_mask_names(*events, names, sizeof(names)),
+		     missing ? "; missing: " : "",
+		     missing ? event_mask_names(missing, missing_names,
+						sizeof(missing_names)) : "") < 0)
+		return -1;
+	if (kf->series)
+		fprintf(stderr, "iommufd-bpf trace: --fallback: %s\n", line);
+	else
+		report_reduced_mode("trace", line);
+	free(line);
+	return 0;
 }
 
 int cmd_trace(int argc, char **argv)
@@ -391,7 +413,9 @@ int cmd_trace(int argc, char **argv)
 	};
 	struct iommufd_trace_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
+	struct kernel_features kf;
 	__u64 cnt[IOMMUFD_CNT_MAX];
+	__u32 events;
 	uint64_t deadline = 0, now;
 	int err;
 
@@ -400,7 +424,13 @@ int cmd_trace(int argc, char **argv)
 		return EXIT_USAGE;
 
 	setup_libbpf_logging();
-	if (check_bpf_privileges() || check_kernel_support())
+	if (check_bpf_privileges())
+		return EXIT_FAIL;
+	if (kernel_features_probe(&kf)) {
+		warnx_("no kernel BTF at /sys/kernel/btf/vmlinux: the kernel needs CONFIG_DEBUG_INFO_BTF=y");
+		return EXIT_FAIL;
+	}
+	if (choose_events(&kf, &events))
 		return EXIT_FAIL;
 
 	skel = iommufd_trace_bpf__open();
@@ -411,15 +441,10 @@ int cmd_trace(int argc, char **argv)
 	skel->rodata->filter_owner_tgid = opts.common.owner_tgid;
 	skel->rodata->filter_ioas_id = opts.ioas_id;
 	skel->rodata->filter_dev_id = opts.dev_id;
-	skel->rodata->event_mask = opts.event_mask;
+	skel->rodata->event_mask = events;
 	skel->rodata->track_unmaps =
-		!!(opts.event_mask & (1u << IOMMUFD_EV_DMA_FAULT));
-	load_only_what_is_asked(skel);
-	/* The VT-d driver's event: absent on a kernel without VT-d */
-	if (!kernel_has_trace_event("dmar_fault"))
-		bpf_program__set_autoload(skel->progs.on_dmar_fault, false);
-	if (!kernel_has_trace_event("qi_wait"))
-		bpf_program__set_autoload(skel->progs.on_qi_wait, false);
+		!!(events & (1u << IOMMUFD_EV_DMA_FAULT));
+	trace_select_programs(skel, &kf, events, opts.fallback);
 	if (opts.ringbuf_kib)
 		bpf_map__set_max_entries(skel->maps.events,
 					 opts.ringbuf_kib * 1024);
@@ -432,7 +457,9 @@ int cmd_trace(int argc, char **argv)
 	}
 	err = iommufd_trace_bpf__attach(skel);
 	if (err) {
-		warnx_("cannot attach to the iommufd trace events: %s",
+		warnx_("cannot attach to the iommufd %s: %s",
+		       kf.series && !opts.fallback ? "trace events" :
+						     "ioctl handlers",
 		       strerror(-err));
 		goto out;
 	}

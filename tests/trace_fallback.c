@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The tracer's fallback (fentry/fexit on iommufd's ioctl handlers), checked
+ * through the production BPF object as 'trace' loads it: on a kernel
+ * without the series it is what 'trace' uses; on the series' kernel it is
+ * forced (trace --fallback) and compared with the series' records.
+ *
+ * Only core iommufd ioctls are used (no selftest mock), so every test runs
+ * unchanged on the stock kernel. Each record is checked field by field
+ * against what the workload did; the fields the fallback cannot know must
+ * be marked absent, not zero.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <linux/iommufd.h>
+
+#include "kselftest_harness.h"
+#include "trace_capture.h"
+#include "trace_sources.h"
+#include "event_format.h"
+
+#define PAGE 4096ul
+#define NPAGES 8
+#define IOVA_A 0x100000ul
+#define IOVA_UNMAPPED 0x40000000ul
+#define MAP_RW (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
+#define MAP_FIXED_RW (IOMMU_IOAS_MAP_FIXED_IOVA | MAP_RW)
+#define FALLBACK_MASK IOMMUFD_EV_MASK_FALLBACK
+
+static void *buf;
+
+static int ioas_alloc(int fd, __u32 *id)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	int rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
+
+	*id = cmd.out_ioas_id;
+	return rc ? -errno : 0;
+}
+
+/* Map @len bytes of the buffer; *iova in: the fixed IOVA, or 0 to allocate */
+static int ioas_map(int fd, __u32 ioas, __u64 *iova, __u64 len, __u32 flags)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd), .flags = flags, .ioas_id = ioas,
+		.user_va = (uintptr_t)buf, .length = len, .iova = *iova,
+	};
+	int rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+
+	*iova = cmd.iova;
+	return rc ? -errno : 0;
+}
+
+/* Returns 0 or -errno; *len out: what the kernel says it unmapped */
+static int ioas_unmap(int fd, __u32 ioas, __u64 iova, __u64 *len)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova,
+		.length = *len,
+	};
+	int rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+
+	*len = cmd.length;
+	return rc ? -errno : 0;
+}
+
+static int ioas_copy(int fd, __u32 dst, __u32 src, __u64 src_iova,
+		     __u64 *dst_iova, __u64 len, __u32 flags)
+{
+	struct iommu_ioas_copy cmd = {
+		.size = sizeof(cmd), .flags = flags, .dst_ioas_id = dst,
+		.src_ioas_id = src, .length = len, .dst_iova = *dst_iova,
+		.src_iova = src_iova,
+	};
+	int rc = ioctl(fd, IOMMU_IOAS_COPY, &cmd);
+
+	*dst_iova = cmd.dst_iova;
+	return rc ? -errno : 0;
+}
+
+/* Open the trace object with the fallback chosen as 'trace --fallback' does */
+static int fallback_start(struct trace_capture *cap,
+			  const struct kernel_features *kf, __s32 owner,
+			  __u32 ioas)
+{
+	int err = capture_open(cap, owner, ioas, 0, FALLBACK_MASK);
+
+	if (err)
+		return err;
+	trace_select_programs(cap->skel, kf, FALLBACK_MASK, true);
+	return capture_load(cap);
+}
+
+FIXTURE(fallback)
+{
+	int fd;
+	__u32 ioas;
+	struct kernel_features kf;
+	struct trace_capture cap;
+};
+
+FIXTURE_SETUP(fallback)
+{
+	buf = mmap(NULL, NPAGES * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, kernel_features_probe(&self->kf));
+	ASSERT_TRUE(self->kf.ioas_ioctls);
+	ASSERT_EQ(0, fallback_start(&self->cap, &self->kf, getpid(), 0));
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_NE(-1, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
+	capture_reset(&self->cap);
+}
+
+FIXTURE_TEARDOWN(fallback)
+{
+	close(self->fd);
+	capture_stop(&self->cap);
+	munmap(buf, NPAGES * PAGE);
+}
+
+/*
+ * Collect and check that exactly @n records of the listed types arrived in
+ * order, with what every fallback record carries: this process as caller
+ * and owner, no context id (marked absent), consecutive sequence numbers.
+ */
+#define expect_records(...)						\
+	({								\
+		const __u32 _want[] = { __VA_ARGS__ };			\
+		_expect_records(_metadata, &self->cap, _want,		\
+				sizeof(_want) / sizeof(_want[0]));	\
+	})
+
+static struct iommufd_event *_expect_records(struct __test_metadata *_metadata,
+					     struct trace_capture *cap,
+					     const __u32 *want, unsigned int n)
+{
+	unsigned int i;
+
+	capture_collect(cap);
+	for (i = 0; i < cap->n; i++)
+		TH_LOG("got %u: %s ret %d", i, event_type_name(cap->ev[i].type),
+		       cap->ev[i].ret);
+	ASSERT_EQ(0, cap->overflow);
+	ASSERT_EQ(n, cap->n);
+	for (i = 0; i < n; i++) {
+		const struct iommufd_event *e = &cap->ev[i];
+
+		ASSERT_EQ(want[i], e->type);
+		ASSERT_EQ(getpid(), e->owner_tgid);
+		ASSERT_EQ(getpid(), e->tgid);
+		ASSERT_EQ(0, strncmp(e->comm, "trace_fallback", sizeof(e->comm)));
+		ASSERT_TRUE(e->absent & IOMMUFD_ABSENT_CTX);
+		ASSERT_EQ(0, e->ctx);
+		ASSERT_NE(0, e->ts_ns);
+		ASSERT_FALSE(e->absent & IOMMUFD_ABSENT_DURATION);
+		ASSERT_NE(0, e->duration_ns);
+		if (i)
+			ASSERT_EQ(cap->ev[i - 1].seq + 1, e->seq);
+	}
+	cap->n = 0;
+	return n ? &cap->ev[0] : NULL;
+}
+
+TEST_F(fallback, map_fixed_and_allocated)
+{
+	__u64 fixed = IOVA_A, chosen = 0;
+	struct iommufd_event *e;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, &fixed, 4 * PAGE,
+			      MAP_FIXED_RW));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, &chosen, 2 * PAGE, MAP_RW));
+	ASSERT_NE(0, chosen);
+
+	e = expect_records(IOMMUFD_EV_IOAS_MAP, IOMMUFD_EV_IOAS_MAP);
+	ASSERT_EQ(0, e[0].ret);
+	ASSERT_EQ(self->ioas, e[0].ioas_id);
+	ASSERT_EQ(IOVA_A, e[0].iova);
+	ASSERT_EQ(4 * PAGE, e[0].length);
+	ASSERT_EQ(4 * PAGE, e[0].done);
+	ASSERT_EQ(MAP_FIXED_RW, e[0].flags);
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX, e[0].absent);
+	/* The IOVA the kernel chose, as the caller got it */
+	ASSERT_EQ(0, e[1].ret);
+	ASSERT_EQ(chosen, e[1].iova);
+	ASSERT_EQ(2 * PAGE, e[1].length);
+	ASSERT_EQ(2 * PAGE, e[1].done);
+	ASSERT_EQ(MAP_RW, e[1].flags);
+}
+
+/* Rejected calls are traced too, with their errno and what was asked */
+TEST_F(fallback, map_rejected)
+{
+	__u64 iova = IOVA_A;
+	struct iommufd_event *e;
+
+	ASSERT_EQ(-ENOENT, ioas_map(self->fd, self->ioas + 100, &iova, PAGE,
+				    MAP_FIXED_RW));
+	iova = IOVA_A;
+	ASSERT_EQ(-EINVAL, ioas_map(self->fd, self->ioas, &iova, PAGE,
+				    IOMMU_IOAS_MAP_FIXED_IOVA));
+	/* Overlapping an existing mapping */
+	iova = IOVA_A;
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, &iova, PAGE, MAP_FIXED_RW));
+	ASSERT_EQ(-EEXIST, ioas_map(self->fd, self->ioas, &iova, PAGE,
+				    MAP_FIXED_RW));
+
+	e = expect_records(IOMMUFD_EV_IOAS_MAP, IOMMUFD_EV_IOAS_MAP,
+			   IOMMUFD_EV_IOAS_MAP, IOMMUFD_EV_IOAS_MAP);
+	ASSERT_EQ(-ENOENT, e[0].ret);
+	ASSERT_EQ(self->ioas + 100, e[0].ioas_id);
+	ASSERT_EQ(0, e[0].done);
+	ASSERT_EQ(-EINVAL, e[1].ret);
+	ASSERT_EQ(IOMMU_IOAS_MAP_FIXED_IOVA, e[1].flags);
+	ASSERT_EQ(0, e[1].done);
+	ASSERT_EQ(0, e[2].ret);
+	ASSERT_EQ(-EEXIST, e[3].ret);
+	ASSERT_EQ(IOVA_A, e[3].iova);
+	ASSERT_EQ(PAGE, e[3].length);
+	ASSERT_EQ(0, e[3].done);
+}
+
+TEST_F(fallback, unmap_exact_failed_and_all)
+{
+	__u64 iova = IOVA_A, other = IOVA_A + 16 * PAGE, len;
+	struct iommufd_event *e;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, &iova, 4 * PAGE,
+			      MAP_FIXED_RW));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, &other, 2 * PAGE,
+			      MAP_FIXED_RW));
+	capture_reset(&self->cap);
+
+	len = 4 * PAGE;
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, &len));
+	ASSERT_EQ(4 * PAGE, len);
+	len = PAGE;
+	ASSERT_EQ(-ENOENT, ioas_unmap(self->fd, self->ioas, IOVA_UNMAPPED, &len));
+	/* iova 0, length U64_MAX: everything, whatever the IOVAs */
+	len = UINT64_MAX;
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, 0, &len));
+	ASSERT_EQ(2 * PAGE, len);
+
+	e = expect_records(IOMMUFD_EV_IOAS_UNMAP, IOMMUFD_EV_IOAS_UNMAP,
+			   IOMMUFD_EV_IOAS_UNMAP);
+	ASSERT_EQ(0, e[0].ret);
+	ASSERT_EQ(self->ioas, e[0].ioas_id);
+	ASSERT_EQ(IOVA_A, e[0].iova);
+	ASSERT_EQ(4 * PAGE, e[0].length);
+	ASSERT_EQ(4 * PAGE, e[0].done);
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX, e[0].absent);
+	/* What a failed unmap removed first is unknown: absent, not 0 */
+	ASSERT_EQ(-ENOENT, e[1].ret);
+	ASSERT_EQ(IOVA_UNMAPPED, e[1].iova);
+	ASSERT_EQ(PAGE, e[1].length);
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_DONE, e[1].absent);
+	/* The length asked for, although the reply overwrote it */
+	ASSERT_EQ(0, e[2].ret);
+	ASSERT_EQ(0, e[2].iova);
+	ASSERT_EQ(UINT64_MAX, e[2].length);
+	ASSERT_EQ(2 * PAGE, e[2].done);
+}
+
+TEST_F(fallback, copy_and_failed_copy)
+{
+	__u64 iova = IOVA_A, dst_iova = 0, fixed = IOVA_A;
+	struct iommufd_event *e;
+	__u32 dst;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, &iova, 4 * PAGE,
+			      MAP_FIXED_RW));
+	capture_reset(&self->cap);
+
+	ASSERT_EQ(0, ioas_copy(self->fd, dst, self->ioas, IOVA_A, &dst_iova,
+			       2 * PAGE, MAP_RW));
+	ASSERT_NE(0, dst_iova);
+	/* A source range that is not mapped */
+	ASSERT_EQ(-ENOENT, ioas_copy(self->fd, dst, self->ioas, IOVA_UNMAPPED,
+				     &fixed, PAGE, MAP_FIXED_RW));
+
+	e = expect_records(IOMMUFD_EV_IOAS_COPY, IOMMUFD_EV_IOAS_COPY);
+	ASSERT_EQ(0, e[0].ret);
+	ASSERT_EQ(self->ioas, e[0].src_ioas_id);
+	ASSERT_EQ(dst, e[0].ioas_id);
+	ASSERT_EQ(IOVA_A, e[0].iova);
+	ASSERT_EQ(dst_iova, e[0].dst_iova);
+	ASSERT_EQ(2 * PAGE, e[0].length);
+	ASSERT_EQ(2 * PAGE, e[0].done);
+	ASSERT_EQ(MAP_RW, e[0].flags);
+	ASSERT_EQ(-ENOENT, e[1].ret);
+	ASSERT_EQ(IOVA_UNMAPPED, e[1].iova);
+	ASSERT_EQ(IOVA_A, e[1].dst_iova);
+	ASSERT_EQ(PAGE, e[1].length);
+	ASSERT_EQ(0, e[1].done);
+	ASSERT_EQ(MAP_FIXED_RW, e[1].flags);
+}
+
+/* The owner and IOAS filters apply before a record is reserved */
+TEST_F(fallback, filters)
+{
+	struct trace_capture only_ioas;
+	__u64 iova, len;
+	__u32 other;
+	pid_t child;
+	int status;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, fallback_start(&only_ioas, &self->kf, 0, other));
+	/* Another process's maps: not this owner's */
+	child = fork();
+	ASSERT_NE(-1, child);
+	if (!child) {
+		int fd = open("/dev/iommu", O_RDWR);
+		__u32 ioas;
+
+		iova = IOVA_A;
+		_exit(fd < 0 || ioas_alloc(fd, &ioas) ||
+		      ioas_map(fd, ioas, &iova, PAGE, MAP_FIXED_RW));
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_EQ(0, status);
+	iova = IOVA_A;
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, &iova, PAGE, MAP_FIXED_RW));
+	iova = IOVA_A;
+	ASSERT_EQ(0, ioas_map(self->fd, other, &iova, PAGE, MAP_FIXED_RW));
+	len = PAGE;
+	ASSERT_EQ(0, ioas_unmap(self->fd, other, IOVA_A, &len));
+
+	/* This owner: its three, not the child's */
+	expect_records(IOMMUFD_EV_IOAS_MAP, IOMMUFD_EV_IOAS_MAP,
+		       IOMMUFD_EV_IOAS_UNMAP);
+	ASSERT_EQ(1, capture_counter(&self->cap, IOMMUFD_CNT_FILTERED));
+	/* The other IOAS: this process's two records on it */
+	capture_collect(&only_ioas);
+	ASSERT_EQ(2, only_ioas.n);
+	ASSERT_EQ(other, only_ioas.ev[0].ioas_id);
+	ASSERT_EQ(other, only_ioas.ev[1].ioas_id);
+	ASSERT_EQ(IOMMUFD_EV_IOAS_UNMAP, only_ioas.ev[1].type);
+	capture_stop(&only_ioas);
+}
+
+/* Threads on every CPU at once: each call's entry is its thread's own */
+struct worker {
+	int fd;
+	__u32 ioas;
+	int cpu;
+	unsigned int pairs;
+	int err;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	cpu_set_t set;
+	unsigned int i;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	for (i = 0; i < w->pairs && !w->err; i++) {
+		/* A length per thread and iteration: records cannot be mixed up */
+		__u64 iova = IOVA_A, len = (1 + (i + w->cpu) % NPAGES) * PAGE;
+		__u64 asked = len;
+
+		w->err = ioas_map(w->fd, w->ioas, &iova, len, MAP_FIXED_RW) ?:
+			 ioas_unmap(w->fd, w->ioas, IOVA_A, &len);
+		if (!w->err && len != asked)
+			w->err = -EIO;
+	}
+	return NULL;
+}
+
+struct tally {
+	__u32 ioas[64];
+	unsigned int n_ioas;
+	unsigned int maps[64], unmaps[64], bad;
+	__u64 last_map_len[64];
+	__u64 seqs;
+};
+
+static int tally_cb(void *ctx, void *data, size_t size)
+{
+	const struct iommufd_event *e = data;
+	struct tally *t = ctx;
+	unsigned int i;
+
+	t->seqs++;
+	for (i = 0; i < t->n_ioas && t->ioas[i] != e->ioas_id; i++)
+		;
+	if (i == t->n_ioas || e->ret || e->tgid != getpid() ||
+	    (e->absent & IOMMUFD_ABSENT_DURATION) || !e->duration_ns) {
+		t->bad++;
+		return 0;
+	}
+	if (e->type == IOMMUFD_EV_IOAS_MAP) {
+		t->maps[i]++;
+		t->last_map_len[i] = e->length;
+	} else if (e->type == IOMMUFD_EV_IOAS_UNMAP) {
+		/* Each thread unmaps what it just mapped, in its IOAS */
+		if (e->length != t->last_map_len[i] || e->done != e->length)
+			t->bad++;
+		t->unmaps[i]++;
+	} else {
+		t->bad++;
+	}
+	return 0;
+}
+
+TEST_F(fallback, threads_on_every_cpu)
+{
+	int ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int nthreads = ncpu < 2 ? 2 : ncpu > 16 ? 16 : ncpu, i;
+	struct worker w[16];
+	pthread_t th[16];
+	struct ring_buffer *rb;
+	struct tally t = { 0 };
+
+	rb = ring_buffer__new(bpf_map__fd(self->cap.skel->maps.events),
+			      tally_cb, &t, NULL);
+	ASSERT_NE(NULL, rb);
+	for (i = 0; i < nthreads; i++) {
+		w[i] = (struct worker){ .fd = self->fd, .cpu = i % ncpu,
+					.pairs = 300 };
+		ASSERT_EQ(0, ioas_alloc(self->fd, &w[i].ioas));
+		t.ioas[t.n_ioas++] = w[i].ioas;
+	}
+	for (i = 0; i < nthreads; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, worker_run, &w[i]));
+	for (i = 0; i < nthreads; i++) {
+		pthread_join(th[i], NULL);
+		ASSERT_EQ(0, w[i].err);
+	}
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	TH_LOG("%u threads on %d CPUs: %llu records", nthreads, ncpu,
+	       (unsigned long long)t.seqs);
+	ASSERT_EQ(0, t.bad);
+	for (i = 0; i < nthreads; i++) {
+		ASSERT_EQ(300, t.maps[i]);
+		ASSERT_EQ(300, t.unmaps[i]);
+	}
+	ASSERT_EQ(0, capture_counter(&self->cap, IOMMUFD_CNT_DROPPED));
+	ASSERT_EQ(nthreads * 600, self->cap.skel->bss->next_seq);
+	/* No thread left an entry behind */
+	ASSERT_EQ(-ENOENT, bpf_map_get_next_key(bpf_map__fd(self->cap.skel->maps.handler_entries),
+						NULL, &i));
+}
+
+/*
+ * Which source serves on this kernel. With the series, its records and the
+ * fallback's of the same calls agree on every field both know; without it,
+ * the fallback is what the loader takes, and only for what it covers.
+ */
+TEST_F(fallback, agrees_with_the_series_or_replaces_it)
+{
+	struct trace_capture series;
+	__u64 iova = IOVA_A, dst_iova = 0, len = 4 * PAGE;
+	unsigned int i;
+	__u32 dst;
+
+	if (!self->kf.series) {
+		ASSERT_EQ(FALLBACK_MASK,
+			  trace_events_available(&self->kf, IOMMUFD_EV_MASK_ALL,
+						 false));
+		ASSERT_EQ(0, trace_events_available(&self->kf,
+						    IOMMUFD_EV_MASK_FAULTS,
+						    false));
+		return;
+	}
+	ASSERT_EQ(IOMMUFD_EV_MASK_ALL,
+		  trace_events_available(&self->kf, IOMMUFD_EV_MASK_ALL, false) |
+		  (self->kf.qi_wait ? 0 : 1u << IOMMUFD_EV_IOTLB_WAIT));
+	ASSERT_EQ(0, _capture_start(&series, getpid(), 0, 0, FALLBACK_MASK));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
+	capture_reset(&self->cap);
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, &iova, 4 * PAGE,
+			      MAP_FIXED_RW));
+	ASSERT_EQ(0, ioas_copy(self->fd, dst, self->ioas, IOVA_A, &dst_iova,
+			       2 * PAGE, MAP_RW));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, &len));
+	len = PAGE;
+	ASSERT_EQ(-ENOENT, ioas_unmap(self->fd, self->ioas, IOVA_UNMAPPED, &len));
+
+	capture_collect(&self->cap);
+	capture_collect(&series);
+	ASSERT_EQ(4, series.n);
+	ASSERT_EQ(series.n, self->cap.n);
+	for (i = 0; i < series.n; i++) {
+		const struct iommufd_event *s = &series.ev[i], *f = &self->cap.ev[i];
+
+		ASSERT_EQ(s->type, f->type);
+		ASSERT_EQ(s->ret, f->ret);
+		ASSERT_EQ(s->owner_tgid, f->owner_tgid);
+		ASSERT_EQ(s->tgid, f->tgid);
+		ASSERT_EQ(0, memcmp(s->comm, f->comm, sizeof(s->comm)));
+		ASSERT_EQ(s->ioas_id, f->ioas_id);
+		ASSERT_EQ(s->src_ioas_id, f->src_ioas_id);
+		ASSERT_EQ(s->iova, f->iova);
+		ASSERT_EQ(s->dst_iova, f->dst_iova);
+		ASSERT_EQ(s->length, f->length);
+		ASSERT_EQ(s->flags, f->flags);
+		/* The series knows the context, and a failed unmap's bytes */
+		ASSERT_NE(0, s->ctx);
+		ASSERT_EQ(0, s->absent);
+		if (f->absent & IOMMUFD_ABSENT_DONE) {
+			ASSERT_NE(0, f->ret);
+		} else {
+			ASSERT_EQ(s->done, f->done);
+		}
+		/* The handler's span holds the series' timed part */
+		ASSERT_NE(0, s->duration_ns);
+		ASSERT_NE(0, f->duration_ns);
+	}
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_DONE, self->cap.ev[3].absent);
+	capture_stop(&series);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/btf.h>
+
+#include "kernel_features.h"
+
+static bool has_event(const struct btf *btf, const char *name)
+{
+	char type[128];
+
+	/* Each TRACE_EVENT leaves a btf_trace_<name> typedef for tp_btf */
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	return btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF) >= 0;
+}
+
+/*
+ * pahole writes a BTF function only for what has a body of its own (not
+ * inlined everywhere) and a prototype BTF can describe: what fentry needs
+ */
+static bool has_function(const struct btf *btf, const char *name)
+{
+	return btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) >= 0;
+}
+
+int kernel_features_probe(struct kernel_features *kf)
+{
+	struct btf *btf;
+
+	memset(kf, 0, sizeof(*kf));
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return -errno ?: -ENOENT;
+	kf->btf = true;
+	kf->iommufd = btf__find_by_name_kind(btf, "iommufd_ctx",
+					     BTF_KIND_STRUCT) >= 0;
+	kf->series = has_event(btf, "iommufd_ioas_map");
+	kf->fault_ops = btf__find_by_name_kind(btf, "iommufd_fault_ops",
+					       BTF_KIND_STRUCT) >= 0;
+	kf->dirty_events = has_event(btf, "iommufd_dirty_range");
+	kf->qi_wait = has_event(btf, "qi_wait");
+	kf->ioas_ioctls = kf->iommufd &&
+			  has_function(btf, "iommufd_ioas_map") &&
+			  has_function(btf, "iommufd_ioas_unmap") &&
+			  has_function(btf, "iommufd_ioas_copy");
+	kf->io_page_fault = has_event(btf, "io_page_fault");
+	kf->qi_submit = has_event(btf, "qi_submit");
+	kf->dmar_fault = has_event(btf, "dmar_fault");
+	btf__free(btf);
+	return 0;
+}
+
+void report_reduced_mode(const char *command, const char *missing)
+{
+	fprintf(stderr, "iommufd-bpf %s: reduced mode: this kernel lacks the iommufd-bpf series; %s ('iommufd-bpf probe' lists what is there)\n",
+		command, missing);
+}

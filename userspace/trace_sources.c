@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <bpf/libbpf.h>
+
+#include "iommufd_trace.h"
+#include "iommufd_trace.skel.h"
+#include "trace_sources.h"
+
+#define EV(type) (1u << IOMMUFD_EV_##type)
+
+__u32 trace_events_available(const struct kernel_features *kf, __u32 wanted,
+			      bool fallback)
+{
+	__u32 have = 0;
+
+	if (kf->series && !fallback) {
+		have = IOMMUFD_EV_MASK_ALL;
+		/* The VT-d driver's events: absent on a kernel without VT-d */
+		if (!kf->qi_wait)
+			have &= ~EV(IOTLB_WAIT);
+	} else if (kf->ioas_ioctls) {
+		have = IOMMUFD_EV_MASK_FALLBACK;
+	}
+	return wanted & have;
+}
+
+/*
+ * Load and attach only the programs the events need: an event left out
+ * with -e costs nothing, and is not counted either. Some programs serve
+ * others: an answer's wait is measured from its report and its read, and a
+ * DMA fault is checked against the unmaps before it.
+ */
+static void select_series(struct iommufd_trace_bpf *skel,
+			  const struct kernel_features *kf, __u32 events)
+{
+	const struct {
+		struct bpf_program *prog;
+		__u32 events;
+	} needs[] = {
+		{ skel->progs.on_ioas_map, EV(IOAS_MAP) },
+		{ skel->progs.on_ioas_unmap, EV(IOAS_UNMAP) },
+		{ skel->progs.on_ioas_copy, EV(IOAS_COPY) },
+		{ skel->progs.on_device_attach, EV(DEVICE_ATTACH) },
+		{ skel->progs.on_device_detach, EV(DEVICE_DETACH) },
+		{ skel->progs.on_device_replace, EV(DEVICE_REPLACE) },
+		{ skel->progs.on_domain_unmap, EV(DOMAIN_UNMAP) | EV(DMA_FAULT) },
+		{ skel->progs.on_hwpt_invalidate, EV(HWPT_INVALIDATE) },
+		{ skel->progs.on_dirty_tracking, EV(DIRTY_TRACKING) },
+		{ skel->progs.on_dirty_read, EV(DIRTY_READ) },
+		{ skel->progs.on_fault_report,
+		  EV(FAULT_REPORT) | EV(FAULT_READ) | EV(FAULT_RESPOND) },
+		{ skel->progs.on_fault_read, EV(FAULT_READ) | EV(FAULT_RESPOND) },
+		{ skel->progs.on_fault_respond, EV(FAULT_RESPOND) },
+		{ skel->progs.on_fault_auto_respond, EV(FAULT_AUTO_RESPOND) },
+		{ skel->progs.on_pinned_update, EV(PINNED_UPDATE) },
+		{ skel->progs.on_dma_fault, EV(DMA_FAULT) },
+		/* The VT-d driver's record of the same fault, if any */
+		{ skel->progs.on_dmar_fault, kf->dmar_fault ? EV(DMA_FAULT) : 0 },
+		{ skel->progs.on_qi_wait, EV(IOTLB_WAIT) },
+		{ skel->progs.on_ctx_open, EV(CTX_OPEN) },
+		{ skel->progs.on_ctx_release, EV(CTX_RELEASE) },
+		{ skel->progs.on_ioas_alloc, EV(IOAS_ALLOC) },
+		{ skel->progs.on_hwpt_alloc, EV(HWPT_ALLOC) },
+		{ skel->progs.on_fault_alloc, EV(FAULT_ALLOC) },
+		{ skel->progs.on_device_bind, EV(DEVICE_BIND) },
+		{ skel->progs.on_access_create, EV(ACCESS_CREATE) },
+		{ skel->progs.on_object_destroy, EV(OBJECT_DESTROY) },
+		{ skel->progs.on_access_pin, EV(ACCESS_PIN) },
+		{ skel->progs.on_access_unpin, EV(ACCESS_UNPIN) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
+		bpf_program__set_autoload(needs[i].prog,
+					  !!(events & needs[i].events));
+}
+
+static void select_fallback(struct iommufd_trace_bpf *skel, __u32 events)
+{
+	const struct {
+		struct bpf_program *enter, *exit;
+		__u32 event;
+	} handlers[] = {
+		{ skel->progs.fallback_ioas_map_enter,
+		  skel->progs.fallback_ioas_map, EV(IOAS_MAP) },
+		{ skel->progs.fallback_ioas_unmap_enter,
+		  skel->progs.fallback_ioas_unmap, EV(IOAS_UNMAP) },
+		{ skel->progs.fallback_ioas_copy_enter,
+		  skel->progs.fallback_ioas_copy, EV(IOAS_COPY) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+		bool on = events & handlers[i].event;
+
+		bpf_program__set_autoload(handlers[i].enter, on);
+		bpf_program__set_autoload(handlers[i].exit, on);
+	}
+}
+
+void trace_select_programs(struct iommufd_trace_bpf *skel,
+			   const struct kernel_features *kf, __u32 events,
+			   bool fallback)
+{
+	fallback = fallback || !kf->series;
+	select_series(skel, kf, fallback ? 0 : events);
+	select_fallback(skel, fallback ? events : 0);
+	/* The fallback's table costs nothing when the series serves */
+	if (!fallback)
+		bpf_map__set_max_entries(skel->maps.handler_entries, 1);
+}

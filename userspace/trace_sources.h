@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Which programs of iommufd_trace.bpf.o produce each event on the running
+ * kernel: the series' trace events where they exist, else the fallback
+ * (fentry/fexit on iommufd's ioctl handlers) for the events it covers.
+ * Shared by 'trace' and the tests that load the same object.
+ */
+#ifndef IOMMUFD_BPF_TRACE_SOURCES_H
+#define IOMMUFD_BPF_TRACE_SOURCES_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "kernel_features.h"
+
+struct iommufd_trace_bpf;
+
+/* Events the fallback produces */
+#define IOMMUFD_EV_MASK_FALLBACK					\
+	((1u << IOMMUFD_EV_IOAS_MAP) | (1u << IOMMUFD_EV_IOAS_UNMAP) |	\
+	 (1u << IOMMUFD_EV_IOAS_COPY))
+
+/*
+ * The events of @wanted that this kernel can produce (with @fallback: that
+ * the fallback can)
+ */
+__u32 trace_events_available(const struct kernel_features *kf, __u32 wanted,
+			      bool fallback);
+
+/*
+ * Between open and load: autoload exactly the programs that produce
+ * @events, from the series' events or, with @fallback (or on a kernel
+ * without the series), from the fallback. @events must be available.
+ */
+void trace_select_programs(struct iommufd_trace_bpf *skel,
+			   const struct kernel_features *kf, __u32 events,
+			   bool fallback);
+
+#endif
