@@ -5,6 +5,7 @@
  * Prometheus format a counter's TYPE line names the sample (with _total),
  * in OpenMetrics it names the family (without).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ struct owner_name {
 struct page {
 	FILE *out;
 	bool om;
+	const volatile sig_atomic_t *cancel;
 	struct owner_name *names;	/* sorted by owner */
 	size_t nr_names;
 };
@@ -130,11 +132,17 @@ static void ctx_labels(struct page *pg, __u64 ctx, __s64 owner)
 }
 
 /* One family with one sample per IOAS row, the value picked by @field */
+/* Whether the page is to be given up (write_exposition's @cancel) */
+static bool cancelled(const struct page *pg)
+{
+	return pg->cancel && *pg->cancel;
+}
+
 #define IOAS_FAMILY(pg, snap, fam, field)				\
 	do {								\
 		size_t _i;						\
 		family_header((pg)->out, fam, (pg)->om);		\
-		for (_i = 0; _i < (snap)->nr_ioas; _i++) {		\
+		for (_i = 0; _i < (snap)->nr_ioas && !cancelled(pg); _i++) { \
 			fprintf((pg)->out, "%s_total{", (fam)->name);	\
 			ctx_labels(pg, (snap)->ioas[_i].key.ctx,	\
 				   (snap)->ioas[_i].v.owner_tgid);	\
@@ -148,7 +156,7 @@ static void ctx_labels(struct page *pg, __u64 ctx, __s64 owner)
 	do {								\
 		size_t _i;						\
 		family_header((pg)->out, fam, (pg)->om);		\
-		for (_i = 0; _i < (snap)->nr_dev; _i++) {		\
+		for (_i = 0; _i < (snap)->nr_dev && !cancelled(pg); _i++) { \
 			fprintf((pg)->out, "%s_total{", (fam)->name);	\
 			ctx_labels(pg, (snap)->dev[_i].key.ctx,	\
 				   (snap)->dev[_i].v.owner_tgid);	\
@@ -191,7 +199,7 @@ static void write_answers(struct page *pg, const struct stats_snapshot *snap)
 	size_t i, c;
 
 	family_header(out, &answers, pg->om);
-	for (i = 0; i < snap->nr_dev; i++) {
+	for (i = 0; i < snap->nr_dev && !cancelled(pg); i++) {
 		const struct stats_dev *v = &snap->dev[i].v;
 		const __u64 n[] = { v->iopf_success, v->iopf_invalid,
 				    v->iopf_failure, v->iopf_auto };
@@ -219,7 +227,7 @@ static void write_histograms(struct page *pg,
 	size_t i, s;
 
 	family_header(out, &duration, pg->om);
-	for (i = 0; i < snap->nr_hist; i++) {
+	for (i = 0; i < snap->nr_hist && !cancelled(pg); i++) {
 		const struct stats_hist_row *r = &snap->hist[i];
 		__u64 cum = 0;
 
@@ -248,8 +256,9 @@ static void write_histograms(struct page *pg,
 	}
 }
 
-void write_exposition(FILE *out, const struct stats_snapshot *snap,
-		      const struct exporter_health *health, bool openmetrics)
+int write_exposition(FILE *out, const struct stats_snapshot *snap,
+		     const struct exporter_health *health, bool openmetrics,
+		     const volatile sig_atomic_t *cancel)
 {
 	static const char *const tables[STATS_LOST_MAX] = {
 		"ioas", "dev", "owner", "hist", "fault_times", "retired",
@@ -257,7 +266,9 @@ void write_exposition(FILE *out, const struct stats_snapshot *snap,
 	static const char *const table_names[STATS_TABLE_MAX] = {
 		"ioas", "dev", "hist", "owner",
 	};
-	struct page page = { .out = out, .om = openmetrics }, *pg = &page;
+	struct page page = {
+		.out = out, .om = openmetrics, .cancel = cancel,
+	}, *pg = &page;
 	size_t i;
 
 	page_names(pg, snap);
@@ -317,4 +328,5 @@ void write_exposition(FILE *out, const struct stats_snapshot *snap,
 	if (pg->om)
 		fputs("# EOF\n", out);
 	free(pg->names);
+	return cancelled(pg) ? -EINTR : 0;
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include "stats.h"
 
@@ -25,9 +26,13 @@ struct exporter_health {
 
 /*
  * Write every metric of @snap, and of @health if not NULL; OpenMetrics
- * ends with "# EOF"
+ * ends with "# EOF". A page of thousands of objects takes a while: once
+ * *@cancel is set (if not NULL) it stops between rows and returns -EINTR,
+ * so a SIGTERM is not kept waiting by a page nobody will read. 0 when the
+ * page is whole.
  */
-void write_exposition(FILE *out, const struct stats_snapshot *snap,
-		      const struct exporter_health *health, bool openmetrics);
+int write_exposition(FILE *out, const struct stats_snapshot *snap,
+		     const struct exporter_health *health, bool openmetrics,
+		     const volatile sig_atomic_t *cancel);
 
 #endif

@@ -221,13 +221,19 @@ static int scrape_page(void *ctx, bool om, char **body, size_t *len,
 	err = stats_read(ex->skel, &ex->snap);
 	if (err)
 		return err;
+	/* Asked to stop while reading: no one will wait for this page */
+	if (exit_requested)
+		return -EINTR;
 	mem = open_memstream(body, len);
 	if (!mem)
 		return -errno;
 	health_update(ex);
-	write_exposition(mem, &ex->snap, &ex->health, om);
+	err = write_exposition(mem, &ex->snap, &ex->health, om,
+			       &exit_requested);
 	if (fclose(mem))
 		return -errno;
+	if (err)
+		return err;
 	*type = om ? CONTENT_TYPE_OPENMETRICS : CONTENT_TYPE_PROMETHEUS;
 	return 0;
 }
@@ -269,7 +275,7 @@ static int write_textfile(struct exporter *ex)
 		close(fd);
 	} else {
 		health_update(ex);
-		write_exposition(f, &ex->snap, &ex->health, false);
+		write_exposition(f, &ex->snap, &ex->health, false, NULL);
 		if (fflush(f) || ferror(f) || fsync(fd))
 			err = errno ? -errno : -EIO;
 		if (fclose(f) && !err)
