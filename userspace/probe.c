@@ -166,10 +166,10 @@ static void print_text(const struct utsname *u,
 	printf("Kernel %s: BTF yes, iommufd %s, iommufd-bpf series %s\n\n",
 	       u->release, kf->iommufd ? "yes" : "no",
 	       kf->series ? "yes" : "no");
-	printf("%-15s %-8s %-34s %s\n", "CAPABILITY", "SOURCE", "COMMANDS",
+	printf("%-15s %-8s %-36s %s\n", "CAPABILITY", "SOURCE", "COMMANDS",
 	       "DETAIL");
 	for (i = 0; i < n; i++)
-		printf("%-15s %-8s %-34s %s\n", c[i].name,
+		printf("%-15s %-8s %-36s %s\n", c[i].name,
 		       source_names[c[i].source], c[i].commands, c[i].how);
 	printf("\nThe IOMMU drivers' own events: iommu:io_page_fault %s, intel_iommu:qi_submit %s\n",
 	       kf->io_page_fault ? "yes" : "no", kf->qi_submit ? "yes" : "no");
