@@ -184,6 +184,8 @@ $(BENCH_PROGS:%=$(BUILD)/tests/bench_%): $(BUILD)/tests/bench_%: $(OBJ)/tests/be
 # What test programs link besides their own object
 $(BUILD)/tests/trace_events $(BUILD)/tests/bench_trace_overhead: \
 		$(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o
+$(BUILD)/tests/bench_trace_overhead: $(OBJ)/userspace/kernel_features.o \
+		$(OBJ)/userspace/trace_sources.o
 $(BUILD)/tests/trace_fallback: $(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o \
 		$(OBJ)/userspace/kernel_features.o $(OBJ)/userspace/trace_sources.o
 $(BUILD)/tests/dirty_harvest $(BUILD)/tests/bench_dirty_harvest: $(OBJ)/tests/mock_device.o

@@ -12,7 +12,10 @@
  * written); "top" with iommufd_stats counting in the kernel as
  * 'iommufd-bpf top' does, "latency" with its histograms on as 'hist' and
  * 'metrics' do, and "empty", programs that do nothing on the same events:
- * the floor. Each block times BLOCK_OPS map+unmap pairs; the figure is the
+ * the floor. For kernels without the series, "fallback" is 'trace' as it
+ * runs there (fentry/fexit on the IOAS ioctl handlers, the same consumer)
+ * beside "trace.ioas", the series' tracer on the same three events
+ * (-e ioas_map,ioas_unmap,ioas_copy): both in the same boot, as ratios. Each block times BLOCK_OPS map+unmap pairs; the figure is the
  * median block, a ratio is median(variant)/median(off). A tracer's block
  * is the traced process's own time: the consumer's CPU time is taken out
  * and reported per record. Then a burst of BURST_OPS pairs with the tool's
@@ -40,7 +43,9 @@
 #include "iommufd_stats.skel.h"
 #include "empty_hooks.skel.h"
 #include "event_format.h"
+#include "kernel_features.h"
 #include "percpu_counters.h"
+#include "trace_sources.h"
 #include "blocks.h"
 
 #define IOVA (1UL << 24)
@@ -168,7 +173,7 @@ static double spread(double *v, unsigned int n)
 }
 
 struct variants {
-	struct tracer trace, lossless, filtered;
+	struct tracer trace, lossless, filtered, ioas, fallback;
 	struct iommufd_stats_bpf *top;
 	struct iommufd_stats_bpf *latency;
 	struct empty_hooks_bpf *empty;
@@ -214,7 +219,10 @@ static void profile(const char *prefix, struct bpf_object *obj,
 
 	if (stats_fd < 0)
 		die("BPF_ENABLE_STATS");
+	/* Only what the variant loaded: not the fallback's programs */
 	bpf_object__for_each_program(prog, obj) {
+		if (bpf_program__fd(prog) < 0)
+			continue;
 		if (n == 64 || !(links[n++] = bpf_program__attach(prog)))
 			die("attach for profile");
 	}
@@ -226,6 +234,8 @@ static void profile(const char *prefix, struct bpf_object *obj,
 		struct bpf_prog_info info = {};
 		__u32 info_len = sizeof(info);
 
+		if (bpf_program__fd(prog) < 0)
+			continue;
 		if (bpf_prog_get_info_by_fd(bpf_program__fd(prog), &info,
 					    &info_len))
 			die("bpf_prog_get_info_by_fd");
@@ -242,7 +252,8 @@ static void run(const char *name, size_t len, unsigned int blocks,
 		unsigned int ops, struct variants *var)
 {
 	double off[blocks], trace[blocks], lossless[blocks], filtered[blocks];
-	double top[blocks], lat[blocks], empty[blocks];
+	double top[blocks], lat[blocks], empty[blocks], ioas[blocks];
+	double fallback[blocks];
 	unsigned int b;
 	void *buf;
 
@@ -258,6 +269,8 @@ static void run(const char *name, size_t len, unsigned int blocks,
 		trace[b] = trace_block(&var->trace, buf, len, ops);
 		lossless[b] = trace_block(&var->lossless, buf, len, ops);
 		filtered[b] = trace_block(&var->filtered, buf, len, ops);
+		ioas[b] = trace_block(&var->ioas, buf, len, ops);
+		fallback[b] = trace_block(&var->fallback, buf, len, ops);
 		if (iommufd_stats_bpf__attach(var->top))
 			die("attach top");
 		top[b] = block(buf, len, ops, NULL);
@@ -277,6 +290,8 @@ static void run(const char *name, size_t len, unsigned int blocks,
 	print_figures("trace.", name, trace, off, blocks);
 	print_figures("trace.lossless_", name, lossless, off, blocks);
 	print_figures("trace.filtered_", name, filtered, off, blocks);
+	print_figures("trace.ioas_", name, ioas, off, blocks);
+	print_figures("fallback.trace.", name, fallback, off, blocks);
 	print_figures("top.", name, top, off, blocks);
 	print_figures("latency.", name, lat, off, blocks);
 	print_figures("empty.", name, empty, off, blocks);
@@ -318,17 +333,29 @@ static void burst(struct tracer *t, unsigned int ops)
 	munmap(buf, 4096);
 }
 
-/* A tracer loaded as 'iommufd-bpf trace' loads it: every event */
-static void load_tracer(struct tracer *t, struct ring_buffer **rb,
-			uint32_t ring_bytes, __s32 owner)
+/*
+ * A tracer loaded as 'iommufd-bpf trace' loads it: every event, or with
+ * @events (IOMMUFD_EV_MASK_FALLBACK) only those, from the fallback's
+ * programs with @fallback
+ */
+static void load_tracer_of(struct tracer *t, struct ring_buffer **rb,
+			   uint32_t ring_bytes, __s32 owner, __u32 events,
+			   bool fallback)
 {
 	static unsigned int nr_rings;
+	struct kernel_features kf;
 
 	t->skel = iommufd_trace_bpf__open();
 	if (!t->skel)
 		die("open iommufd_trace");
-	t->skel->rodata->track_unmaps = true;
+	t->skel->rodata->track_unmaps = !events;
 	t->skel->rodata->filter_owner_tgid = owner;
+	if (events) {
+		if (kernel_features_probe(&kf))
+			die("kernel BTF");
+		t->skel->rodata->event_mask = events;
+		trace_select_programs(t->skel, &kf, events, fallback);
+	}
 	if (ring_bytes &&
 	    bpf_map__set_max_entries(t->skel->maps.events, ring_bytes))
 		die("ring size");
@@ -343,6 +370,12 @@ static void load_tracer(struct tracer *t, struct ring_buffer **rb,
 	if (!*rb)
 		die("ring buffer");
 	t->ring = ring_buffer__ring(*rb, nr_rings++);
+}
+
+static void load_tracer(struct tracer *t, struct ring_buffer **rb,
+			uint32_t ring_bytes, __s32 owner)
+{
+	load_tracer_of(t, rb, ring_bytes, owner, 0, false);
 }
 
 /* Its records: produced = delivered + dropped + filtered, or a complaint */
@@ -401,6 +434,8 @@ int main(int argc, char **argv)
 	load_tracer(&var.lossless, &rb, LOSSLESS_RING, 0);
 	/* pid 1 owns no iommufd context: every event is filtered */
 	load_tracer(&var.filtered, &rb, 0, 1);
+	load_tracer_of(&var.ioas, &rb, 0, 0, IOMMUFD_EV_MASK_FALLBACK, false);
+	load_tracer_of(&var.fallback, &rb, 0, 0, IOMMUFD_EV_MASK_FALLBACK, true);
 	if (pthread_create(&th, NULL, drain, rb) ||
 	    pthread_getcpuclockid(th, &drain_clock))
 		die("consumer thread");
@@ -422,6 +457,7 @@ int main(int argc, char **argv)
 	run("2m", 2u << 20, blocks, ops / 4 ?: 1, &var);
 	print_accounting("trace.", &var.trace);
 	print_accounting("trace.lossless_", &var.lossless);
+	print_accounting("fallback.trace.", &var.fallback);
 	/* Formatting a record as JSON, and being woken for it, in guest ns */
 	printf("\"trace.consumer_ns_per_event\":%.0f,",
 	       (double)var.lossless.consumer_ns / var.lossless.delivered);
