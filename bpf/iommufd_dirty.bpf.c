@@ -68,6 +68,8 @@ struct harvest_state {
 	__u64 ranges;
 	__u64 flushes;
 	__u64 flushed_bytes;
+	__u64 run_end;		/* IOVA where the last run ended */
+	__u64 bit_end;		/* past the last bit counted; 0: none yet */
 };
 
 struct {
@@ -119,18 +121,16 @@ static void region_commit(struct harvest_state *st)
 	st->region_bits = 0;
 }
 
-SEC("tp_btf/iommufd_dirty_read_begin")
-int BPF_PROG(dirty_begin, struct iommufd_ctx *ictx,
-	     struct iommufd_hwpt_paging *hwpt_paging, u64 iova, u64 length,
-	     u64 page_size, u32 flags)
+/* A harvest of @owner_tgid's HWPT @hwpt_id begins */
+static __always_inline int harvest_begin(__s32 owner_tgid, __u32 hwpt_id)
 {
 	struct harvest_state st = {
-		.owner_tgid = ctx_owner(ictx),
-		.hwpt_id = hwpt_paging->common.obj.id,
+		.owner_tgid = owner_tgid,
+		.hwpt_id = hwpt_id,
 	};
 	struct iommufd_dirty_hwpt_key key = {
-		.owner_tgid = st.owner_tgid,
-		.hwpt_id = st.hwpt_id,
+		.owner_tgid = owner_tgid,
+		.hwpt_id = hwpt_id,
 	};
 
 	st.filtered =
@@ -140,6 +140,14 @@ int BPF_PROG(dirty_begin, struct iommufd_ctx *ictx,
 	if (bpf_map_update_elem(&in_progress, &key, &st, BPF_ANY))
 		count(IOMMUFD_DIRTY_CNT_UNTRACKED, 1);
 	return 0;
+}
+
+SEC("tp_btf/iommufd_dirty_read_begin")
+int BPF_PROG(dirty_begin, struct iommufd_ctx *ictx,
+	     struct iommufd_hwpt_paging *hwpt_paging, u64 iova, u64 length,
+	     u64 page_size, u32 flags)
+{
+	return harvest_begin(ctx_owner(ictx), hwpt_paging->common.obj.id);
 }
 
 struct span_ctx {
@@ -169,27 +177,37 @@ static __always_inline struct harvest_state *harvest_of(__s32 owner_tgid,
 	return bpf_map_lookup_elem(&in_progress, &key);
 }
 
-SEC("tp_btf/iommufd_dirty_range")
-int BPF_PROG(dirty_range, pid_t tgid, u32 hwpt_id, unsigned long iova,
-	     unsigned long length, unsigned long pgshift)
+/*
+ * A run of dirty IOVA in harvest @st, @pgshift the bitmap's page shift:
+ * into its bits, its run count and its regions
+ */
+static __always_inline int range_add(struct harvest_state *st,
+				     unsigned long iova, unsigned long length,
+				     unsigned long pgshift)
 {
-	struct harvest_state *st;
 	__u64 first, last, rshift, r_first, r_last, bits;
 	struct span_ctx span;
 
-	st = hwpt_id ? harvest_of(tgid, hwpt_id) : NULL;
-	if (!st) {
-		count(IOMMUFD_DIRTY_CNT_STRAY_RANGES, 1);
-		return 0;
-	}
 	if (st->filtered || !length || pgshift > 63)
 		return 0;
 
 	first = iova >> pgshift;
 	last = (iova + length - 1) >> pgshift;
+	/* Drivers report IOPTE by IOPTE: adjacent ones are one run */
+	if (!st->ranges || iova != st->run_end)
+		st->ranges++;
+	st->run_end = iova + length;
+	/*
+	 * Runs come in IOVA order, and IOPTEs smaller than a bitmap page
+	 * share its bit: count each bit once, as the bitmap holds it
+	 */
+	if (st->bit_end && first < st->bit_end)
+		first = st->bit_end;
+	if (first > last)
+		return 0;
+	st->bit_end = last + 1;
 	bits = last - first + 1;
 	st->range_bits += bits;
-	st->ranges++;
 
 	/* Regions count bitmap bits; a region is at least one bit wide */
 	rshift = region_shift > pgshift ? region_shift - pgshift : 0;
@@ -221,6 +239,20 @@ int BPF_PROG(dirty_range, pid_t tgid, u32 hwpt_id, unsigned long iova,
 	return 0;
 }
 
+SEC("tp_btf/iommufd_dirty_range")
+int BPF_PROG(dirty_range, pid_t tgid, u32 hwpt_id, unsigned long iova,
+	     unsigned long length, unsigned long pgshift)
+{
+	struct harvest_state *st;
+
+	st = hwpt_id ? harvest_of(tgid, hwpt_id) : NULL;
+	if (!st) {
+		count(IOMMUFD_DIRTY_CNT_STRAY_RANGES, 1);
+		return 0;
+	}
+	return range_add(st, iova, length, pgshift);
+}
+
 SEC("tp_btf/iommufd_dirty_flush")
 int BPF_PROG(dirty_flush, struct iommufd_ctx *ictx, u32 hwpt_id,
 	     struct iommu_domain *domain, unsigned long iova,
@@ -235,14 +267,29 @@ int BPF_PROG(dirty_flush, struct iommufd_ctx *ictx, u32 hwpt_id,
 	return 0;
 }
 
-SEC("tp_btf/iommufd_dirty_read")
-int BPF_PROG(dirty_end, struct iommufd_ctx *ictx,
-	     struct iommufd_hwpt_paging *hwpt_paging, u64 iova, u64 length,
-	     u64 page_size, u32 flags, u64 dirty, u64 duration_ns, int ret)
+/* What a harvest's end knows; fields in @absent are unknown */
+struct harvest_end_info {
+	__u32 ioas_id;
+	__u32 flags;
+	__u64 iova;
+	__u64 length;
+	__u64 page_size;
+	__u64 dirty;		/* the driver's own count */
+	__u64 duration_ns;
+	__u32 absent;		/* enum iommufd_dirty_absent */
+	int ret;
+};
+
+/*
+ * The harvest of (@owner_tgid, @hwpt_id) ended: add it to its HWPT's totals
+ * and send its record
+ */
+static __always_inline int harvest_end(__s32 owner_tgid, __u32 hwpt_id,
+				       const struct harvest_end_info *in)
 {
 	struct iommufd_dirty_hwpt_key key = {
-		.owner_tgid = ctx_owner(ictx),
-		.hwpt_id = hwpt_paging->common.obj.id,
+		.owner_tgid = owner_tgid,
+		.hwpt_id = hwpt_id,
 	};
 	struct iommufd_dirty_hwpt_stats *s, zero = {};
 	struct iommufd_dirty_harvest *h;
@@ -264,19 +311,19 @@ int BPF_PROG(dirty_end, struct iommufd_ctx *ictx,
 
 	s = bpf_map_lookup_elem(&hwpts, &key);
 	if (!s) {
-		zero.ioas_id = hwpt_paging->ioas->obj.id;
+		zero.ioas_id = in->ioas_id;
 		bpf_map_update_elem(&hwpts, &key, &zero, BPF_NOEXIST);
 		s = bpf_map_lookup_elem(&hwpts, &key);
 	}
 	if (s) {
 		__sync_fetch_and_add(&s->harvests, 1);
-		if (ret)
+		if (in->ret)
 			__sync_fetch_and_add(&s->errors, 1);
 		__sync_fetch_and_add(&s->range_bits, st->range_bits);
 		__sync_fetch_and_add(&s->ranges, st->ranges);
-		__sync_fetch_and_add(&s->driver_bits, dirty);
-		__sync_fetch_and_add(&s->scanned_bytes, length);
-		__sync_fetch_and_add(&s->duration_ns, duration_ns);
+		__sync_fetch_and_add(&s->driver_bits, in->dirty);
+		__sync_fetch_and_add(&s->scanned_bytes, in->length);
+		__sync_fetch_and_add(&s->duration_ns, in->duration_ns);
 		__sync_fetch_and_add(&s->flushes, st->flushes);
 		__sync_fetch_and_add(&s->flushed_bytes, st->flushed_bytes);
 	}
@@ -293,18 +340,40 @@ int BPF_PROG(dirty_end, struct iommufd_ctx *ictx,
 	h->ts_ns = bpf_ktime_get_ns();
 	h->owner_tgid = st->owner_tgid;
 	h->hwpt_id = st->hwpt_id;
-	h->ioas_id = hwpt_paging->ioas->obj.id;
-	h->flags = flags;
-	h->iova = iova;
-	h->length = length;
-	h->page_size = page_size;
+	h->ioas_id = in->ioas_id;
+	h->flags = in->flags;
+	h->iova = in->iova;
+	h->length = in->length;
+	h->page_size = in->page_size;
 	h->range_bits = st->range_bits;
 	h->ranges = st->ranges;
-	h->driver_bits = dirty;
-	h->duration_ns = duration_ns;
+	h->driver_bits = in->dirty;
+	h->duration_ns = in->duration_ns;
 	h->flushes = st->flushes;
 	h->flushed_bytes = st->flushed_bytes;
-	h->ret = ret;
+	h->ret = in->ret;
+	h->absent = in->absent;
 	bpf_ringbuf_submit(h, 0);
 	return 0;
 }
+
+SEC("tp_btf/iommufd_dirty_read")
+int BPF_PROG(dirty_end, struct iommufd_ctx *ictx,
+	     struct iommufd_hwpt_paging *hwpt_paging, u64 iova, u64 length,
+	     u64 page_size, u32 flags, u64 dirty, u64 duration_ns, int ret)
+{
+	struct harvest_end_info in = {
+		.ioas_id = hwpt_paging->ioas->obj.id,
+		.flags = flags,
+		.iova = iova,
+		.length = length,
+		.page_size = page_size,
+		.dirty = dirty,
+		.duration_ns = duration_ns,
+		.ret = ret,
+	};
+
+	return harvest_end(ctx_owner(ictx), hwpt_paging->common.obj.id, &in);
+}
+
+#include "iommufd_dirty_fallback.bpf.h"

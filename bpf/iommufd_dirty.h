@@ -55,7 +55,17 @@ struct iommufd_dirty_harvest {
 	__u64 flushes;
 	__u64 flushed_bytes;
 	__s32 ret;
-	__u32 pad;
+	__u32 absent;		/* enum iommufd_dirty_absent: fields not known */
+};
+
+/*
+ * What a harvest record cannot know where the series' events are missing
+ * (the fallback: fentry/fexit on the ioctl handler and iova_bitmap_set)
+ */
+enum iommufd_dirty_absent {
+	IOMMUFD_DIRTY_ABSENT_IOAS = 1 << 0,		/* ioas_id */
+	IOMMUFD_DIRTY_ABSENT_DRIVER_BITS = 1 << 1,	/* driver_bits */
+	IOMMUFD_DIRTY_ABSENT_FLUSHES = 1 << 2,		/* flushes, flushed_bytes */
 };
 
 /* Counters (per-CPU array 'counters'): produced = delivered + dropped + filtered */

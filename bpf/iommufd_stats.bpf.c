@@ -185,18 +185,19 @@ static __always_inline void hist_add(__u64 ctx, __s32 owner, __u32 kind,
 
 enum ioas_op { IOAS_MAP, IOAS_UNMAP, IOAS_COPY };
 
-/* A map, unmap or copy of @done bytes ended with @ret after @duration_ns */
-static __always_inline int count_ioas_op(struct iommufd_ctx *ictx,
-					 __u32 ioas_id, u64 done, int ret,
-					 u64 duration_ns, enum ioas_op op)
+/*
+ * A map, unmap or copy of @done bytes in IOAS @ioas_id of context @ctx,
+ * issued by @owner, ended with @ret after @duration_ns (0: not timed)
+ */
+static __always_inline int count_ioas(__u64 ctx, __s32 owner, __u32 ioas_id,
+				      u64 done, int ret, u64 duration_ns,
+				      enum ioas_op op)
 {
 	static const __u32 hist_kind[] = {
 		[IOAS_MAP] = STATS_HIST_MAP,
 		[IOAS_UNMAP] = STATS_HIST_UNMAP,
 		[IOAS_COPY] = STATS_HIST_COPY,
 	};
-	__s32 owner = ctx_owner(ictx);
-	__u64 ctx = ctx_id(ictx);
 	struct stats_ioas *s;
 
 	if (skip_owner(owner))
@@ -224,6 +225,14 @@ static __always_inline int count_ioas_op(struct iommufd_ctx *ictx,
 	}
 	hist_add(ctx, owner, hist_kind[op], duration_ns);
 	return 0;
+}
+
+static __always_inline int count_ioas_op(struct iommufd_ctx *ictx,
+					 __u32 ioas_id, u64 done, int ret,
+					 u64 duration_ns, enum ioas_op op)
+{
+	return count_ioas(ctx_id(ictx), ctx_owner(ictx), ioas_id, done, ret,
+			  duration_ns, op);
 }
 
 SEC("tp_btf/iommufd_ioas_map")
@@ -535,3 +544,5 @@ int BPF_PROG(stats_ctx_release, struct iommufd_ctx *ictx)
 	}
 	return 0;
 }
+
+#include "iommufd_stats_fallback.bpf.h"

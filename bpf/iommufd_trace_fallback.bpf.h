@@ -20,57 +20,20 @@
 #ifndef IOMMUFD_BPF_TRACE_FALLBACK_BPF_H
 #define IOMMUFD_BPF_TRACE_FALLBACK_BPF_H
 
-/* A handler's entry, until its exit on the same thread */
-struct handler_entry {
-	__u64 ts_ns;
-	__u64 length;		/* unmap: asked for; the reply overwrites it */
-};
+#include "ioctl_handler_time.bpf.h"
 
 /*
- * Per thread in a handler. An ioctl sleeps, so the thread id keys it, not
- * the CPU. The loader shrinks it to one entry when the fallback is unused.
- * A thread whose exit was missed (detached in between) leaves an entry
- * that its next call overwrites.
+ * The duration since this thread's entry into the handler; 0 with
+ * IOMMUFD_ABSENT_DURATION in @absent when the entry was not seen
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct handler_entry);
-} handler_entries SEC(".maps");
-
-static __always_inline int handler_enter(__u64 length)
+static __always_inline __u64 handler_duration(__u32 *absent, __u64 *length)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct handler_entry h = {
-		.ts_ns = bpf_ktime_get_ns(),
-		.length = length,
-	};
+	__u64 ns;
 
-	bpf_map_update_elem(&handler_entries, &tid, &h, BPF_ANY);
+	if (handler_exit(&ns, length))
+		return ns;
+	*absent |= IOMMUFD_ABSENT_DURATION;
 	return 0;
-}
-
-/*
- * Take this thread's entry: the duration since it (0 with
- * IOMMUFD_ABSENT_DURATION in @absent when it was not seen)
- */
-static __always_inline __u64 handler_exit(__u32 *absent, __u64 *length)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct handler_entry *h;
-	__u64 ns = 0;
-
-	h = bpf_map_lookup_elem(&handler_entries, &tid);
-	if (!h) {
-		*absent |= IOMMUFD_ABSENT_DURATION;
-		return 0;
-	}
-	ns = bpf_ktime_get_ns() - h->ts_ns;
-	if (length)
-		*length = h->length;
-	bpf_map_delete_elem(&handler_entries, &tid);
-	return ns;
 }
 
 /* A record of the calling thread group's ioctl */
@@ -111,7 +74,7 @@ int BPF_PROG(fallback_ioas_map, struct iommufd_ucmd *ucmd, int ret)
 	__u32 absent = 0;
 	__u64 ns;
 
-	ns = handler_exit(&absent, NULL);
+	ns = handler_duration(&absent, NULL);
 	e = handler_event_begin(IOMMUFD_EV_IOAS_MAP, cmd->ioas_id);
 	if (!e)
 		return 0;
@@ -141,7 +104,7 @@ int BPF_PROG(fallback_ioas_unmap, struct iommufd_ucmd *ucmd, int ret)
 	__u32 absent = 0;
 	__u64 length = 0, ns;
 
-	ns = handler_exit(&absent, &length);
+	ns = handler_duration(&absent, &length);
 	e = handler_event_begin(IOMMUFD_EV_IOAS_UNMAP, cmd->ioas_id);
 	if (!e)
 		return 0;
@@ -173,7 +136,7 @@ int BPF_PROG(fallback_ioas_copy, struct iommufd_ucmd *ucmd, int ret)
 	__u32 absent = 0;
 	__u64 ns;
 
-	ns = handler_exit(&absent, NULL);
+	ns = handler_duration(&absent, NULL);
 	e = handler_event_begin(IOMMUFD_EV_IOAS_COPY, cmd->dst_ioas_id);
 	if (!e)
 		return 0;

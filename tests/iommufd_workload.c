@@ -24,7 +24,8 @@
  * PASIDs 2..N: PASID 1 stays attached until the context closes.
  * --comm names the process (any bytes, as a
  * hostile or broken process may). --linger MS keeps the context open that
- * long after the "done" line, before closing it.
+ * long after the "done" line, before closing it. --destroy-copy destroys the
+ * second IOAS (IOMMU_DESTROY) before the "done" line.
  * Prints
  * one line "pid=P ioas=I dev=D hwpt=H" first, then
  * "done maps=M unmaps=U faults=F dma_faults=D invalidations=I" at the end.
@@ -267,6 +268,7 @@ int main(int argc, char **argv)
 		{ "copy", required_argument, NULL, 'C' },
 		{ "comm", required_argument, NULL, 'c' },
 		{ "linger", required_argument, NULL, 'L' },
+		{ "destroy-copy", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -276,13 +278,13 @@ int main(int argc, char **argv)
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct iommu_test_cmd mock = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
 	uint32_t stdev = 0, dev = 0, hwpt = 0;
-	bool device = false;
+	bool device = false, destroy_copy = false;
 	unsigned int nfaults = 0, ndma = 0, ninval = 0, npasids = 0;
 	size_t len;
 	void *buf;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:P:s:C:c:L:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:P:s:C:c:L:Xh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': iters = strtoul(optarg, NULL, 0); break;
 		case 'p': pages = strtoul(optarg, NULL, 0); break;
@@ -295,8 +297,9 @@ int main(int argc, char **argv)
 		case 'C': copies = strtoul(optarg, NULL, 0); break;
 		case 'c': prctl(PR_SET_NAME, optarg); break;
 		case 'L': linger_ms = strtoul(optarg, NULL, 0); break;
+		case 'X': destroy_copy = true; break;
 		case 'h':
-			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--pasids N] [--copy N] [--sleep MS] [--comm NAME] [--linger MS]\n",
+			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--pasids N] [--copy N] [--sleep MS] [--comm NAME] [--linger MS] [--destroy-copy]\n",
 			       argv[0]);
 			return 0;
 		default:
@@ -305,8 +308,9 @@ int main(int argc, char **argv)
 	}
 	if (!iters || !pages || pages > 4096 || copies > iters ||
 	    ((faults || dma_faults || invals || pasids) && !device) ||
+	    (destroy_copy && !copies) ||
 	    pasids >= 1u << MOCK_PASID_WIDTH) {
-		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, --copy N <= ITER, --pasids N below 2^%u, and --device for --faults, --dma-faults, --invalidate and --pasids\n",
+		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, --copy N <= ITER, --pasids N below 2^%u, --device for --faults, --dma-faults, --invalidate and --pasids, and --copy for --destroy-copy\n",
 			MOCK_PASID_WIDTH);
 		return 2;
 	}
@@ -372,6 +376,14 @@ int main(int argc, char **argv)
 		nfaults = run_faults(stdev, dev, alloc.out_ioas_id, faults);
 	if (pasids)
 		npasids = run_pasids(stdev, dev, alloc.out_ioas_id, pasids);
+	if (destroy_copy) {
+		struct iommu_destroy destroy = {
+			.size = sizeof(destroy), .id = alloc2.out_ioas_id,
+		};
+
+		if (ioctl(fd, IOMMU_DESTROY, &destroy))
+			die("IOMMU_DESTROY");
+	}
 	printf("done maps=%lu unmaps=%lu copies=%lu faults=%u dma_faults=%u invalidations=%u pasids=%u\n",
 	       iters, iters, copies, nfaults, ndma, ninval, npasids);
 	fflush(stdout);

@@ -66,7 +66,7 @@ int check_kernel_support(void)
 		return -1;
 	}
 	if (!kernel_has_trace_event("iommufd_ioas_map")) {
-		warnx_("this kernel lacks the iommufd trace events (iommufd:*) that this command needs: they come with CONFIG_IOMMUFD=y and the iommufd-bpf kernel series. Without them only 'trace' has a fallback ('iommufd-bpf probe' lists what this kernel offers)");
+		warnx_("this kernel lacks the iommufd trace events (iommufd:*) that this command needs: they come with CONFIG_IOMMUFD=y and the iommufd-bpf kernel series ('iommufd-bpf probe' lists what this kernel offers)");
 		return -1;
 	}
 	return 0;

@@ -22,10 +22,15 @@
 #include "dirty_forecast.h"
 #include "iommufd_dirty.h"
 #include "iommufd_dirty.skel.h"
+#include "kernel_features.h"
 #include "percpu_counters.h"
 #include "subcommands.h"
 
 #define MAX_TOP 16
+
+/* What the fallback follows and what it lacks */
+#define DIRTY_FALLBACK_LINE \
+	"harvests, their dirty pages and regions from fentry/fexit on the dirty-bitmap ioctl and iova_bitmap_set; missing: the harvests' IOTLB flushes"
 
 static struct dirty_opts {
 	struct common_opts common;	/* -p, -d, -v */
@@ -36,6 +41,7 @@ static struct dirty_opts {
 	uint32_t top;
 	uint32_t count;
 	bool json;
+	bool fallback;
 } opts = {
 	.bandwidth = 10e9 / 8,
 	.downtime_ns = 300000000ULL,
@@ -51,7 +57,8 @@ static bool stopping(void)
 	return exit_requested || (deadline && monotonic_ns() >= deadline);
 }
 
-enum { OPT_HWPT = 0x100, OPT_BANDWIDTH, OPT_DOWNTIME, OPT_REGION, OPT_TOP };
+enum { OPT_HWPT = 0x100, OPT_BANDWIDTH, OPT_DOWNTIME, OPT_REGION, OPT_TOP,
+       OPT_FALLBACK };
 
 static const struct argp_option options[] = {
 	{ "hwpt", OPT_HWPT, "ID", 0, "Watch only this HWPT id (ids are per iommufd context: give -p too)", 0 },
@@ -60,6 +67,7 @@ static const struct argp_option options[] = {
 	{ "region-size", OPT_REGION, "SIZE", 0, "Aggregation granule, a power of two (default 2MiB)", 0 },
 	{ "top", OPT_TOP, "N", 0, "Hottest regions to show per harvest (default 3, at most 16)", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line instead of text", 0 },
+	{ "fallback", OPT_FALLBACK, NULL, 0, "Watch as on a kernel without the iommufd-bpf series (fentry/fexit on the dirty-bitmap ioctl and iova_bitmap_set), even where the series is there: to compare the two", 0 },
 	{},
 };
 
@@ -75,6 +83,11 @@ static const char doc[] =
 	"converge\". The first harvest seen of a HWPT has no rate, so no forecast.\n"
 	"Pages and regions are counted in the kernel from the dirty runs the IOMMU\n"
 	"driver reports; nothing per page is copied out.\n"
+	"\n"
+	"On a kernel without the iommufd-bpf series the harvests are followed\n"
+	"from fentry/fexit on the ioctl's handler and on iova_bitmap_set(), where\n"
+	"drivers record each dirty IOPTE: pages, regions, rate and forecast are\n"
+	"the same; the harvest's IOTLB flushes are unknown ('?', null in JSON).\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  iommufd-bpf dirty -p $(pidof qemu-system-x86_64) --bandwidth 25Gbit\n"
@@ -117,6 +130,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'j':
 		opts.json = true;
+		break;
+	case OPT_FALLBACK:
+		opts.fallback = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num > 0)
@@ -233,6 +249,7 @@ struct iteration {
 	uint64_t window_ns;	/* time the device had to dirty them */
 	uint64_t harvest_ns;
 	uint64_t flushes;	/* IOTLB flushes the harvest did */
+	bool flushes_absent;	/* ... not known on this kernel */
 	int ret;
 	struct region_count top[MAX_TOP];
 	size_t ntop, nregions;
@@ -306,7 +323,10 @@ static void report(const struct iteration *it)
 		else
 			json_null(&w, "dirty_rate_bps");
 		json_u64(&w, "harvest_ns", it->harvest_ns);
-		json_u64(&w, "iotlb_flushes", it->flushes);
+		if (it->flushes_absent)
+			json_null(&w, "iotlb_flushes");
+		else
+			json_u64(&w, "iotlb_flushes", it->flushes);
 		json_s64(&w, "ret", it->ret);
 		json_u64(&w, "regions_dirty", it->nregions);
 		json_array(&w, "hot_regions");
@@ -342,9 +362,14 @@ static void report(const struct iteration *it)
 		printf(") dirty, no earlier harvest seen: no rate; harvest of ");
 	}
 	print_size(stdout, it->length);
-	printf(" took %.2f ms, %llu IOTLB flush%s%s\n", it->harvest_ns / 1e6,
-	       (unsigned long long)it->flushes, it->flushes == 1 ? "" : "es",
-	       it->ret ? ", and FAILED" : "");
+	if (it->flushes_absent)
+		printf(" took %.2f ms, ? IOTLB flushes%s\n", it->harvest_ns / 1e6,
+		       it->ret ? ", and FAILED" : "");
+	else
+		printf(" took %.2f ms, %llu IOTLB flush%s%s\n",
+		       it->harvest_ns / 1e6, (unsigned long long)it->flushes,
+		       it->flushes == 1 ? "" : "es",
+		       it->ret ? ", and FAILED" : "");
 	if (it->ntop) {
 		printf("      hottest of %zu regions:", it->nregions);
 		for (i = 0; i < it->ntop; i++)
@@ -411,6 +436,7 @@ static void watch_report(struct harvest_sink *s,
 	it.dirty_pages = h->range_bits;
 	it.harvest_ns = h->duration_ns;
 	it.flushes = h->flushes;
+	it.flushes_absent = h->absent & IOMMUFD_DIRTY_ABSENT_FLUSHES;
 	it.ret = h->ret;
 	/*
 	 * The window is the time since this HWPT's previous harvest; the
@@ -478,6 +504,42 @@ static int print_accounting(struct iommufd_dirty_bpf *skel,
 	return 0;
 }
 
+/*
+ * Whether the fallback follows the harvests on this kernel, after saying
+ * so; -1 after saying why neither can
+ */
+static int choose_source(void)
+{
+	struct kernel_features kf;
+
+	if (kernel_features_probe(&kf)) {
+		warnx_("no kernel BTF at /sys/kernel/btf/vmlinux: the kernel needs CONFIG_DEBUG_INFO_BTF=y");
+		return -1;
+	}
+	if (kf.dirty_events && !opts.fallback)
+		return 0;
+	if (!kf.dirty_ioctl) {
+		warnx_("this kernel has neither the iommufd-bpf series' dirty events nor the functions the fallback attaches to (iommufd_hwpt_get_dirty_bitmap, iova_bitmap_set): it needs CONFIG_IOMMUFD=y ('iommufd-bpf probe' lists what this kernel offers)");
+		return -1;
+	}
+	if (kf.dirty_events)
+		fprintf(stderr, "iommufd-bpf dirty: --fallback: %s\n",
+			DIRTY_FALLBACK_LINE);
+	else
+		report_reduced_mode("dirty", DIRTY_FALLBACK_LINE);
+	return 1;
+}
+
+/* The fallback's programs instead of the series' (every tp_btf one) */
+static void select_fallback(struct iommufd_dirty_bpf *skel)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog,
+			!strncmp(bpf_program__name(prog), "fallback_", 9));
+}
+
 int cmd_dirty(int argc, char **argv)
 {
 	static const struct argp_child children[] = { COMMON_ARGP_CHILD, {} };
@@ -489,13 +551,16 @@ int cmd_dirty(int argc, char **argv)
 	struct harvest_sink sink = {};
 	struct iommufd_dirty_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
-	int err;
+	int err, fallback;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return EXIT_USAGE;
 	setup_libbpf_logging();
-	if (check_bpf_privileges() || check_kernel_support())
+	if (check_bpf_privileges())
+		return EXIT_FAIL;
+	fallback = choose_source();
+	if (fallback < 0)
 		return EXIT_FAIL;
 	catch_exit_signals();
 
@@ -508,6 +573,10 @@ int cmd_dirty(int argc, char **argv)
 	skel->rodata->filter_owner_tgid = opts.common.owner_tgid;
 	skel->rodata->filter_hwpt_id = opts.hwpt_id;
 	skel->rodata->region_shift = __builtin_ctzll(opts.region_size);
+	if (fallback)
+		select_fallback(skel);
+	else
+		bpf_map__set_max_entries(skel->maps.harvest_calls, 1);
 	err = iommufd_dirty_bpf__load(skel);
 	if (!err)
 		err = iommufd_dirty_bpf__attach(skel);

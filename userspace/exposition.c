@@ -256,6 +256,31 @@ static void write_histograms(struct page *pg,
 	}
 }
 
+/* The families only the series' events can count */
+static void write_series_only(struct page *pg,
+			      const struct stats_snapshot *snap)
+{
+	size_t i;
+
+	IOAS_FAMILY(pg, snap, &dunmaps, domain_unmaps);
+	IOAS_FAMILY(pg, snap, &dunmapped, domain_unmap_bytes);
+	IOAS_FAMILY(pg, snap, &invals, invalidations);
+	IOAS_FAMILY(pg, snap, &hwinv, iotlb_waits);
+	DEV_FAMILY(pg, snap, &iopf, iopf_groups);
+	write_answers(pg, snap);
+	DEV_FAMILY(pg, snap, &dma, dma_faults);
+	DEV_FAMILY(pg, snap, &pasid_att, pasid_attaches);
+	DEV_FAMILY(pg, snap, &pasid_det, pasid_detaches);
+
+	family_header(pg->out, &pinned, pg->om);
+	for (i = 0; i < snap->nr_owner; i++) {
+		fprintf(pg->out, "%s{", pinned.name);
+		owner_labels(pg, snap->owner[i].owner_tgid);
+		fprintf(pg->out, "} %lld\n",
+			(long long)snap->owner[i].v.pinned_bytes);
+	}
+}
+
 int write_exposition(FILE *out, const struct stats_snapshot *snap,
 		     const struct exporter_health *health, bool openmetrics,
 		     const volatile sig_atomic_t *cancel)
@@ -279,23 +304,12 @@ int write_exposition(FILE *out, const struct stats_snapshot *snap,
 	IOAS_FAMILY(pg, snap, &copies, copies);
 	IOAS_FAMILY(pg, snap, &copied, copy_bytes);
 	IOAS_FAMILY(pg, snap, &errors, errors);
-	IOAS_FAMILY(pg, snap, &dunmaps, domain_unmaps);
-	IOAS_FAMILY(pg, snap, &dunmapped, domain_unmap_bytes);
-	IOAS_FAMILY(pg, snap, &invals, invalidations);
-	IOAS_FAMILY(pg, snap, &hwinv, iotlb_waits);
-	DEV_FAMILY(pg, snap, &iopf, iopf_groups);
-	write_answers(pg, snap);
-	DEV_FAMILY(pg, snap, &dma, dma_faults);
-	DEV_FAMILY(pg, snap, &pasid_att, pasid_attaches);
-	DEV_FAMILY(pg, snap, &pasid_det, pasid_detaches);
-
-	family_header(out, &pinned, pg->om);
-	for (i = 0; i < snap->nr_owner; i++) {
-		fprintf(out, "%s{", pinned.name);
-		owner_labels(pg, snap->owner[i].owner_tgid);
-		fprintf(out, "} %lld\n",
-			(long long)snap->owner[i].v.pinned_bytes);
-	}
+	/*
+	 * What the fallback cannot count is left out, not published as 0: a
+	 * missing series is what Prometheus knows as unknown
+	 */
+	if (!snap->fallback)
+		write_series_only(pg, snap);
 	write_histograms(pg, snap);
 
 	family_header(out, &lost, pg->om);

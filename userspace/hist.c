@@ -23,18 +23,25 @@ static struct hist_opts {
 	uint64_t interval_ns;
 	uint32_t count;
 	uint32_t kinds;		/* bit per enum stats_hist_kind */
+	bool kinds_given;	/* -k */
 	bool per_owner;
 	bool json;
+	bool fallback;
 } opts = {
 	.kinds = (1u << STATS_HIST_MAX) - 1,
 };
 
-enum { OPT_PER_OWNER = 0x100 };
+enum { OPT_PER_OWNER = 0x100, OPT_FALLBACK };
+
+/* The kinds the fallback times, from entry to exit of the ioctl handler */
+#define FALLBACK_KINDS ((1u << STATS_HIST_MAP) | (1u << STATS_HIST_UNMAP) | \
+			(1u << STATS_HIST_COPY))
 
 static const struct argp_option options[] = {
 	{ "kind", 'k', "LIST", 0, "Comma-separated kinds, named below (default all)", 0 },
 	{ "per-owner", OPT_PER_OWNER, NULL, 0, "One histogram per context instead of their sum", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per histogram", 0 },
+	{ "fallback", OPT_FALLBACK, NULL, 0, "Time as on a kernel without the iommufd-bpf series (map, unmap and copy, fexit on the ioctl handlers), even where the series is there: to compare the two", 0 },
 	{},
 };
 
@@ -59,7 +66,9 @@ static const char doc[] =
 	"  iommufd-bpf hist -p 1234 --per-owner --json -d 1m\n"
 	"\n"
 	"Without INTERVAL the histograms are printed once, at the end (Ctrl-C or\n"
-	"-d); with it, each interval prints what happened in it. Exit status: 0 on\n"
+	"-d); with it, each interval prints what happened in it. On a kernel\n"
+	"without the iommufd-bpf series only map, unmap and copy are timed, each\n"
+	"from entry to exit of its ioctl handler. Exit status: 0 on\n"
 	"success, 1 on failure, 2 on bad usage.";
 
 /* "map, unmap, ...": every kind, in the order of enum stats_hist_kind */
@@ -108,6 +117,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (parse_kinds(arg, &opts.kinds))
 			argp_error(state, "unknown kind in '%s' (known: %s)", arg,
 				   known_kinds());
+		opts.kinds_given = true;
+		break;
+	case OPT_FALLBACK:
+		opts.fallback = true;
 		break;
 	case OPT_PER_OWNER:
 		opts.per_owner = true;
@@ -244,6 +257,31 @@ static void print_json(const char *what, int64_t owner,
 	json_end(&w);
 }
 
+/*
+ * Keep the kinds the fallback times; -1 when none asked for is one of
+ * them, after naming the others
+ */
+static int fallback_kinds(void)
+{
+	uint32_t missing = opts.kinds & ~FALLBACK_KINDS, k;
+	char names[160];
+	size_t n = 0;
+
+	for (k = 0; k < STATS_HIST_MAX && n < sizeof(names); k++)
+		if (missing & (1u << k))
+			n += snprintf(names + n, sizeof(names) - n, "%s%s",
+				      n ? ", " : "", stats_hist_name(k));
+	opts.kinds &= FALLBACK_KINDS;
+	if (!opts.kinds) {
+		warnx_("without the iommufd-bpf series' events only map, unmap and copy are timed, not %s ('iommufd-bpf probe' lists what this kernel has)",
+		       names);
+		return -1;
+	}
+	if (missing && opts.kinds_given)
+		warnx_("not timed without the series' events: %s", names);
+	return 0;
+}
+
 static void show(const struct stats_snapshot *now,
 		 const struct stats_snapshot *before)
 {
@@ -304,10 +342,16 @@ int cmd_hist(int argc, char **argv)
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return EXIT_USAGE;
+	sopts.command = "hist";
 	sopts.owner_tgid = opts.common.owner_tgid;
+	sopts.fallback = opts.fallback;
 	skel = stats_start(&sopts);
 	if (!skel)
 		return EXIT_FAIL;
+	if (stats_fallback(skel) && fallback_kinds()) {
+		err = -1;
+		goto out;
+	}
 	err = drop_all_capabilities();
 	if (err)
 		goto out;

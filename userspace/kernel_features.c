@@ -44,6 +44,11 @@ int kernel_features_probe(struct kernel_features *kf)
 			  has_function(btf, "iommufd_ioas_map") &&
 			  has_function(btf, "iommufd_ioas_unmap") &&
 			  has_function(btf, "iommufd_ioas_copy");
+	kf->object_ends = kf->iommufd && has_function(btf, "iommufd_destroy") &&
+			  has_function(btf, "iommufd_fops_release");
+	kf->dirty_ioctl = kf->iommufd &&
+			  has_function(btf, "iommufd_hwpt_get_dirty_bitmap") &&
+			  has_function(btf, "iova_bitmap_set");
 	kf->io_page_fault = has_event(btf, "io_page_fault");
 	kf->qi_submit = has_event(btf, "qi_submit");
 	kf->dmar_fault = has_event(btf, "dmar_fault");

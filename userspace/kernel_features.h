@@ -27,6 +27,13 @@ struct kernel_features {
 	bool qi_wait;		/* the series' intel_iommu:qi_wait */
 	/* fentry/fexit targets: IOAS map, unmap and copy handlers */
 	bool ioas_ioctls;
+	/*
+	 * and those where objects and contexts end (IOMMU_DESTROY's handler,
+	 * the file's release), which the aggregation's fallback retires by
+	 */
+	bool object_ends;
+	/* The dirty-bitmap ioctl's handler and the bitmap's setter */
+	bool dirty_ioctl;
 	/* The drivers' own events, whatever the series */
 	bool io_page_fault;	/* iommu:io_page_fault */
 	bool qi_submit;		/* intel_iommu:qi_submit */

@@ -32,6 +32,7 @@ static struct metrics_opts {
 	const char *textfile;
 	uint64_t interval_ns;
 	bool no_latency;
+	bool fallback;
 	int memory_cpus;	/* --memory: print for this many CPUs, exit */
 	union {
 		struct sockaddr_in v4;
@@ -42,13 +43,14 @@ static struct metrics_opts {
 };
 
 enum { OPT_LISTEN = 0x100, OPT_TEXTFILE, OPT_INTERVAL, OPT_NO_LATENCY,
-       OPT_MEMORY };
+       OPT_MEMORY, OPT_FALLBACK };
 
 static const struct argp_option options[] = {
 	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Serve /metrics over HTTP here: 127.0.0.1:9464, [::1]:9464, localhost:9464, or :9464 for every IPv4 address", 0 },
 	{ "textfile", OPT_TEXTFILE, "FILE.prom", 0, "Rewrite FILE.prom every interval for node_exporter's textfile collector (atomically: write aside, rename)", 0 },
 	{ "interval", OPT_INTERVAL, "TIME", 0, "How often to rewrite the textfile (default 15s)", 0 },
 	{ "no-latency", OPT_NO_LATENCY, NULL, 0, "Leave out the latency histograms (cheaper per operation)", 0 },
+	{ "fallback", OPT_FALLBACK, NULL, 0, "Count as on a kernel without the iommufd-bpf series (fexit on the ioctl handlers), even where the series is there: to compare the two", 0 },
 	{ "memory", OPT_MEMORY, "CPUS", OPTION_ARG_OPTIONAL, "Print the kernel memory the BPF tables would take on a host with CPUS possible CPUs (default: this one) and exit; loads nothing", 0 },
 	{},
 };
@@ -60,6 +62,12 @@ static const char doc[] =
 	"latency histograms of map, unmap, invalidate and fault-to-answer. Labels:\n"
 	"owner (the process using the context), comm, ioas, dev. Counters start\n"
 	"at zero when the exporter starts.\n"
+	"\n"
+	"On a kernel without the iommufd-bpf series only the IOAS map, unmap,\n"
+	"copy and error counters and the map, unmap and copy histograms are\n"
+	"published, from fexit on the ioctl handlers; the other families are left\n"
+	"out (unknown, not zero), ctx is a number the exporter gives each context\n"
+	"and owner the process that issued the ioctl.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  iommufd-bpf metrics --listen 127.0.0.1:9464\n"
@@ -142,6 +150,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &opts.common;
+		break;
+	case OPT_FALLBACK:
+		opts.fallback = true;
 		break;
 	case OPT_NO_LATENCY:
 		opts.no_latency = true;
@@ -306,8 +317,10 @@ int cmd_metrics(int argc, char **argv)
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return EXIT_USAGE;
+	sopts.command = "metrics";
 	sopts.owner_tgid = opts.common.owner_tgid;
 	sopts.latency = !opts.no_latency;
+	sopts.fallback = opts.fallback;
 	if (opts.memory_cpus) {
 		char size[32];
 

@@ -84,7 +84,13 @@ static size_t capabilities(const struct kernel_features *kf,
 		"needs the series, or iommufd_ioas_{map,unmap,copy} in BTF" };
 	c[n++] = (struct capability){
 		"ioas_stats", "IOAS operation counts, bytes and latency",
-		"top, hist, metrics", series, series_how };
+		"top, hist, metrics",
+		kf->series ? SOURCE_SERIES :
+		kf->ioas_ioctls && kf->object_ends ? SOURCE_FEXIT : SOURCE_NONE,
+		kf->series ? series_how :
+		kf->ioas_ioctls && kf->object_ends ?
+		"fexit on iommufd_ioas_{map,unmap,copy}; contexts numbered by the tool" :
+		"needs the series, or iommufd_ioas_{map,unmap,copy}, iommufd_destroy and iommufd_fops_release in BTF" };
 	c[n++] = (struct capability){
 		"attach", "device attach, detach and replace, PASIDs included",
 		"trace, top, metrics", series, series_how };
@@ -115,8 +121,11 @@ static size_t capabilities(const struct kernel_features *kf,
 		NEEDS_SERIES " (struct_ops iommufd_fault_ops): no fallback" };
 	c[n++] = (struct capability){
 		"dirty", "dirty-bit harvests, dirty rate and forecast", "dirty",
-		kf->dirty_events ? SOURCE_SERIES : SOURCE_NONE,
-		kf->dirty_events ? "iommufd:iommufd_dirty_*" : NEEDS_SERIES };
+		kf->dirty_events ? SOURCE_SERIES :
+		kf->dirty_ioctl ? SOURCE_FEXIT : SOURCE_NONE,
+		kf->dirty_events ? "iommufd:iommufd_dirty_*" :
+		kf->dirty_ioctl ? "fexit on iommufd_hwpt_get_dirty_bitmap, fentry on iova_bitmap_set; no IOTLB flushes" :
+		"needs the series, or iommufd_hwpt_get_dirty_bitmap and iova_bitmap_set in BTF" };
 	c[n++] = (struct capability){
 		"lifecycle", "contexts and objects created and destroyed",
 		"trace, top, metrics", series, series_how };

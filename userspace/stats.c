@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "common.h"
+#include "kernel_features.h"
 #include "iommufd_stats.skel.h"
 #include "percpu_counters.h"
 #include "stats.h"
@@ -31,8 +32,23 @@ const char *stats_hist_name(uint32_t kind)
 	return kind < STATS_HIST_MAX ? names[kind] : "?";
 }
 
+/*
+ * Load the fallback's programs (fentry/fexit on the ioctl handlers) instead
+ * of the series' (every tp_btf program): on a kernel without the series,
+ * or to compare the two
+ */
+static void select_fallback(struct iommufd_stats_bpf *skel)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog,
+			!strncmp(bpf_program__name(prog), "fallback_", 9));
+}
+
 /* Open the programs and size their tables for @opts */
-static struct iommufd_stats_bpf *stats_open(const struct stats_opts *opts)
+static struct iommufd_stats_bpf *stats_open(const struct stats_opts *opts,
+					    bool fallback)
 {
 	struct iommufd_stats_bpf *skel = iommufd_stats_bpf__open();
 
@@ -50,21 +66,57 @@ static struct iommufd_stats_bpf *stats_open(const struct stats_opts *opts)
 		bpf_map__set_max_entries(skel->maps.fault_times, 1);
 		bpf_program__set_autoload(skel->progs.stats_fault_read, false);
 	}
+	if (fallback) {
+		select_fallback(skel);
+		return skel;
+	}
+	/* The fallback's tables cost nothing when the series serves */
+	bpf_map__set_max_entries(skel->maps.handler_entries, 1);
+	bpf_map__set_max_entries(skel->maps.fallback_ctx_numbers, 1);
 	/* The VT-d driver's event: absent on a kernel without VT-d */
 	if (!kernel_has_trace_event("qi_wait"))
 		bpf_program__set_autoload(skel->progs.stats_qi_wait, false);
 	return skel;
 }
 
+/*
+ * Whether @opts are served by the fallback on this kernel, after saying
+ * so; -1 after saying why neither can serve them
+ */
+static int choose_source(const struct stats_opts *opts)
+{
+	struct kernel_features kf;
+
+	if (kernel_features_probe(&kf)) {
+		warnx_("no kernel BTF at /sys/kernel/btf/vmlinux: the kernel needs CONFIG_DEBUG_INFO_BTF=y");
+		return -1;
+	}
+	if (kf.series && !opts->fallback)
+		return 0;
+	if (!kf.ioas_ioctls || !kf.object_ends) {
+		warnx_("this kernel has neither the iommufd-bpf series nor the iommufd functions the fallback attaches to (iommufd_ioas_map, _unmap, _copy, iommufd_destroy, iommufd_fops_release): it needs CONFIG_IOMMUFD=y ('iommufd-bpf probe' lists what this kernel offers)");
+		return -1;
+	}
+	if (kf.series)
+		fprintf(stderr, "iommufd-bpf %s: --fallback: %s\n",
+			opts->command, STATS_FALLBACK_COUNTS);
+	else
+		report_reduced_mode(opts->command, STATS_FALLBACK_COUNTS);
+	return 1;
+}
+
 struct iommufd_stats_bpf *stats_start(const struct stats_opts *opts)
 {
 	struct iommufd_stats_bpf *skel;
-	int err;
+	int err, source;
 
 	setup_libbpf_logging();
-	if (check_bpf_privileges() || check_kernel_support())
+	if (check_bpf_privileges())
 		return NULL;
-	skel = stats_open(opts);
+	source = choose_source(opts);
+	if (source < 0)
+		return NULL;
+	skel = stats_open(opts, source);
 	if (!skel)
 		return NULL;
 	err = iommufd_stats_bpf__load(skel);
@@ -75,7 +127,8 @@ struct iommufd_stats_bpf *stats_start(const struct stats_opts *opts)
 	}
 	err = iommufd_stats_bpf__attach(skel);
 	if (err) {
-		warnx_("cannot attach to the iommufd trace events: %s",
+		warnx_("cannot attach to the iommufd %s: %s",
+		       source ? "ioctl handlers" : "trace events",
 		       strerror(-err));
 		goto fail;
 	}
@@ -91,7 +144,7 @@ long long stats_memory(const struct stats_opts *opts, int ncpu)
 	long long bytes;
 
 	setup_libbpf_logging();
-	skel = stats_open(opts);
+	skel = stats_open(opts, false);
 	if (!skel)
 		return -errno;
 	bytes = stats_map_bytes(skel, ncpu);
@@ -198,6 +251,11 @@ static void pending_free(void)
 		free(pending[t].rows);
 		memset(&pending[t], 0, sizeof(pending[t]));
 	}
+}
+
+bool stats_fallback(const struct iommufd_stats_bpf *skel)
+{
+	return bpf_program__autoload(skel->progs.fallback_stats_map);
 }
 
 void stats_stop(struct iommufd_stats_bpf *skel)
@@ -337,6 +395,7 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 	_Static_assert(sizeof(struct stats_hist) <= 512, "read buffers");
 	stats_snapshot_free(snap);
 	snap->when_ns = monotonic_ns();
+	snap->fallback = stats_fallback(skel);
 	/*
 	 * Retired rows first: one retired after this is read live now and
 	 * retired in the next read, never twice in one. A live row of the same

@@ -16,9 +16,18 @@
 struct iommufd_stats_bpf;
 
 struct stats_opts {
+	const char *command;	/* top, hist, metrics: for messages */
 	int32_t owner_tgid;	/* 0: every context */
 	bool latency;		/* fill the latency histograms */
+	bool fallback;		/* count as without the series, where it is */
 };
+
+/*
+ * What the fallback counts on a kernel without the series (fexit on the
+ * ioctl handlers): every other count is absent, not zero
+ */
+#define STATS_FALLBACK_COUNTS \
+	"counts IOAS maps, unmaps and copies, their bytes, errors and latency from fexit on the ioctl handlers, in contexts the tool numbers; missing: domain unmaps, IOTLB invalidations and waits, devices (I/O page faults, DMA faults, PASIDs), pinned bytes"
 
 struct stats_ioas_row {
 	struct stats_key key;	/* context, IOAS id */
@@ -51,6 +60,7 @@ enum stats_table { STATS_TABLE_IOAS, STATS_TABLE_DEV, STATS_TABLE_HIST,
  */
 struct stats_snapshot {
 	uint64_t when_ns;	/* CLOCK_MONOTONIC */
+	bool fallback;		/* counted by the fallback: stats_fallback() */
 	struct stats_ioas_row *ioas;
 	size_t nr_ioas;
 	struct stats_dev_row *dev;
@@ -66,10 +76,15 @@ struct stats_snapshot {
 };
 
 /*
- * Check privileges and kernel support, load and attach the programs.
+ * Check privileges and kernel support, load and attach the programs: the
+ * series' where the kernel has it (unless @opts asks for the fallback),
+ * else the fallback, after one line on stderr saying what it lacks.
  * Returns the skeleton, or NULL after saying why.
  */
 struct iommufd_stats_bpf *stats_start(const struct stats_opts *opts);
+
+/* Whether the fallback counts (STATS_FALLBACK_COUNTS): the rest is absent */
+bool stats_fallback(const struct iommufd_stats_bpf *skel);
 void stats_stop(struct iommufd_stats_bpf *skel);
 
 /*

@@ -18,12 +18,15 @@
 #include "stats.h"
 #include "subcommands.h"
 
+enum { OPT_FALLBACK = 0x100 };
+
 static struct top_opts {
 	struct common_opts common;
 	uint64_t interval_ns;
 	uint32_t count;
 	bool json;
 	bool all;
+	bool fallback;
 } opts = {
 	.interval_ns = 1000000000ull,
 };
@@ -31,6 +34,7 @@ static struct top_opts {
 static const struct argp_option options[] = {
 	{ "json", 'j', NULL, 0, "One JSON object per row and interval instead of a table", 0 },
 	{ "all", 'a', NULL, 0, "Also rows without activity in the interval", 0 },
+	{ "fallback", OPT_FALLBACK, NULL, 0, "Count as on a kernel without the iommufd-bpf series (fexit on the ioctl handlers), even where the series is there: to compare the two", 0 },
 	{},
 };
 
@@ -46,6 +50,12 @@ static const char doc[] =
 	"context pinned since top started. Counting happens in the kernel: no\n"
 	"event per operation reaches userspace, so top costs little even under\n"
 	"heavy load.\n"
+	"\n"
+	"On a kernel without the iommufd-bpf series, top counts IOAS maps, unmaps\n"
+	"and copies only, from fexit on their ioctl handlers, and numbers the\n"
+	"contexts itself: the other columns show '?' (null in JSON), the owner is\n"
+	"the process that issued the ioctl ('iommufd-bpf probe' says which kernel\n"
+	"this is).\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  iommufd-bpf top                  # refresh every second\n"
@@ -67,6 +77,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'a':
 		opts.all = true;
+		break;
+	case OPT_FALLBACK:
+		opts.fallback = true;
 		break;
 	case ARGP_KEY_ARG:
 		parse_interval_count(state, arg, &opts.interval_ns, &opts.count);
@@ -197,6 +210,26 @@ static void print_table_header(double secs, size_t nr_owners)
 	       "DMAFLT/s", "PASIDS", "PINNED");
 }
 
+/* @n per second, or "?" when the kernel cannot count it */
+static const char *rate(__u64 n, double secs, bool absent, char *buf,
+			size_t len)
+{
+	if (absent)
+		return "?";
+	snprintf(buf, len, "%.1f", n / secs);
+	return buf;
+}
+
+/* A count in JSON: null when the kernel cannot count it, never 0 */
+static void json_count(struct json_writer *w, const char *name, __u64 v,
+		       bool absent)
+{
+	if (absent)
+		json_null(w, name);
+	else
+		json_u64(w, name, v);
+}
+
 /* The mean wait of @n invalidations taking @ns in all, "12.3us", or "-" */
 static const char *mean_wait(__u64 ns, __u64 n, char *buf, size_t len)
 {
@@ -215,6 +248,8 @@ static void show(const struct stats_snapshot *now,
 
 	if (secs <= 0)
 		secs = 1e-9;
+	bool fb = now->fallback;
+
 	nr = owners(now, &own);
 	if (!opts.json)
 		print_table_header(secs, nr);
@@ -223,7 +258,7 @@ static void show(const struct stats_snapshot *now,
 		__s64 pinned_before = pinned_of(before, own[o]);
 		struct ioas_delta ctx = { 0 };
 		struct dev_delta dctx = { 0 };
-		char comm[32], b1[32], b2[32], b3[32];
+		char comm[32], b1[32], b2[32], b3[32], col[8][16];
 
 		owner_comm(own[o], comm, sizeof(comm));
 		for (i = 0; i < now->nr_ioas; i++) {
@@ -277,29 +312,38 @@ static void show(const struct stats_snapshot *now,
 			json_u64(&w, "map_bytes", ctx.map_bytes);
 			json_u64(&w, "copy_bytes", ctx.copy_bytes);
 			json_u64(&w, "errors", ctx.errors);
-			json_u64(&w, "domain_unmaps", ctx.domain_unmaps);
-			json_u64(&w, "invalidations", ctx.invalidations);
-			json_u64(&w, "iotlb_waits", ctx.iotlb_waits);
-			json_u64(&w, "iotlb_wait_ns", ctx.iotlb_wait_ns);
-			json_u64(&w, "iopf_groups", dctx.iopf);
-			json_u64(&w, "dma_faults", dctx.dma_faults);
-			json_u64(&w, "pasid_attaches", dctx.pasid_attaches);
-			json_u64(&w, "pasid_detaches", dctx.pasid_detaches);
-			json_s64(&w, "pasids", dctx.pasids);
-			json_s64(&w, "pinned_bytes", pinned);
+			json_count(&w, "domain_unmaps", ctx.domain_unmaps, fb);
+			json_count(&w, "invalidations", ctx.invalidations, fb);
+			json_count(&w, "iotlb_waits", ctx.iotlb_waits, fb);
+			json_count(&w, "iotlb_wait_ns", ctx.iotlb_wait_ns, fb);
+			json_count(&w, "iopf_groups", dctx.iopf, fb);
+			json_count(&w, "dma_faults", dctx.dma_faults, fb);
+			json_count(&w, "pasid_attaches", dctx.pasid_attaches, fb);
+			json_count(&w, "pasid_detaches", dctx.pasid_detaches, fb);
+			if (fb) {
+				json_null(&w, "pasids");
+				json_null(&w, "pinned_bytes");
+			} else {
+				json_s64(&w, "pasids", dctx.pasids);
+				json_s64(&w, "pinned_bytes", pinned);
+			}
 			json_end(&w);
 		} else {
-			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8s %8.1f %8.1f %6lld %10s\n",
+			snprintf(col[6], sizeof(col[6]), "%lld", (long long)dctx.pasids);
+			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9s %8s %8s %8s %8s %8s %6s %10s\n",
 			       own[o], comm, "ctx", ctx.maps / secs,
 			       ctx.unmaps / secs, ctx.copies / secs,
 			       format_size(ctx.map_bytes / secs, b1, sizeof(b1)),
-			       ctx.domain_unmaps / secs, ctx.invalidations / secs,
-			       ctx.iotlb_waits / secs,
-			       mean_wait(ctx.iotlb_wait_ns, ctx.iotlb_waits, b3,
-					 sizeof(b3)),
-			       dctx.iopf / secs, dctx.dma_faults / secs,
-			       (long long)dctx.pasids,
-			       format_size(pinned, b2, sizeof(b2)));
+			       rate(ctx.domain_unmaps, secs, fb, col[0], sizeof(col[0])),
+			       rate(ctx.invalidations, secs, fb, col[1], sizeof(col[1])),
+			       rate(ctx.iotlb_waits, secs, fb, col[2], sizeof(col[2])),
+			       fb ? "?" : mean_wait(ctx.iotlb_wait_ns,
+						    ctx.iotlb_waits, b3,
+						    sizeof(b3)),
+			       rate(dctx.iopf, secs, fb, col[3], sizeof(col[3])),
+			       rate(dctx.dma_faults, secs, fb, col[4], sizeof(col[4])),
+			       fb ? "?" : col[6],
+			       fb ? "?" : format_size(pinned, b2, sizeof(b2)));
 		}
 		for (i = 0; i < now->nr_ioas; i++) {
 			const struct stats_ioas_row *r = &now->ioas[i];
@@ -329,23 +373,25 @@ static void show(const struct stats_snapshot *now,
 				json_u64(&w, "unmap_bytes", d.unmap_bytes);
 				json_u64(&w, "copy_bytes", d.copy_bytes);
 				json_u64(&w, "errors", d.errors);
-				json_u64(&w, "domain_unmaps", d.domain_unmaps);
-				json_u64(&w, "invalidations", d.invalidations);
-				json_u64(&w, "iotlb_waits", d.iotlb_waits);
-				json_u64(&w, "iotlb_wait_ns", d.iotlb_wait_ns);
+				json_count(&w, "domain_unmaps", d.domain_unmaps, fb);
+				json_count(&w, "invalidations", d.invalidations, fb);
+				json_count(&w, "iotlb_waits", d.iotlb_waits, fb);
+				json_count(&w, "iotlb_wait_ns", d.iotlb_wait_ns, fb);
 				json_end(&w);
 				continue;
 			}
 			snprintf(obj, sizeof(obj), "ioas %u/c%llu", r->key.id,
 				 (unsigned long long)r->key.ctx);
-			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9.1f %8.1f %8.1f %8s %8s %8s %6s %10s\n",
+			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9s %8s %8s %8s %8s %8s %6s %10s\n",
 			       own[o], comm, obj, d.maps / secs,
 			       d.unmaps / secs, d.copies / secs,
 			       format_size(d.map_bytes / secs, b1, sizeof(b1)),
-			       d.domain_unmaps / secs, d.invalidations / secs,
-			       d.iotlb_waits / secs,
-			       mean_wait(d.iotlb_wait_ns, d.iotlb_waits, b3,
-					 sizeof(b3)),
+			       rate(d.domain_unmaps, secs, fb, col[0], sizeof(col[0])),
+			       rate(d.invalidations, secs, fb, col[1], sizeof(col[1])),
+			       rate(d.iotlb_waits, secs, fb, col[2], sizeof(col[2])),
+			       fb ? "?" : mean_wait(d.iotlb_wait_ns,
+						    d.iotlb_waits, b3,
+						    sizeof(b3)),
 			       "-", "-", "-", "-");
 		}
 		for (i = 0; i < now->nr_dev; i++) {
@@ -407,7 +453,9 @@ int cmd_top(int argc, char **argv)
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return EXIT_USAGE;
+	sopts.command = "top";
 	sopts.owner_tgid = opts.common.owner_tgid;
+	sopts.fallback = opts.fallback;
 	skel = stats_start(&sopts);
 	if (!skel)
 		return EXIT_FAIL;
