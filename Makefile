@@ -56,6 +56,7 @@ TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
 	     userspace/metrics.c userspace/exposition.c \
 	     userspace/scrape_server.c userspace/json_writer.c \
 	     userspace/kernel_features.c userspace/trace_sources.c \
+	     userspace/stats_sources.c \
 	     userspace/probe.c
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(OBJ)/%.o)
 TOOL      := $(BUILD)/bin/iommufd-bpf
@@ -185,7 +186,7 @@ $(BENCH_PROGS:%=$(BUILD)/tests/bench_%): $(BUILD)/tests/bench_%: $(OBJ)/tests/be
 $(BUILD)/tests/trace_events $(BUILD)/tests/bench_trace_overhead: \
 		$(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o
 $(BUILD)/tests/bench_trace_overhead: $(OBJ)/userspace/kernel_features.o \
-		$(OBJ)/userspace/trace_sources.o
+		$(OBJ)/userspace/trace_sources.o $(OBJ)/userspace/stats_sources.o
 $(BUILD)/tests/trace_fallback: $(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o \
 		$(OBJ)/userspace/kernel_features.o $(OBJ)/userspace/trace_sources.o
 $(BUILD)/tests/dirty_harvest $(BUILD)/tests/bench_dirty_harvest: $(OBJ)/tests/mock_device.o
@@ -237,9 +238,11 @@ check-kasan:
 demo: programs
 	$(Q)tools/demo.sh
 
-# Benchmarks boot a kernel without debug options (FLAVOR=bench).
+# Benchmarks boot a kernel without debug options (FLAVOR=bench), and the
+# same configuration without the series for the fallbacks' cost.
 bench:
 	$(Q)$(MAKE) --no-print-directory FLAVOR=bench programs
+	$(Q)V=$(V) tools/kernel-build.sh stock-bench
 	$(Q)FLAVOR=bench tools/bench.sh
 
 checkpatch:

@@ -8,10 +8,12 @@
 #                                         and VFIO as modules, build only)
 #                                         | stock (the debug configuration without
 #                                         the series: the fallback's tests)
+#                                         | stock-bench (the bench configuration
+#                                         without the series: make bench)
 #   tools/kernel-build.sh --unpack-only   only unpack and patch build/linux
 #
 # Source tree : build/linux            (patched in place, see apply_series)
-#               build/linux-stock      (stock: the pinned source, unpatched)
+#               build/linux-stock      (stock*: the pinned source, unpatched)
 # Objects     : build/kernel-FLAVOR    (bzImage, vmlinux with BTF)
 set -euo pipefail
 
@@ -28,7 +30,7 @@ obj=$build/kernel-$flavor
 series_dir=$top/kernel/patches
 # The stock kernel has a tree of its own, never patched, so that building it
 # does not unpatch the tree the other flavours share.
-[ "$flavor" != stock ] || src=$build/linux-stock
+case $flavor in stock*) src=$build/linux-stock ;; esac
 jobs=${JOBS:-$(( $(nproc) + 1 ))}
 
 log() { printf '[kernel] %s\n' "$*" >&2; }
@@ -41,7 +43,8 @@ kasan) fragments=("$top/kernel/config/iommufd-bpf.fragment" "$top/kernel/config/
 		  "$top/kernel/config/kasan.fragment") ;;
 modular) fragments=("$top/kernel/config/iommufd-bpf.fragment" "$top/kernel/config/modular.fragment") ;;
 stock) fragments=("$top/kernel/config/iommufd-bpf.fragment" "$top/kernel/config/debug.fragment") ;;
-*) die "unknown flavor '$flavor' (expected debug, bench, kasan, modular or stock)" ;;
+stock-bench) fragments=("$top/kernel/config/iommufd-bpf.fragment") ;;
+*) die "unknown flavor '$flavor' (expected debug, bench, kasan, modular, stock or stock-bench)" ;;
 esac
 
 # shellcheck source=/dev/null
@@ -60,7 +63,7 @@ flock 9 || die "cannot lock $build/.kernel-build.lock"
 
 # The series in order, without the cover letter; none for the stock kernel.
 series=()
-[ "$flavor" = stock ] || mapfile -t series < <(find "$series_dir" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
+[ "$src" = "$build/linux-stock" ] || mapfile -t series < <(find "$series_dir" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
 	! -name '0000-*' | sort)
 series_sum=$(cat "${series[@]}" /dev/null | sha256sum | cut -c1-16)
 
@@ -118,7 +121,7 @@ kmake=(make -C "$src" O="$obj" CC="ccache gcc" HOSTCC="ccache gcc" -j"$jobs")
 # unchanged config never triggers a rebuild.
 mkdir -p "$obj"
 # Options that only the series adds do not exist on the stock kernel.
-if [ "$flavor" = stock ]; then
+if [ "$src" = "$build/linux-stock" ]; then
 	grep -hv -e '^CONFIG_IOMMUFD_BPF=' "${fragments[@]}" > "$obj/stock.fragment"
 	fragments=("$obj/stock.fragment")
 fi

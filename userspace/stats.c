@@ -15,6 +15,7 @@
 #include "iommufd_stats.skel.h"
 #include "percpu_counters.h"
 #include "stats.h"
+#include "stats_sources.h"
 
 const char *stats_hist_name(uint32_t kind)
 {
@@ -30,20 +31,6 @@ const char *stats_hist_name(uint32_t kind)
 	};
 
 	return kind < STATS_HIST_MAX ? names[kind] : "?";
-}
-
-/*
- * Load the fallback's programs (fentry/fexit on the ioctl handlers) instead
- * of the series' (every tp_btf program): on a kernel without the series,
- * or to compare the two
- */
-static void select_fallback(struct iommufd_stats_bpf *skel)
-{
-	struct bpf_program *prog;
-
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog,
-			!strncmp(bpf_program__name(prog), "fallback_", 9));
 }
 
 /* Open the programs and size their tables for @opts */
@@ -66,13 +53,9 @@ static struct iommufd_stats_bpf *stats_open(const struct stats_opts *opts,
 		bpf_map__set_max_entries(skel->maps.fault_times, 1);
 		bpf_program__set_autoload(skel->progs.stats_fault_read, false);
 	}
-	if (fallback) {
-		select_fallback(skel);
+	stats_select_programs(skel, fallback);
+	if (fallback)
 		return skel;
-	}
-	/* The fallback's tables cost nothing when the series serves */
-	bpf_map__set_max_entries(skel->maps.handler_entries, 1);
-	bpf_map__set_max_entries(skel->maps.fallback_ctx_numbers, 1);
 	/* The VT-d driver's event: absent on a kernel without VT-d */
 	if (!kernel_has_trace_event("qi_wait"))
 		bpf_program__set_autoload(skel->progs.stats_qi_wait, false);

@@ -12,10 +12,14 @@
  * written); "top" with iommufd_stats counting in the kernel as
  * 'iommufd-bpf top' does, "latency" with its histograms on as 'hist' and
  * 'metrics' do, and "empty", programs that do nothing on the same events:
- * the floor. For kernels without the series, "fallback" is 'trace' as it
- * runs there (fentry/fexit on the IOAS ioctl handlers, the same consumer)
- * beside "trace.ioas", the series' tracer on the same three events
- * (-e ioas_map,ioas_unmap,ioas_copy): both in the same boot, as ratios. Each block times BLOCK_OPS map+unmap pairs; the figure is the
+ * the floor. For kernels without the series, "fallback.trace" is 'trace' as
+ * it runs there (fentry/fexit on the IOAS ioctl handlers, the same
+ * consumer) beside "trace.ioas", the series' tracer on the same three
+ * events (-e ioas_map,ioas_unmap,ioas_copy), and "fallback.top" is 'top'
+ * as it counts there: all in the same boot, as ratios. On a kernel without
+ * the series (the stock kernel) only those two fallbacks can load: they
+ * run beside "off" as "stock.trace" and "stock.top". Each block times
+ * BLOCK_OPS map+unmap pairs; the figure is the
  * median block, a ratio is median(variant)/median(off). A tracer's block
  * is the traced process's own time: the consumer's CPU time is taken out
  * and reported per record. Then a burst of BURST_OPS pairs with the tool's
@@ -45,6 +49,7 @@
 #include "event_format.h"
 #include "kernel_features.h"
 #include "percpu_counters.h"
+#include "stats_sources.h"
 #include "trace_sources.h"
 #include "blocks.h"
 
@@ -172,9 +177,11 @@ static double spread(double *v, unsigned int n)
 	return 100.0 * (v[n * 9 / 10] - v[n / 10]) / m;
 }
 
+/* What one boot measures; on the stock kernel only the fallbacks load */
 struct variants {
+	bool stock;
 	struct tracer trace, lossless, filtered, ioas, fallback;
-	struct iommufd_stats_bpf *top;
+	struct iommufd_stats_bpf *top, *top_fallback;
 	struct iommufd_stats_bpf *latency;
 	struct empty_hooks_bpf *empty;
 };
@@ -191,12 +198,14 @@ static void print_figures(const char *prefix, const char *name, double *v,
 	       m / m_off);
 }
 
-/* A tracer's block */
+/* A tracer's block; 0 when the variant is not loaded in this boot */
 static double trace_block(struct tracer *t, void *buf, size_t len,
 			  unsigned int ops)
 {
 	double v;
 
+	if (!t->skel)
+		return 0;
 	if (iommufd_trace_bpf__attach(t->skel))
 		die("attach trace");
 	v = block(buf, len, ops, t);
@@ -248,12 +257,27 @@ static void profile(const char *prefix, struct bpf_object *obj,
 	}
 }
 
+/* A block with 'top' counting in the kernel; 0 when it is not loaded */
+static double stats_block(struct iommufd_stats_bpf *skel, void *buf,
+			  size_t len, unsigned int ops)
+{
+	double v;
+
+	if (!skel)
+		return 0;
+	if (iommufd_stats_bpf__attach(skel))
+		die("attach iommufd_stats");
+	v = block(buf, len, ops, NULL);
+	iommufd_stats_bpf__detach(skel);
+	return v;
+}
+
 static void run(const char *name, size_t len, unsigned int blocks,
 		unsigned int ops, struct variants *var)
 {
 	double off[blocks], trace[blocks], lossless[blocks], filtered[blocks];
 	double top[blocks], lat[blocks], empty[blocks], ioas[blocks];
-	double fallback[blocks];
+	double fallback[blocks], top_fallback[blocks];
 	unsigned int b;
 	void *buf;
 
@@ -271,19 +295,30 @@ static void run(const char *name, size_t len, unsigned int blocks,
 		filtered[b] = trace_block(&var->filtered, buf, len, ops);
 		ioas[b] = trace_block(&var->ioas, buf, len, ops);
 		fallback[b] = trace_block(&var->fallback, buf, len, ops);
-		if (iommufd_stats_bpf__attach(var->top))
-			die("attach top");
-		top[b] = block(buf, len, ops, NULL);
-		iommufd_stats_bpf__detach(var->top);
-		if (iommufd_stats_bpf__attach(var->latency))
-			die("attach latency");
-		lat[b] = block(buf, len, ops, NULL);
-		iommufd_stats_bpf__detach(var->latency);
-		if (empty_hooks_bpf__attach(var->empty))
-			die("attach empty");
-		empty[b] = block(buf, len, ops, NULL);
-		empty_hooks_bpf__detach(var->empty);
+		top[b] = stats_block(var->top, buf, len, ops);
+		top_fallback[b] = stats_block(var->top_fallback, buf, len, ops);
+		lat[b] = stats_block(var->latency, buf, len, ops);
+		empty[b] = 0;
+		if (var->empty) {
+			if (empty_hooks_bpf__attach(var->empty))
+				die("attach empty");
+			empty[b] = block(buf, len, ops, NULL);
+			empty_hooks_bpf__detach(var->empty);
+		}
 		off[b] = block(buf, len, ops, NULL);
+	}
+	if (var->stock) {
+		printf("\"stock.map_unmap_%s_off_ns\":%.0f,\"stock.map_unmap_%s_off_spread_pct\":%.1f,",
+		       name, median(off, blocks), name, spread(off, blocks));
+		print_figures("stock.trace.", name, fallback, off, blocks);
+		print_figures("stock.top.", name, top_fallback, off, blocks);
+		if (len == 4096) {
+			profile("stock.top", var->top_fallback->obj, NULL, buf,
+				len, ops);
+			profile("stock.trace", var->fallback.skel->obj,
+				&var->fallback, buf, len, ops);
+		}
+		return;
 	}
 	printf("\"trace.map_unmap_%s_off_ns\":%.0f,\"trace.map_unmap_%s_off_spread_pct\":%.1f,",
 	       name, median(off, blocks), name, spread(off, blocks));
@@ -293,6 +328,7 @@ static void run(const char *name, size_t len, unsigned int blocks,
 	print_figures("trace.ioas_", name, ioas, off, blocks);
 	print_figures("fallback.trace.", name, fallback, off, blocks);
 	print_figures("top.", name, top, off, blocks);
+	print_figures("fallback.top.", name, top_fallback, off, blocks);
 	print_figures("latency.", name, lat, off, blocks);
 	print_figures("empty.", name, empty, off, blocks);
 	if (len == 4096) {
@@ -395,13 +431,23 @@ static void print_accounting(const char *prefix, struct tracer *t)
 			   cnt[IOMMUFD_CNT_DROPPED] - cnt[IOMMUFD_CNT_FILTERED]));
 }
 
-static struct iommufd_stats_bpf *load_stats(bool latency)
+/* iommufd_stats as 'top' (or with @latency 'hist') loads it */
+static struct iommufd_stats_bpf *load_stats(bool latency, bool fallback)
 {
 	struct iommufd_stats_bpf *skel = iommufd_stats_bpf__open();
 
 	if (!skel)
 		die("open iommufd_stats");
 	skel->rodata->collect_latency = latency;
+	if (!latency) {
+		bpf_map__set_max_entries(skel->maps.hist_stats, 1);
+		bpf_map__set_max_entries(skel->maps.hist_retired, 1);
+		bpf_map__set_max_entries(skel->maps.fault_times, 1);
+		bpf_program__set_autoload(skel->progs.stats_fault_read, false);
+	}
+	/* The mock has no VT-d: its event never fires in the pair */
+	bpf_program__set_autoload(skel->progs.stats_qi_wait, false);
+	stats_select_programs(skel, fallback);
 	if (iommufd_stats_bpf__load(skel))
 		die("load iommufd_stats");
 	return skel;
@@ -417,6 +463,7 @@ int main(int argc, char **argv)
 	unsigned int ops = argc > 2 ? atoi(argv[2]) : 400;
 	struct variants var = {};
 	struct ring_buffer *rb = NULL;
+	struct kernel_features kf;
 	pthread_t th;
 
 	fd = open("/dev/iommu", O_RDWR);
@@ -430,6 +477,27 @@ int main(int argc, char **argv)
 	if (!sink)
 		die("/dev/null");
 
+	if (kernel_features_probe(&kf))
+		die("kernel BTF");
+	var.stock = !kf.series;
+	if (var.stock) {
+		load_tracer_of(&var.fallback, &rb, 0, 0,
+			       IOMMUFD_EV_MASK_FALLBACK, true);
+		if (pthread_create(&th, NULL, drain, rb) ||
+		    pthread_getcpuclockid(th, &drain_clock))
+			die("consumer thread");
+		var.top_fallback = load_stats(false, true);
+		printf("{\"stock.blocks\":%u,\"stock.ops_per_block\":%u,",
+		       blocks, ops);
+		run("4k", 4096, blocks, ops, &var);
+		run("2m", 2u << 20, blocks, ops / 4 ?: 1, &var);
+		print_accounting("stock.trace.", &var.fallback);
+		printf("\"stock.kernel_has_series\":false}\n");
+		atomic_store(&stop_drain, 1);
+		pthread_join(th, NULL);
+		return 0;
+	}
+
 	load_tracer(&var.trace, &rb, 0, 0);
 	load_tracer(&var.lossless, &rb, LOSSLESS_RING, 0);
 	/* pid 1 owns no iommufd context: every event is filtered */
@@ -439,8 +507,9 @@ int main(int argc, char **argv)
 	if (pthread_create(&th, NULL, drain, rb) ||
 	    pthread_getcpuclockid(th, &drain_clock))
 		die("consumer thread");
-	var.top = load_stats(false);
-	var.latency = load_stats(true);
+	var.top = load_stats(false, false);
+	var.top_fallback = load_stats(false, true);
+	var.latency = load_stats(true, false);
 	var.empty = empty_hooks_bpf__open();
 	if (var.empty)
 		/* Not one of the pair's events: it never fires on the mock */
