@@ -141,6 +141,9 @@ enum iommufd_absent {
 	IOMMUFD_ABSENT_DONE = 1 << 1,	/* a failed unmap: bytes unmapped
 					 * before it failed */
 	IOMMUFD_ABSENT_DURATION = 1 << 2, /* the handler's entry was not seen */
+	IOMMUFD_ABSENT_HWPT = 1 << 3,	/* attach, detach, replace: hwpt_id */
+	IOMMUFD_ABSENT_IOAS = 1 << 4,	/* ... and the IOAS under it */
+	IOMMUFD_ABSENT_OLD_HWPT = 1 << 5, /* replace: old_hwpt_id */
 };
 
 /* An IOMMUFD_EV_DEVICE_BIND record: the device's name follows */

@@ -2,7 +2,8 @@
 /*
  * The tracer's fallback for kernels without the iommufd-bpf series: the
  * same IOAS map, unmap and copy records, from fentry/fexit on the ioctl
- * handlers every iommufd kernel has. Included by iommufd_trace.bpf.c, so
+ * handlers every iommufd kernel has, and device attach, replace and detach
+ * records from the functions VFIO calls for them. Included by iommufd_trace.bpf.c, so
  * both sources share its ring buffer, counters and sequence numbers. Not
  * loaded unless asked for ("?" sections): the loader enables one source
  * per event (trace_sources.c).
@@ -148,6 +149,170 @@ int BPF_PROG(fallback_ioas_copy, struct iommufd_ucmd *ucmd, int ret)
 	e->done = ret ? 0 : cmd->length;
 	e->flags = cmd->flags;
 	return handler_event_end(e, ret, ns, absent);
+}
+
+/*
+ * Device attach, replace and detach, from fentry/fexit on the functions
+ * VFIO (and the selftest mock) call. Kernels before 6.15 take no PASID
+ * (v1: the RID only); 6.15 and the series take one (v2). The loader picks
+ * the pair of the running kernel's prototype. Before 6.15 (and in the
+ * series) the group keeps the RID's HWPT, which names the HWPT left by a
+ * replace or a detach and the IOAS under it; mainline 6.15 keeps it per
+ * PASID in an xarray only, and there the record says they are not known.
+ */
+struct iommufd_group___v1 {
+	struct iommufd_hw_pagetable *hwpt;
+} __attribute__((preserve_access_index));
+
+/* The HWPT the device's RID is attached to, where the group says */
+static __always_inline struct iommufd_hw_pagetable *
+rid_hwpt(struct iommufd_device *idev)
+{
+	struct iommufd_group___v1 *g = (void *)idev->igroup;
+
+	if (!bpf_core_field_exists(g->hwpt))
+		return NULL;
+	/* A BTF load: the verifier types it as the kernel's HWPT pointer */
+	return g->hwpt;
+}
+
+/*
+ * A record of a device's attach, replace or detach by the calling thread
+ * group; @hwpt (NULL: unknown) names the HWPT and the IOAS under it, which
+ * the filters look at as they do for the series' records
+ */
+static __always_inline struct iommufd_event *
+device_event_begin(__u32 type, struct iommufd_device *idev, __u32 pasid,
+		   struct iommufd_hw_pagetable *hwpt)
+{
+	__u32 ioas_id = hwpt ? hwpt_ioas_id(hwpt) : 0;
+	struct iommufd_event *e;
+
+	e = event_begin(type, bpf_get_current_pid_tgid() >> 32, ioas_id,
+			idev->obj.id);
+	if (!e)
+		return NULL;
+	e->absent = IOMMUFD_ABSENT_CTX;
+	e->pasid = pasid;
+	if (hwpt)
+		e->hwpt_id = BPF_CORE_READ(hwpt, obj.id);
+	else
+		e->absent |= IOMMUFD_ABSENT_HWPT | IOMMUFD_ABSENT_IOAS;
+	return e;
+}
+
+/*
+ * An attach or replace ended. On success the RID's HWPT is the one now
+ * attached; for a PASID, or where the group does not say, *@pt_id is the
+ * HWPT id the kernel wrote back, without its IOAS.
+ */
+static __always_inline int device_attach_end(__u32 type,
+					     struct iommufd_device *idev,
+					     __u32 pasid, __u32 *pt_id, int ret)
+{
+	struct iommufd_hw_pagetable *hwpt = NULL;
+	struct iommufd_event *e;
+	__u64 ns, old_id = 0;
+	__u32 hwpt_id;
+
+	if (type == IOMMUFD_EV_DEVICE_REPLACE && !handler_exit(&ns, &old_id))
+		old_id = 0;
+	if (!ret && !pasid)
+		hwpt = rid_hwpt(idev);
+	e = device_event_begin(type, idev, pasid, hwpt);
+	if (!e)
+		return 0;
+	if (!ret && !hwpt &&
+	    !bpf_probe_read_kernel(&hwpt_id, sizeof(hwpt_id), pt_id)) {
+		e->hwpt_id = hwpt_id;
+		e->absent &= ~IOMMUFD_ABSENT_HWPT;
+	}
+	if (type == IOMMUFD_EV_DEVICE_REPLACE) {
+		e->old_hwpt_id = old_id;
+		if (!old_id)
+			e->absent |= IOMMUFD_ABSENT_OLD_HWPT;
+	}
+	e->ret = ret;
+	event_submit(e);
+	return 0;
+}
+
+/* Before a replace: the HWPT it leaves (0: unknown) */
+static __always_inline int device_replace_begin(struct iommufd_device *idev,
+						__u32 pasid)
+{
+	struct iommufd_hw_pagetable *old = pasid ? NULL : rid_hwpt(idev);
+
+	return handler_enter(old ? BPF_CORE_READ(old, obj.id) : 0);
+}
+
+/* A detach cannot fail: recorded before, while the HWPT is still there */
+static __always_inline int device_detach_begin(struct iommufd_device *idev,
+					       __u32 pasid)
+{
+	struct iommufd_event *e;
+
+	e = device_event_begin(IOMMUFD_EV_DEVICE_DETACH, idev, pasid,
+			       pasid ? NULL : rid_hwpt(idev));
+	if (e)
+		event_submit(e);
+	return 0;
+}
+
+SEC("?fexit/iommufd_device_attach")
+int BPF_PROG(fallback_attach_v1, struct iommufd_device *idev, u32 *pt_id,
+	     int ret)
+{
+	return device_attach_end(IOMMUFD_EV_DEVICE_ATTACH, idev, 0, pt_id, ret);
+}
+
+SEC("?fexit/iommufd_device_attach")
+int BPF_PROG(fallback_attach_v2, struct iommufd_device *idev, u32 pasid,
+	     u32 *pt_id, int ret)
+{
+	return device_attach_end(IOMMUFD_EV_DEVICE_ATTACH, idev, pasid, pt_id,
+				 ret);
+}
+
+SEC("?fentry/iommufd_device_replace")
+int BPF_PROG(fallback_replace_enter_v1, struct iommufd_device *idev,
+	     u32 *pt_id)
+{
+	return device_replace_begin(idev, 0);
+}
+
+SEC("?fexit/iommufd_device_replace")
+int BPF_PROG(fallback_replace_v1, struct iommufd_device *idev, u32 *pt_id,
+	     int ret)
+{
+	return device_attach_end(IOMMUFD_EV_DEVICE_REPLACE, idev, 0, pt_id, ret);
+}
+
+SEC("?fentry/iommufd_device_replace")
+int BPF_PROG(fallback_replace_enter_v2, struct iommufd_device *idev,
+	     u32 pasid, u32 *pt_id)
+{
+	return device_replace_begin(idev, pasid);
+}
+
+SEC("?fexit/iommufd_device_replace")
+int BPF_PROG(fallback_replace_v2, struct iommufd_device *idev, u32 pasid,
+	     u32 *pt_id, int ret)
+{
+	return device_attach_end(IOMMUFD_EV_DEVICE_REPLACE, idev, pasid, pt_id,
+				 ret);
+}
+
+SEC("?fentry/iommufd_device_detach")
+int BPF_PROG(fallback_detach_v1, struct iommufd_device *idev)
+{
+	return device_detach_begin(idev, 0);
+}
+
+SEC("?fentry/iommufd_device_detach")
+int BPF_PROG(fallback_detach_v2, struct iommufd_device *idev, u32 pasid)
+{
+	return device_detach_begin(idev, pasid);
 }
 
 #endif /* IOMMUFD_BPF_TRACE_FALLBACK_BPF_H */

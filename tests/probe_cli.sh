@@ -53,7 +53,7 @@ fi
 for c in $caps; do
 	if [ "$kernel" = series ]; then
 		want=series
-	elif [ "$c" = ioas_ops ] || [ "$c" = ioas_stats ] || [ "$c" = dirty ]; then
+	elif [ "$c" = ioas_ops ] || [ "$c" = ioas_stats ] || [ "$c" = attach ] || [ "$c" = dirty ]; then
 		want=fexit
 	else
 		want=missing
@@ -88,10 +88,10 @@ live_trace() { # NAME TRACE-OPTIONS...
 
 if [ "$kernel" = stock ]; then
 	live_trace reduced --json
-	line="iommufd-bpf trace: reduced mode: this kernel lacks the iommufd-bpf series; ioas_map, ioas_unmap, ioas_copy from fexit on their ioctl handlers, without the context id; missing: device_attach,"
+	line="iommufd-bpf trace: reduced mode: this kernel lacks the iommufd-bpf series; ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace from fentry/fexit on iommufd's functions, without the context id; missing: domain_unmap,"
 else
 	live_trace fallback --json --fallback
-	line="iommufd-bpf trace: --fallback: ioas_map, ioas_unmap, ioas_copy from fexit on their ioctl handlers, without the context id; missing: device_attach,"
+	line="iommufd-bpf trace: --fallback: ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace from fentry/fexit on iommufd's functions, without the context id; missing: domain_unmap,"
 fi
 out=$tmp/$name.out
 if grep -qF "$line" "$tmp/$name.err"; then
@@ -126,14 +126,14 @@ if [ "$kernel" = stock ]; then
 	else
 		not_ok "text: ctx=? where it is unknown" "$(head -2 "$tmp/text.out")"
 	fi
-	if grep -q "reduced mode.*; ioas_map from fexit.*without the context id ('iommufd-bpf probe'" "$tmp/text.err"; then
+	if grep -q "reduced mode.*; ioas_map from fentry/fexit.*without the context id ('iommufd-bpf probe'" "$tmp/text.err"; then
 		ok "-e ioas_map: nothing missing of what was asked"
 	else
 		not_ok "-e ioas_map: nothing missing of what was asked" "$(head -2 "$tmp/text.err")"
 	fi
 	expect_exit 1 "trace -e of events without a source names them" \
-		"(device_attach, fault_report): they need the iommufd-bpf series" -- \
-		"$tool" trace -e device_attach,fault_report -d 1s
+		"(domain_unmap, fault_report): they need the iommufd-bpf series" -- \
+		"$tool" trace -e domain_unmap,fault_report -d 1s
 	expect_exit 1 "trace --faults needs the series" \
 		"they need the iommufd-bpf series" -- "$tool" trace --faults -d 1s
 	expect_exit 1 "fault attach: no fallback" \
@@ -141,8 +141,8 @@ if [ "$kernel" = stock ]; then
 		"$tool" fault attach resolve --fd 0 -p $$
 else
 	expect_exit 1 "--fallback covers only what the fallback has" \
-		"--fallback traces ioas_map, ioas_unmap and ioas_copy only, not device_attach" -- \
-		"$tool" trace --fallback -e device_attach -d 1s
+		"--fallback traces ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace only, not domain_unmap" -- \
+		"$tool" trace --fallback -e domain_unmap -d 1s
 fi
 
 rm -rf "$tmp"

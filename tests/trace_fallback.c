@@ -5,7 +5,8 @@
  * without the series it is what 'trace' uses; on the series' kernel it is
  * forced (trace --fallback) and compared with the series' records.
  *
- * Only core iommufd ioctls are used (no selftest mock), so every test runs
+ * Core iommufd ioctls, and for device attach, replace and detach the
+ * selftest mock's (whose numbers the series keeps), so every test runs
  * unchanged on the stock kernel. Each record is checked field by field
  * against what the workload did; the fields the fallback cannot know must
  * be marked absent, not zero.
@@ -20,6 +21,7 @@
 #include <sys/wait.h>
 #include <linux/iommufd.h>
 
+#include "iommufd_test.h"
 #include "kselftest_harness.h"
 #include "trace_capture.h"
 #include "trace_sources.h"
@@ -160,8 +162,11 @@ static struct iommufd_event *_expect_records(struct __test_metadata *_metadata,
 		ASSERT_TRUE(e->absent & IOMMUFD_ABSENT_CTX);
 		ASSERT_EQ(0, e->ctx);
 		ASSERT_NE(0, e->ts_ns);
-		ASSERT_FALSE(e->absent & IOMMUFD_ABSENT_DURATION);
-		ASSERT_NE(0, e->duration_ns);
+		/* Only the IOAS handlers are timed */
+		if (IOMMUFD_EV_MASK_FALLBACK_IOAS & (1u << e->type)) {
+			ASSERT_FALSE(e->absent & IOMMUFD_ABSENT_DURATION);
+			ASSERT_NE(0, e->duration_ns);
+		}
 		if (i)
 			ASSERT_EQ(cap->ev[i - 1].seq + 1, e->seq);
 	}
@@ -459,6 +464,158 @@ TEST_F(fallback, threads_on_every_cpu)
  * fallback's of the same calls agree on every field both know; without it,
  * the fallback is what the loader takes, and only for what it covers.
  */
+/* A selftest command on @fd; 0 or -errno */
+static int test_cmd(int fd, struct iommu_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	return ioctl(fd, IOMMU_TEST_CMD, cmd) ? -errno : 0;
+}
+
+/* A HWPT of @dev over @ioas; 0 or -errno */
+static int hwpt_alloc(int fd, __u32 dev, __u32 ioas, __u32 *hwpt)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd), .dev_id = dev, .pt_id = ioas,
+	};
+	int rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+
+	*hwpt = cmd.out_hwpt_id;
+	return rc ? -errno : 0;
+}
+
+/*
+ * A mock device attached to the IOAS (a HWPT made for it), moved to
+ * another HWPT, a move to an id that does not exist refused, then
+ * destroyed, which detaches it. Where the device's group names the HWPT
+ * of its RID (before 6.15, and the series), every record knows it and the
+ * IOAS under it; where it does not (mainline 6.15), the HWPT id the kernel
+ * writes back is there and the rest is absent.
+ */
+TEST_F(fallback, device_attach_replace_detach)
+{
+	struct iommu_test_cmd dom = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = self->ioas,
+	};
+	struct iommu_test_cmd rep = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+	struct iommu_destroy destroy = { .size = sizeof(destroy) };
+	const bool rid_known = self->kf.group_rid_hwpt;
+	const __u32 ioas_absent = rid_known ? 0 : IOMMUFD_ABSENT_IOAS;
+	struct iommufd_event *e;
+	__u32 dev, hwpt1, hwpt2;
+
+	ASSERT_TRUE(self->kf.device_attach);
+	ASSERT_EQ(0, test_cmd(self->fd, &dom));
+	dev = dom.mock_domain.out_idev_id;
+	hwpt1 = dom.mock_domain.out_hwpt_id;
+	e = expect_records(IOMMUFD_EV_DEVICE_ATTACH);
+	ASSERT_EQ(0, e->ret);
+	ASSERT_EQ(dev, e->dev_id);
+	ASSERT_EQ(hwpt1, e->hwpt_id);
+	ASSERT_EQ(0, e->pasid);
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX | ioas_absent, e->absent);
+	ASSERT_EQ(rid_known ? self->ioas : 0, e->ioas_id);
+
+	ASSERT_EQ(0, hwpt_alloc(self->fd, dev, self->ioas, &hwpt2));
+	ASSERT_NE(hwpt1, hwpt2);
+	rep.id = dom.mock_domain.out_stdev_id;
+	rep.mock_domain_replace.pt_id = hwpt2;
+	ASSERT_EQ(0, test_cmd(self->fd, &rep));
+	ASSERT_EQ(hwpt2, rep.mock_domain_replace.pt_id);
+	e = expect_records(IOMMUFD_EV_DEVICE_REPLACE);
+	ASSERT_EQ(0, e->ret);
+	ASSERT_EQ(dev, e->dev_id);
+	ASSERT_EQ(hwpt2, e->hwpt_id);
+	ASSERT_EQ(rid_known ? hwpt1 : 0, e->old_hwpt_id);
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX | ioas_absent |
+		  (rid_known ? 0 : IOMMUFD_ABSENT_OLD_HWPT), e->absent);
+	ASSERT_EQ(rid_known ? self->ioas : 0, e->ioas_id);
+
+	/* Refused: what it would have attached is not known */
+	rep.mock_domain_replace.pt_id = 0xdead;
+	ASSERT_EQ(-ENOENT, test_cmd(self->fd, &rep));
+	e = expect_records(IOMMUFD_EV_DEVICE_REPLACE);
+	ASSERT_EQ(-ENOENT, e->ret);
+	ASSERT_EQ(dev, e->dev_id);
+	ASSERT_EQ(rid_known ? hwpt2 : 0, e->old_hwpt_id);
+	ASSERT_TRUE(e->absent & IOMMUFD_ABSENT_HWPT);
+	ASSERT_TRUE(e->absent & IOMMUFD_ABSENT_IOAS);
+
+	/* Destroying the mock device detaches it from the HWPT it is on */
+	destroy.id = dom.mock_domain.out_stdev_id;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_DESTROY, &destroy));
+	e = expect_records(IOMMUFD_EV_DEVICE_DETACH);
+	ASSERT_EQ(0, e->ret);
+	ASSERT_EQ(dev, e->dev_id);
+	ASSERT_EQ(0, e->pasid);
+	if (rid_known) {
+		ASSERT_EQ(IOMMUFD_ABSENT_CTX, e->absent);
+		ASSERT_EQ(hwpt2, e->hwpt_id);
+		ASSERT_EQ(self->ioas, e->ioas_id);
+	} else {
+		ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_HWPT |
+			  IOMMUFD_ABSENT_IOAS, e->absent);
+	}
+}
+
+/*
+ * The same as the series records it, where it does; where it does not,
+ * the fallback is what 'trace' takes for these events
+ */
+TEST_F(fallback, device_records_agree_with_the_series_or_replace_them)
+{
+	struct iommu_test_cmd dom = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = self->ioas,
+	};
+	struct iommu_test_cmd rep = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+	struct iommu_destroy destroy = { .size = sizeof(destroy) };
+	struct trace_capture series;
+	unsigned int i;
+	__u32 hwpt2;
+
+	if (!self->kf.series) {
+		ASSERT_EQ(IOMMUFD_EV_MASK_FALLBACK_DEVICE,
+			  trace_events_available(&self->kf,
+						 IOMMUFD_EV_MASK_FALLBACK_DEVICE,
+						 false));
+		return;
+	}
+	ASSERT_EQ(0, _capture_start(&series, getpid(), 0, 0,
+				    IOMMUFD_EV_MASK_FALLBACK_DEVICE));
+	ASSERT_EQ(0, test_cmd(self->fd, &dom));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, dom.mock_domain.out_idev_id,
+				self->ioas, &hwpt2));
+	rep.id = dom.mock_domain.out_stdev_id;
+	rep.mock_domain_replace.pt_id = hwpt2;
+	ASSERT_EQ(0, test_cmd(self->fd, &rep));
+	destroy.id = dom.mock_domain.out_stdev_id;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_DESTROY, &destroy));
+
+	capture_collect(&self->cap);
+	capture_collect(&series);
+	ASSERT_EQ(3, series.n);
+	ASSERT_EQ(series.n, self->cap.n);
+	for (i = 0; i < series.n; i++) {
+		const struct iommufd_event *s = &series.ev[i], *f = &self->cap.ev[i];
+
+		ASSERT_EQ(s->type, f->type);
+		ASSERT_EQ(s->ret, f->ret);
+		ASSERT_EQ(s->owner_tgid, f->owner_tgid);
+		ASSERT_EQ(s->dev_id, f->dev_id);
+		ASSERT_EQ(s->pasid, f->pasid);
+		if (!(f->absent & IOMMUFD_ABSENT_HWPT))
+			ASSERT_EQ(s->hwpt_id, f->hwpt_id);
+		if (!(f->absent & IOMMUFD_ABSENT_IOAS))
+			ASSERT_EQ(s->ioas_id, f->ioas_id);
+		if (!(f->absent & IOMMUFD_ABSENT_OLD_HWPT))
+			ASSERT_EQ(s->old_hwpt_id, f->old_hwpt_id);
+		ASSERT_EQ(0, s->absent);
+	}
+	/* The attach and the replace know the HWPT they attached */
+	ASSERT_FALSE(self->cap.ev[0].absent & IOMMUFD_ABSENT_HWPT);
+	ASSERT_FALSE(self->cap.ev[1].absent & IOMMUFD_ABSENT_HWPT);
+	capture_stop(&series);
+}
+
 TEST_F(fallback, agrees_with_the_series_or_replaces_it)
 {
 	struct trace_capture series;

@@ -232,6 +232,15 @@ static void json_u64_known(struct json_writer *w, const char *key, uint64_t v,
 		json_null(w, key);
 }
 
+/* An object id, or "?" where the source could not know it */
+static void print_id(FILE *out, __u32 id, bool absent)
+{
+	if (absent)
+		fputc('?', out);
+	else
+		fprintf(out, "%u", id);
+}
+
 /* Fields that matter for each event; the common ones come first */
 void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 {
@@ -268,13 +277,17 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 		break;
 	case IOMMUFD_EV_DEVICE_ATTACH:
 	case IOMMUFD_EV_DEVICE_DETACH:
-		fprintf(out, " dev=%u hwpt=%u ioas=%u pasid=0x%x", e->dev_id,
-			e->hwpt_id, e->ioas_id, e->pasid);
-		break;
 	case IOMMUFD_EV_DEVICE_REPLACE:
-		fprintf(out, " dev=%u hwpt=%u->%u ioas=%u pasid=0x%x",
-			e->dev_id, e->old_hwpt_id, e->hwpt_id, e->ioas_id,
-			e->pasid);
+		fprintf(out, " dev=%u hwpt=", e->dev_id);
+		if (e->type == IOMMUFD_EV_DEVICE_REPLACE) {
+			print_id(out, e->old_hwpt_id,
+				 e->absent & IOMMUFD_ABSENT_OLD_HWPT);
+			fputs("->", out);
+		}
+		print_id(out, e->hwpt_id, e->absent & IOMMUFD_ABSENT_HWPT);
+		fputs(" ioas=", out);
+		print_id(out, e->ioas_id, e->absent & IOMMUFD_ABSENT_IOAS);
+		fprintf(out, " pasid=0x%x", e->pasid);
 		break;
 	case IOMMUFD_EV_DOMAIN_UNMAP:
 		fprintf(out, " ioas=%u iova=0x%llx length=0x%llx reason=%s",
@@ -428,13 +441,16 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 			       !(e->absent & IOMMUFD_ABSENT_DURATION));
 		break;
 	case IOMMUFD_EV_DEVICE_REPLACE:
-		json_u64(&w, "old_hwpt_id", e->old_hwpt_id);
+		json_u64_known(&w, "old_hwpt_id", e->old_hwpt_id,
+			       !(e->absent & IOMMUFD_ABSENT_OLD_HWPT));
 		/* fall through */
 	case IOMMUFD_EV_DEVICE_ATTACH:
 	case IOMMUFD_EV_DEVICE_DETACH:
 		json_u64(&w, "dev_id", e->dev_id);
-		json_u64(&w, "hwpt_id", e->hwpt_id);
-		json_u64(&w, "ioas_id", e->ioas_id);
+		json_u64_known(&w, "hwpt_id", e->hwpt_id,
+			       !(e->absent & IOMMUFD_ABSENT_HWPT));
+		json_u64_known(&w, "ioas_id", e->ioas_id,
+			       !(e->absent & IOMMUFD_ABSENT_IOAS));
 		json_u64(&w, "pasid", e->pasid);
 		break;
 	case IOMMUFD_EV_DOMAIN_UNMAP:

@@ -24,6 +24,36 @@ static bool has_function(const struct btf *btf, const char *name)
 	return btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) >= 0;
 }
 
+/* Whether struct @type has a member @member */
+static bool has_member(const struct btf *btf, const char *type,
+		       const char *member)
+{
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+	const struct btf_member *m;
+	const struct btf_type *t;
+	int i;
+
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	for (i = 0, m = btf_members(t); i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
+			return true;
+	return false;
+}
+
+/* How many parameters function @name takes; -1 when it is not in BTF */
+static int function_params(const struct btf *btf, const char *name)
+{
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC);
+	const struct btf_type *t;
+
+	if (id < 0)
+		return -1;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	return t && btf_is_func_proto(t) ? btf_vlen(t) : -1;
+}
+
 int kernel_features_probe(struct kernel_features *kf)
 {
 	struct btf *btf;
@@ -49,6 +79,14 @@ int kernel_features_probe(struct kernel_features *kf)
 	kf->dirty_ioctl = kf->iommufd &&
 			  has_function(btf, "iommufd_hwpt_get_dirty_bitmap") &&
 			  has_function(btf, "iova_bitmap_set");
+	kf->device_attach = kf->iommufd &&
+			    has_function(btf, "iommufd_device_attach") &&
+			    has_function(btf, "iommufd_device_replace") &&
+			    has_function(btf, "iommufd_device_detach");
+	/* (idev, pt_id) before 6.15, (idev, pasid, pt_id) since */
+	kf->attach_pasid_arg =
+		function_params(btf, "iommufd_device_attach") == 3;
+	kf->group_rid_hwpt = has_member(btf, "iommufd_group", "hwpt");
 	kf->io_page_fault = has_event(btf, "io_page_fault");
 	kf->qi_submit = has_event(btf, "qi_submit");
 	kf->dmar_fault = has_event(btf, "dmar_fault");

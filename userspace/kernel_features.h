@@ -34,6 +34,10 @@ struct kernel_features {
 	bool object_ends;
 	/* The dirty-bitmap ioctl's handler and the bitmap's setter */
 	bool dirty_ioctl;
+	/* iommufd_device_attach, _replace and _detach, VFIO's calls */
+	bool device_attach;
+	bool attach_pasid_arg;	/* ... take a PASID (6.15 and the series) */
+	bool group_rid_hwpt;	/* iommufd_group::hwpt, the RID's (not 6.15) */
 	/* The drivers' own events, whatever the series */
 	bool io_page_fault;	/* iommu:io_page_fault */
 	bool qi_submit;		/* intel_iommu:qi_submit */

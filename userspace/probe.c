@@ -93,7 +93,12 @@ static size_t capabilities(const struct kernel_features *kf,
 		"needs the series, or iommufd_ioas_{map,unmap,copy}, iommufd_destroy and iommufd_fops_release in BTF" };
 	c[n++] = (struct capability){
 		"attach", "device attach, detach and replace, PASIDs included",
-		"trace, top, metrics", series, series_how };
+		"trace, top, metrics",
+		kf->series ? SOURCE_SERIES :
+		kf->device_attach ? SOURCE_FEXIT : SOURCE_NONE,
+		kf->series ? series_how :
+		kf->device_attach ? "fentry/fexit on iommufd_device_{attach,replace,detach}: trace only" :
+		"needs the series, or iommufd_device_{attach,replace,detach} in BTF" };
 	c[n++] = (struct capability){
 		"iotlb_flush", "IOTLB flushes iommufd asks for, user invalidations",
 		"trace, top, hist, metrics", series, series_how };

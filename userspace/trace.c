@@ -70,7 +70,7 @@ static const struct argp_option options[] = {
 	{ "faults", OPT_FAULTS, NULL, 0, "The fault stream: I/O page faults, their answers and unrecoverable DMA faults, with a use-after-unmap diagnosis and a summary by device and reason at exit", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line instead of text", 0 },
 	{ "count", 'c', "N", 0, "Stop after N events", 0 },
-	{ "fallback", OPT_FALLBACK, NULL, 0, "Trace IOAS map, unmap and copy as on a kernel without the iommufd-bpf series (fexit on the ioctl handlers), even where the series is there: to compare the two", 0 },
+	{ "fallback", OPT_FALLBACK, NULL, 0, "Trace as on a kernel without the iommufd-bpf series (IOAS map, unmap and copy, device attach, replace and detach: fentry/fexit on iommufd's functions), even where the series is there: to compare the two", 0 },
 	{ "ringbuf-kib", OPT_RINGBUF, "KIB", 0, "Ring buffer size in KiB, a power of two from 4 to 1048576 (default 4096: about 22,000 records, a burst of 1,500 4 KiB map+unmap pairs five times over, before the consumer's next 100 ms tick)", 0 },
 	{},
 };
@@ -98,8 +98,9 @@ static const char doc[] =
 	"dropped, counted, and a line on stderr says so once a second.\n"
 	"\n"
 	"On a kernel without the iommufd-bpf series it traces what it can from\n"
-	"fexit on iommufd's ioctl handlers (IOAS map, unmap and copy; JSON fields it\n"
-	"cannot know are null) and says on stderr what is missing.\n"
+	"fentry/fexit on iommufd's functions (IOAS map, unmap and copy; device\n"
+	"attach, replace and detach; JSON fields it cannot know are null) and says\n"
+	"on stderr what is missing.\n"
 	"\n"
 	"At exit it prints produced, delivered, dropped and filtered counts to stderr\n"
 	"(and a final \"summary\" object with --json); with --faults first a count of\n"
@@ -373,7 +374,10 @@ static int choose_events(const struct kernel_features *kf, __u32 *events)
 	*events = trace_events_available(kf, opts.event_mask, opts.fallback);
 	missing = opts.event_mask & ~*events;
 	if (!*events && opts.fallback) {
-		warnx_("--fallback traces ioas_map, ioas_unmap and ioas_copy only, not %s",
+		warnx_("--fallback traces %s only, not %s",
+		       event_mask_names(trace_events_available(kf,
+				IOMMUFD_EV_MASK_ALL, true), missing_names,
+				sizeof(missing_names)),
 		       event_mask_names(missing, names, sizeof(names)));
 		return -1;
 	}
@@ -389,7 +393,7 @@ static int choose_events(const struct kernel_features *kf, __u32 *events)
 			       event_mask_names(missing, names, sizeof(names)));
 		return 0;
 	}
-	if (asprintf(&line, "%s from fexit on their ioctl handlers, without the context id%s%s",
+	if (asprintf(&line, "%s from fentry/fexit on iommufd's functions, without the context id%s%s",
 		     event_mask_names(*events, names, sizeof(names)),
 		     missing ? "; missing: " : "",
 		     missing ? event_mask_names(missing, missing_names,

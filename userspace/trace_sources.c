@@ -17,8 +17,11 @@ __u32 trace_events_available(const struct kernel_features *kf, __u32 wanted,
 		/* The VT-d driver's events: absent on a kernel without VT-d */
 		if (!kf->qi_wait)
 			have &= ~EV(IOTLB_WAIT);
-	} else if (kf->ioas_ioctls) {
-		have = IOMMUFD_EV_MASK_FALLBACK;
+	} else {
+		if (kf->ioas_ioctls)
+			have |= IOMMUFD_EV_MASK_FALLBACK_IOAS;
+		if (kf->device_attach)
+			have |= IOMMUFD_EV_MASK_FALLBACK_DEVICE;
 	}
 	return wanted & have;
 }
@@ -74,8 +77,25 @@ static void select_series(struct iommufd_trace_bpf *skel,
 					  !!(events & needs[i].events));
 }
 
-static void select_fallback(struct iommufd_trace_bpf *skel, __u32 events)
+static void select_fallback(struct iommufd_trace_bpf *skel,
+			    const struct kernel_features *kf, __u32 events)
 {
+	/* The pair that matches the kernel's prototypes */
+	const bool v2 = kf->attach_pasid_arg;
+	const struct {
+		struct bpf_program *prog;
+		__u32 event;
+		bool v2;
+	} device[] = {
+		{ skel->progs.fallback_attach_v1, EV(DEVICE_ATTACH), false },
+		{ skel->progs.fallback_attach_v2, EV(DEVICE_ATTACH), true },
+		{ skel->progs.fallback_replace_enter_v1, EV(DEVICE_REPLACE), false },
+		{ skel->progs.fallback_replace_v1, EV(DEVICE_REPLACE), false },
+		{ skel->progs.fallback_replace_enter_v2, EV(DEVICE_REPLACE), true },
+		{ skel->progs.fallback_replace_v2, EV(DEVICE_REPLACE), true },
+		{ skel->progs.fallback_detach_v1, EV(DEVICE_DETACH), false },
+		{ skel->progs.fallback_detach_v2, EV(DEVICE_DETACH), true },
+	};
 	const struct {
 		struct bpf_program *enter, *exit;
 		__u32 event;
@@ -95,6 +115,10 @@ static void select_fallback(struct iommufd_trace_bpf *skel, __u32 events)
 		bpf_program__set_autoload(handlers[i].enter, on);
 		bpf_program__set_autoload(handlers[i].exit, on);
 	}
+	for (i = 0; i < sizeof(device) / sizeof(device[0]); i++)
+		bpf_program__set_autoload(device[i].prog,
+					  (events & device[i].event) &&
+					  device[i].v2 == v2);
 }
 
 void trace_select_programs(struct iommufd_trace_bpf *skel,
@@ -103,7 +127,7 @@ void trace_select_programs(struct iommufd_trace_bpf *skel,
 {
 	fallback = fallback || !kf->series;
 	select_series(skel, kf, fallback ? 0 : events);
-	select_fallback(skel, fallback ? events : 0);
+	select_fallback(skel, kf, fallback ? events : 0);
 	/* The fallback's table costs nothing when the series serves */
 	if (!fallback)
 		bpf_map__set_max_entries(skel->maps.handler_entries, 1);

@@ -15,10 +15,17 @@
 
 struct iommufd_trace_bpf;
 
-/* Events the fallback produces */
-#define IOMMUFD_EV_MASK_FALLBACK					\
+/* Events the fallback produces: from the IOAS ioctl handlers ... */
+#define IOMMUFD_EV_MASK_FALLBACK_IOAS					\
 	((1u << IOMMUFD_EV_IOAS_MAP) | (1u << IOMMUFD_EV_IOAS_UNMAP) |	\
 	 (1u << IOMMUFD_EV_IOAS_COPY))
+/* ... and from the device attach functions */
+#define IOMMUFD_EV_MASK_FALLBACK_DEVICE					\
+	((1u << IOMMUFD_EV_DEVICE_ATTACH) |				\
+	 (1u << IOMMUFD_EV_DEVICE_DETACH) |				\
+	 (1u << IOMMUFD_EV_DEVICE_REPLACE))
+#define IOMMUFD_EV_MASK_FALLBACK \
+	(IOMMUFD_EV_MASK_FALLBACK_IOAS | IOMMUFD_EV_MASK_FALLBACK_DEVICE)
 
 /*
  * The events of @wanted that this kernel can produce (with @fallback: that
