@@ -38,6 +38,9 @@ echo "TAP version 13"
 # retiring keeps them.
 start_bg top "Counting" "$tool" top $fb --json 60s 1
 top=$bg
+# pid 1 holds no iommufd context: -p 1 counts nothing of theirs
+start_bg none "Counting" "$tool" top $fb --json -p 1 60s 1
+none=$bg
 if [ "$kernel" = series ]; then
 	start_bg stop "Counting" "$tool" top --json 60s 1
 	stop=$bg
@@ -47,7 +50,10 @@ a=$!
 "$workload" -n 5 -p 1 --copy 2 --destroy-copy --linger 500 >"$tmp/b.out" 2>&1
 wait "$a"
 kill -INT "$top"; wait "$top"; rc=$?
+kill -INT "$none"; wait "$none"; nrc=$?
 check_eq "top $fb exits 0 on SIGINT" "$rc" 0
+check_eq "top -p 1: the tenants' operations are not counted" \
+	"$nrc/$(grep -c '"row"' "$tmp/none.out")" 0/0
 if grep -q "^iommufd-bpf top: $mode counts IOAS maps, unmaps and copies.*; missing: domain unmaps, IOTLB" "$tmp/top.err"; then
 	ok "top says once what it counts and what is missing"
 else
