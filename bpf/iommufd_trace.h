@@ -144,6 +144,9 @@ enum iommufd_absent {
 	IOMMUFD_ABSENT_HWPT = 1 << 3,	/* attach, detach, replace: hwpt_id */
 	IOMMUFD_ABSENT_IOAS = 1 << 4,	/* ... and the IOAS under it */
 	IOMMUFD_ABSENT_OLD_HWPT = 1 << 5, /* replace: old_hwpt_id */
+	IOMMUFD_ABSENT_OWNER = 1 << 6,	/* owner_tgid: a fault's report */
+	IOMMUFD_ABSENT_FAULT_STEPS = 1 << 7, /* queued_ns, handled_ns: the
+					      * read from the fault fd */
 };
 
 /* An IOMMUFD_EV_DEVICE_BIND record: the device's name follows */

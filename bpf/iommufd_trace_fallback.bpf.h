@@ -2,8 +2,9 @@
 /*
  * The tracer's fallback for kernels without the iommufd-bpf series: the
  * same IOAS map, unmap and copy records, from fentry/fexit on the ioctl
- * handlers every iommufd kernel has, and device attach, replace and detach
- * records from the functions VFIO calls for them. Included by iommufd_trace.bpf.c, so
+ * handlers every iommufd kernel has, device attach, replace and detach
+ * records from the functions VFIO calls for them, and I/O page fault
+ * reports and answers. Included by iommufd_trace.bpf.c, so
  * both sources share its ring buffer, counters and sequence numbers. Not
  * loaded unless asked for ("?" sections): the loader enables one source
  * per event (trace_sources.c).
@@ -313,6 +314,186 @@ SEC("?fentry/iommufd_device_detach")
 int BPF_PROG(fallback_detach_v2, struct iommufd_device *idev, u32 pasid)
 {
 	return device_detach_begin(idev, pasid);
+}
+
+/*
+ * I/O page faults: iommufd's handler takes each group reported for a
+ * domain it owns (the report), and iopf_group_response() sends each answer
+ * to the device, whether the VMM wrote it to the fault fd or iommufd gave
+ * it when the device was detached or the fault object destroyed (then one
+ * record counts them, as the series' auto-response event does). The read
+ * from the fault fd leaves no trace a program can attach to, so an
+ * answer's wait is not split; a report runs in the device's context, not
+ * the owner's, so its owner is not known.
+ */
+extern const void iommufd_fault_iopf_handler __ksym __weak;
+
+/* Groups answered by iommufd itself, on this thread, until it is done */
+struct auto_answers {
+	__u32 fault_id;
+	__u32 dev_id;		/* 0: destroying the fault object */
+	__u32 reason;		/* 0 detach, 1 destroy: as the series */
+	__u32 count;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct auto_answers);
+} auto_answering SEC(".maps");
+
+/* The HWPT a group's domain reports to, or NULL if iommufd's it is not */
+static __always_inline struct iommufd_hw_pagetable *
+group_hwpt(struct iopf_group *group)
+{
+	struct iommu_domain *domain = group->attach_handle->domain;
+
+	if (!&iommufd_fault_iopf_handler ||
+	    (__u64)domain->iopf_handler != (__u64)&iommufd_fault_iopf_handler)
+		return NULL;
+	return bpf_core_cast(domain->fault_data, struct iommufd_hw_pagetable);
+}
+
+/* A fault group's record: its device, fault object and first fields */
+static __always_inline struct iommufd_event *
+fault_event_begin(__u32 type, __s32 owner, struct iommufd_hw_pagetable *hwpt,
+		  struct iopf_group *group, __u32 ioas_id)
+{
+	struct iommu_fault_page_request *prm = &group->last_fault.fault.prm;
+	struct iommufd_event *e;
+
+	e = event_begin(type, owner, ioas_id, group_idev(group)->obj.id);
+	if (!e)
+		return NULL;
+	e->absent = IOMMUFD_ABSENT_CTX;
+	e->fault_id = hwpt->fault->obj.id;
+	e->pasid = prm->pasid;
+	e->flags = prm->flags;
+	e->grpid = prm->grpid;
+	e->iova = prm->addr;
+	return e;
+}
+
+SEC("?fentry/iommufd_fault_iopf_handler")
+int BPF_PROG(fallback_fault_report, struct iopf_group *group)
+{
+	struct iommufd_hw_pagetable *hwpt = group_hwpt(group);
+	struct iommufd_event *e;
+
+	if (!hwpt)
+		return 0;
+	fault_reported_now(group);
+	e = fault_event_begin(IOMMUFD_EV_FAULT_REPORT, 0, hwpt, group,
+			      hwpt_ioas_id(hwpt));
+	if (!e)
+		return 0;
+	e->absent |= IOMMUFD_ABSENT_OWNER;
+	e->hwpt_id = hwpt->obj.id;
+	e->perm = group->last_fault.fault.prm.perm;
+	e->count = group->fault_count;
+	event_submit(e);
+	return 0;
+}
+
+SEC("?fentry/iopf_group_response")
+int BPF_PROG(fallback_fault_respond, struct iopf_group *group,
+	     enum iommu_page_response_code status)
+{
+	struct iommufd_hw_pagetable *hwpt = group_hwpt(group);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct auto_answers *a;
+	struct iommufd_event *e;
+	struct fault_wait w;
+
+	if (!hwpt)
+		return 0;
+	fault_waited(group, &w);
+	a = bpf_map_lookup_elem(&auto_answering, &tid);
+	if (a) {
+		a->count++;
+		return 0;
+	}
+	/* The VMM writes the answer: it is the caller */
+	e = fault_event_begin(IOMMUFD_EV_FAULT_RESPOND,
+			      bpf_get_current_pid_tgid() >> 32, hwpt, group, 0);
+	if (!e)
+		return 0;
+	e->absent |= IOMMUFD_ABSENT_FAULT_STEPS;
+	if (!w.total_ns)
+		e->absent |= IOMMUFD_ABSENT_DURATION;
+	e->cookie = group->cookie;
+	e->code = status;
+	e->duration_ns = w.total_ns;
+	event_submit(e);
+	return 0;
+}
+
+static __always_inline int auto_begin(__u32 fault_id, __u32 dev_id,
+				      __u32 reason)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct auto_answers a = {
+		.fault_id = fault_id, .dev_id = dev_id, .reason = reason,
+	};
+
+	bpf_map_update_elem(&auto_answering, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int auto_end(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct auto_answers *found, a;
+	struct iommufd_event *e;
+
+	found = bpf_map_lookup_elem(&auto_answering, &tid);
+	if (!found)
+		return 0;
+	a = *found;
+	bpf_map_delete_elem(&auto_answering, &tid);
+	if (!a.count)
+		return 0;
+	e = event_begin(IOMMUFD_EV_FAULT_AUTO_RESPOND,
+			bpf_get_current_pid_tgid() >> 32, 0, a.dev_id);
+	if (!e)
+		return 0;
+	e->absent = IOMMUFD_ABSENT_CTX;
+	e->fault_id = a.fault_id;
+	e->count = a.count;
+	e->code = a.reason;
+	event_submit(e);
+	return 0;
+}
+
+/* A device leaves a HWPT with a fault object: its groups are answered */
+SEC("?fentry/iommufd_auto_response_faults")
+int BPF_PROG(fallback_auto_detach_enter, struct iommufd_hw_pagetable *hwpt,
+	     struct iommufd_attach_handle *handle)
+{
+	if (!hwpt->fault)
+		return 0;
+	return auto_begin(hwpt->fault->obj.id, handle->idev->obj.id, 0);
+}
+
+SEC("?fexit/iommufd_auto_response_faults")
+int BPF_PROG(fallback_auto_detach, struct iommufd_hw_pagetable *hwpt,
+	     struct iommufd_attach_handle *handle)
+{
+	return auto_end();
+}
+
+/* A fault object destroyed: what it still holds is answered */
+SEC("?fentry/iommufd_fault_destroy")
+int BPF_PROG(fallback_auto_destroy_enter, struct iommufd_object *obj)
+{
+	return auto_begin(obj->id, 0, 1);
+}
+
+SEC("?fexit/iommufd_fault_destroy")
+int BPF_PROG(fallback_auto_destroy, struct iommufd_object *obj)
+{
+	return auto_end();
 }
 
 #endif /* IOMMUFD_BPF_TRACE_FALLBACK_BPF_H */

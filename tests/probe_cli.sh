@@ -53,7 +53,8 @@ fi
 for c in $caps; do
 	if [ "$kernel" = series ]; then
 		want=series
-	elif [ "$c" = ioas_ops ] || [ "$c" = ioas_stats ] || [ "$c" = attach ] || [ "$c" = dirty ]; then
+	elif [ "$c" = ioas_ops ] || [ "$c" = ioas_stats ] || [ "$c" = attach ] ||
+	     [ "$c" = io_page_faults ] || [ "$c" = dirty ]; then
 		want=fexit
 	else
 		want=missing
@@ -88,10 +89,10 @@ live_trace() { # NAME TRACE-OPTIONS...
 
 if [ "$kernel" = stock ]; then
 	live_trace reduced --json
-	line="iommufd-bpf trace: reduced mode: this kernel lacks the iommufd-bpf series; ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace from fentry/fexit on iommufd's functions, without the context id; missing: domain_unmap,"
+	line="iommufd-bpf trace: reduced mode: this kernel lacks the iommufd-bpf series; ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace, fault_report, fault_respond, fault_auto_respond from fentry/fexit on iommufd's functions, without the context id; missing: domain_unmap,"
 else
 	live_trace fallback --json --fallback
-	line="iommufd-bpf trace: --fallback: ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace from fentry/fexit on iommufd's functions, without the context id; missing: domain_unmap,"
+	line="iommufd-bpf trace: --fallback: ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace, fault_report, fault_respond, fault_auto_respond from fentry/fexit on iommufd's functions, without the context id; missing: domain_unmap,"
 fi
 out=$tmp/$name.out
 if grep -qF "$line" "$tmp/$name.err"; then
@@ -132,16 +133,17 @@ if [ "$kernel" = stock ]; then
 		not_ok "-e ioas_map: nothing missing of what was asked" "$(head -2 "$tmp/text.err")"
 	fi
 	expect_exit 1 "trace -e of events without a source names them" \
-		"(domain_unmap, fault_report): they need the iommufd-bpf series" -- \
-		"$tool" trace -e domain_unmap,fault_report -d 1s
-	expect_exit 1 "trace --faults needs the series" \
-		"they need the iommufd-bpf series" -- "$tool" trace --faults -d 1s
+		"(domain_unmap, dma_fault): they need the iommufd-bpf series" -- \
+		"$tool" trace -e domain_unmap,dma_fault -d 1s
+	expect_exit 0 "trace --faults: reports and answers, without the read and DMA faults" \
+		"fault_report, fault_respond, fault_auto_respond from fentry/fexit on iommufd's functions, without the context id; missing: dma_fault, fault_read" -- \
+		"$tool" trace --faults -d 1s
 	expect_exit 1 "fault attach: no fallback" \
 		"struct_ops iommufd_fault_ops), which this kernel lacks: there is no fallback" -- \
 		"$tool" fault attach resolve --fd 0 -p $$
 else
 	expect_exit 1 "--fallback covers only what the fallback has" \
-		"--fallback traces ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace only, not domain_unmap" -- \
+		"--fallback traces ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace, fault_report, fault_respond, fault_auto_respond only, not domain_unmap" -- \
 		"$tool" trace --fallback -e domain_unmap -d 1s
 fi
 

@@ -156,7 +156,12 @@ static struct iommufd_event *_expect_records(struct __test_metadata *_metadata,
 		const struct iommufd_event *e = &cap->ev[i];
 
 		ASSERT_EQ(want[i], e->type);
-		ASSERT_EQ(getpid(), e->owner_tgid);
+		/* A fault's report runs where the device reports it */
+		if (e->absent & IOMMUFD_ABSENT_OWNER) {
+			ASSERT_EQ(0, e->owner_tgid);
+		} else {
+			ASSERT_EQ(getpid(), e->owner_tgid);
+		}
 		ASSERT_EQ(getpid(), e->tgid);
 		ASSERT_EQ(0, strncmp(e->comm, "trace_fallback", sizeof(e->comm)));
 		ASSERT_TRUE(e->absent & IOMMUFD_ABSENT_CTX);
@@ -557,6 +562,133 @@ TEST_F(fallback, device_attach_replace_detach)
 	}
 }
 
+/* A HWPT of @dev: with @fault a nested one over @parent reporting to it */
+static int hwpt_alloc_flags(int fd, __u32 dev, __u32 pt, __u32 flags,
+			    __u32 fault, __u32 *hwpt)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd), .flags = flags, .dev_id = dev, .pt_id = pt,
+	};
+	int rc;
+
+	if (fault) {
+		cmd.fault_id = fault;
+		cmd.data_type = IOMMU_HWPT_DATA_SELFTEST;
+		cmd.data_len = sizeof(data);
+		cmd.data_uptr = (uintptr_t)&data;
+	}
+	rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+	*hwpt = cmd.out_hwpt_id;
+	return rc ? -errno : 0;
+}
+
+/* The mock device @dev reports a page request of group @grpid at @addr */
+static int trigger_iopf(int fd, __u32 dev, __u32 grpid, __u64 addr)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_TRIGGER_IOPF,
+		.trigger_iopf = {
+			.dev_id = dev, .pasid = 1, .grpid = grpid,
+			.perm = IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE,
+			.addr = addr,
+		},
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+/*
+ * I/O page faults through a fault object: two groups reported, one read
+ * and answered by this process, then the device moved off the HWPT, which
+ * answers the other. The report runs in the reporting context (here this
+ * thread, in hardware an interrupt), so its owner is not known; the answer
+ * has no read step to split its wait at.
+ */
+TEST_F(fallback, page_faults_reported_answered_and_auto_answered)
+{
+	struct iommu_test_cmd dom = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = self->ioas,
+	};
+	struct iommu_test_cmd rep = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	struct iommu_hwpt_page_response answer = {
+		.code = IOMMUFD_PAGE_RESP_SUCCESS,
+	};
+	struct iommu_hwpt_pgfault pf;
+	__u32 dev, parent, nested, i, auto_at;
+	struct iommufd_event *e;
+
+	ASSERT_TRUE(self->kf.iopf_functions);
+	/* Every owner: a report's is not known, the owner filter drops it */
+	capture_stop(&self->cap);
+	ASSERT_EQ(0, fallback_start(&self->cap, &self->kf, 0, 0));
+	ASSERT_EQ(0, test_cmd(self->fd, &dom));
+	dev = dom.mock_domain.out_idev_id;
+	expect_records(IOMMUFD_EV_DEVICE_ATTACH);
+	ASSERT_EQ(0, hwpt_alloc_flags(self->fd, dev, self->ioas,
+				      IOMMU_HWPT_ALLOC_NEST_PARENT, 0, &parent));
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_FAULT_QUEUE_ALLOC, &fa));
+	ASSERT_EQ(0, hwpt_alloc_flags(self->fd, dev, parent,
+				      IOMMU_HWPT_FAULT_ID_VALID,
+				      fa.out_fault_id, &nested));
+	rep.id = dom.mock_domain.out_stdev_id;
+	rep.mock_domain_replace.pt_id = nested;
+	ASSERT_EQ(0, test_cmd(self->fd, &rep));
+	expect_records(IOMMUFD_EV_DEVICE_REPLACE);
+
+	ASSERT_EQ(0, trigger_iopf(self->fd, dev, 2, 0xdead000));
+	ASSERT_EQ(sizeof(pf), read(fa.out_fault_fd, &pf, sizeof(pf)));
+	answer.cookie = pf.cookie;
+	ASSERT_EQ(sizeof(answer), write(fa.out_fault_fd, &answer,
+					sizeof(answer)));
+	e = expect_records(IOMMUFD_EV_FAULT_REPORT, IOMMUFD_EV_FAULT_RESPOND);
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_OWNER, e[0].absent);
+	ASSERT_EQ(dev, e[0].dev_id);
+	ASSERT_EQ(fa.out_fault_id, e[0].fault_id);
+	ASSERT_EQ(nested, e[0].hwpt_id);
+	ASSERT_EQ(self->ioas, e[0].ioas_id);
+	ASSERT_EQ(1, e[0].pasid);
+	ASSERT_EQ(2, e[0].grpid);
+	ASSERT_EQ(0xdead000, e[0].iova);
+	ASSERT_EQ(IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE,
+		  e[0].perm);
+	ASSERT_EQ(1, e[0].count);
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_FAULT_STEPS,
+		  e[1].absent);
+	ASSERT_EQ(dev, e[1].dev_id);
+	ASSERT_EQ(fa.out_fault_id, e[1].fault_id);
+	ASSERT_EQ(2, e[1].grpid);
+	ASSERT_EQ(pf.cookie, e[1].cookie);
+	ASSERT_EQ(IOMMUFD_PAGE_RESP_SUCCESS, e[1].code);
+	ASSERT_NE(0, e[1].duration_ns);
+
+	/* Unread when the device leaves: iommufd answers it, once */
+	ASSERT_EQ(0, trigger_iopf(self->fd, dev, 3, 0xbeef000));
+	/* (its first HWPT went when it left: the nest parent takes it) */
+	rep.mock_domain_replace.pt_id = parent;
+	ASSERT_EQ(0, test_cmd(self->fd, &rep));
+	capture_collect(&self->cap);
+	ASSERT_EQ(3, self->cap.n);
+	ASSERT_EQ(IOMMUFD_EV_FAULT_REPORT, self->cap.ev[0].type);
+	ASSERT_EQ(3, self->cap.ev[0].grpid);
+	/* Answered within the replace: before or after its record */
+	auto_at = self->cap.ev[1].type == IOMMUFD_EV_FAULT_AUTO_RESPOND ? 1 : 2;
+	e = &self->cap.ev[auto_at];
+	ASSERT_EQ(IOMMUFD_EV_FAULT_AUTO_RESPOND, e->type);
+	ASSERT_EQ(getpid(), e->owner_tgid);
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX, e->absent);
+	ASSERT_EQ(dev, e->dev_id);
+	ASSERT_EQ(fa.out_fault_id, e->fault_id);
+	ASSERT_EQ(1, e->count);
+	ASSERT_EQ(0, e->code);	/* detach */
+	ASSERT_EQ(IOMMUFD_EV_DEVICE_REPLACE, self->cap.ev[3 - auto_at].type);
+	for (i = 1; i < 3; i++)
+		ASSERT_EQ(self->cap.ev[i - 1].seq + 1, self->cap.ev[i].seq);
+	self->cap.n = 0;
+	close(fa.out_fault_fd);
+}
+
 /*
  * The same as the series records it, where it does; where it does not,
  * the fallback is what 'trace' takes for these events
@@ -627,9 +759,10 @@ TEST_F(fallback, agrees_with_the_series_or_replaces_it)
 		ASSERT_EQ(FALLBACK_MASK,
 			  trace_events_available(&self->kf, IOMMUFD_EV_MASK_ALL,
 						 false));
-		ASSERT_EQ(0, trace_events_available(&self->kf,
-						    IOMMUFD_EV_MASK_FAULTS,
-						    false));
+		/* Of the fault stream, no read and no DMA fault */
+		ASSERT_EQ(IOMMUFD_EV_MASK_FALLBACK_FAULTS,
+			  trace_events_available(&self->kf,
+						 IOMMUFD_EV_MASK_FAULTS, false));
 		return;
 	}
 	ASSERT_EQ(IOMMUFD_EV_MASK_ALL,

@@ -246,8 +246,12 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 {
 	const struct iommufd_dma_fault_detail *f = event_dma_fault(e, size);
 
-	fprintf(out, "%-8llu %-18s owner=%d", (unsigned long long)e->seq,
-		event_type_name(e->type) ?: "?", e->owner_tgid);
+	fprintf(out, "%-8llu %-18s owner=", (unsigned long long)e->seq,
+		event_type_name(e->type) ?: "?");
+	if (e->absent & IOMMUFD_ABSENT_OWNER)
+		fputc('?', out);
+	else
+		fprintf(out, "%d", e->owner_tgid);
 	/* Pinned pages are a process's, not a context's */
 	if (e->absent & IOMMUFD_ABSENT_CTX)
 		fputs(" ctx=?", out);
@@ -324,13 +328,21 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 			e->cookie, (unsigned long long)e->queued_ns);
 		break;
 	case IOMMUFD_EV_FAULT_RESPOND:
-		fprintf(out, " fault=%u dev=%u pasid=0x%x addr=0x%llx grpid=%u cookie=%u code=%s waited_ns=%llu queued_ns=%llu handled_ns=%llu",
+		fprintf(out, " fault=%u dev=%u pasid=0x%x addr=0x%llx grpid=%u cookie=%u code=%s",
 			e->fault_id, e->dev_id, e->pasid,
 			(unsigned long long)e->iova, e->grpid, e->cookie,
-			page_resp_code(e->code),
-			(unsigned long long)e->duration_ns,
-			(unsigned long long)e->queued_ns,
-			(unsigned long long)e->handled_ns);
+			page_resp_code(e->code));
+		if (e->absent & IOMMUFD_ABSENT_DURATION)
+			fputs(" waited_ns=?", out);
+		else
+			fprintf(out, " waited_ns=%llu",
+				(unsigned long long)e->duration_ns);
+		if (e->absent & IOMMUFD_ABSENT_FAULT_STEPS)
+			fputs(" queued_ns=? handled_ns=?", out);
+		else
+			fprintf(out, " queued_ns=%llu handled_ns=%llu",
+				(unsigned long long)e->queued_ns,
+				(unsigned long long)e->handled_ns);
 		break;
 	case IOMMUFD_EV_FAULT_AUTO_RESPOND:
 		fprintf(out, " fault=%u dev=%u count=%u reason=%s", e->fault_id,
@@ -409,7 +421,10 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 	json_u64(&w, "ts_ns", e->ts_ns);
 	json_str(&w, "event", event_type_name(e->type) ?: "unknown");
 	json_s64(&w, "ret", e->ret);
-	json_s64(&w, "owner_tgid", e->owner_tgid);
+	if (e->absent & IOMMUFD_ABSENT_OWNER)
+		json_null(&w, "owner_tgid");
+	else
+		json_s64(&w, "owner_tgid", e->owner_tgid);
 	json_s64(&w, "tgid", e->tgid);
 	json_strn(&w, "comm", e->comm, sizeof(e->comm));
 	/* Pinned pages are a process's, not a context's */
@@ -509,9 +524,12 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 		json_u64(&w, "grpid", e->grpid);
 		json_u64(&w, "cookie", e->cookie);
 		json_str(&w, "code", page_resp_code(e->code));
-		json_u64(&w, "waited_ns", e->duration_ns);
-		json_u64(&w, "queued_ns", e->queued_ns);
-		json_u64(&w, "handled_ns", e->handled_ns);
+		json_u64_known(&w, "waited_ns", e->duration_ns,
+			       !(e->absent & IOMMUFD_ABSENT_DURATION));
+		json_u64_known(&w, "queued_ns", e->queued_ns,
+			       !(e->absent & IOMMUFD_ABSENT_FAULT_STEPS));
+		json_u64_known(&w, "handled_ns", e->handled_ns,
+			       !(e->absent & IOMMUFD_ABSENT_FAULT_STEPS));
 		break;
 	case IOMMUFD_EV_FAULT_AUTO_RESPOND:
 		json_u64(&w, "fault_id", e->fault_id);

@@ -87,6 +87,11 @@ int kernel_features_probe(struct kernel_features *kf)
 	kf->attach_pasid_arg =
 		function_params(btf, "iommufd_device_attach") == 3;
 	kf->group_rid_hwpt = has_member(btf, "iommufd_group", "hwpt");
+	kf->iopf_functions = kf->iommufd &&
+			     has_function(btf, "iommufd_fault_iopf_handler") &&
+			     has_function(btf, "iopf_group_response") &&
+			     has_function(btf, "iommufd_auto_response_faults") &&
+			     has_function(btf, "iommufd_fault_destroy");
 	kf->io_page_fault = has_event(btf, "io_page_fault");
 	kf->qi_submit = has_event(btf, "qi_submit");
 	kf->dmar_fault = has_event(btf, "dmar_fault");

@@ -38,6 +38,8 @@ struct kernel_features {
 	bool device_attach;
 	bool attach_pasid_arg;	/* ... take a PASID (6.15 and the series) */
 	bool group_rid_hwpt;	/* iommufd_group::hwpt, the RID's (not 6.15) */
+	/* iommufd's I/O page fault handler, the answer, the auto-answers */
+	bool iopf_functions;
 	/* The drivers' own events, whatever the series */
 	bool io_page_fault;	/* iommu:io_page_fault */
 	bool qi_submit;		/* intel_iommu:qi_submit */

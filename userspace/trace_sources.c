@@ -22,6 +22,8 @@ __u32 trace_events_available(const struct kernel_features *kf, __u32 wanted,
 			have |= IOMMUFD_EV_MASK_FALLBACK_IOAS;
 		if (kf->device_attach)
 			have |= IOMMUFD_EV_MASK_FALLBACK_DEVICE;
+		if (kf->iopf_functions)
+			have |= IOMMUFD_EV_MASK_FALLBACK_FAULTS;
 	}
 	return wanted & have;
 }
@@ -107,6 +109,25 @@ static void select_fallback(struct iommufd_trace_bpf *skel,
 		{ skel->progs.fallback_ioas_copy_enter,
 		  skel->progs.fallback_ioas_copy, EV(IOAS_COPY) },
 	};
+	const struct {
+		struct bpf_program *prog;
+		__u32 events;
+	} faults[] = {
+		/* An answer's wait is measured from its report */
+		{ skel->progs.fallback_fault_report,
+		  EV(FAULT_REPORT) | EV(FAULT_RESPOND) },
+		/* Auto-answers are told from the VMM's by their callers */
+		{ skel->progs.fallback_fault_respond,
+		  EV(FAULT_RESPOND) | EV(FAULT_AUTO_RESPOND) },
+		{ skel->progs.fallback_auto_detach_enter,
+		  EV(FAULT_RESPOND) | EV(FAULT_AUTO_RESPOND) },
+		{ skel->progs.fallback_auto_detach,
+		  EV(FAULT_RESPOND) | EV(FAULT_AUTO_RESPOND) },
+		{ skel->progs.fallback_auto_destroy_enter,
+		  EV(FAULT_RESPOND) | EV(FAULT_AUTO_RESPOND) },
+		{ skel->progs.fallback_auto_destroy,
+		  EV(FAULT_RESPOND) | EV(FAULT_AUTO_RESPOND) },
+	};
 	size_t i;
 
 	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
@@ -119,6 +140,9 @@ static void select_fallback(struct iommufd_trace_bpf *skel,
 		bpf_program__set_autoload(device[i].prog,
 					  (events & device[i].event) &&
 					  device[i].v2 == v2);
+	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		bpf_program__set_autoload(faults[i].prog,
+					  !!(events & faults[i].events));
 }
 
 void trace_select_programs(struct iommufd_trace_bpf *skel,
@@ -128,7 +152,9 @@ void trace_select_programs(struct iommufd_trace_bpf *skel,
 	fallback = fallback || !kf->series;
 	select_series(skel, kf, fallback ? 0 : events);
 	select_fallback(skel, kf, fallback ? events : 0);
-	/* The fallback's table costs nothing when the series serves */
-	if (!fallback)
+	/* The fallback's tables cost nothing when the series serves */
+	if (!fallback) {
 		bpf_map__set_max_entries(skel->maps.handler_entries, 1);
+		bpf_map__set_max_entries(skel->maps.auto_answering, 1);
+	}
 }

@@ -24,8 +24,14 @@ struct iommufd_trace_bpf;
 	((1u << IOMMUFD_EV_DEVICE_ATTACH) |				\
 	 (1u << IOMMUFD_EV_DEVICE_DETACH) |				\
 	 (1u << IOMMUFD_EV_DEVICE_REPLACE))
+/* ... and from iommufd's fault handler and the answers it sends */
+#define IOMMUFD_EV_MASK_FALLBACK_FAULTS					\
+	((1u << IOMMUFD_EV_FAULT_REPORT) |				\
+	 (1u << IOMMUFD_EV_FAULT_RESPOND) |				\
+	 (1u << IOMMUFD_EV_FAULT_AUTO_RESPOND))
 #define IOMMUFD_EV_MASK_FALLBACK \
-	(IOMMUFD_EV_MASK_FALLBACK_IOAS | IOMMUFD_EV_MASK_FALLBACK_DEVICE)
+	(IOMMUFD_EV_MASK_FALLBACK_IOAS | IOMMUFD_EV_MASK_FALLBACK_DEVICE | \
+	 IOMMUFD_EV_MASK_FALLBACK_FAULTS)
 
 /*
  * The events of @wanted that this kernel can produce (with @fallback: that
