@@ -371,7 +371,7 @@ static void burst(struct tracer *t, unsigned int ops)
 
 /*
  * A tracer loaded as 'iommufd-bpf trace' loads it: every event, or with
- * @events (IOMMUFD_EV_MASK_FALLBACK) only those, from the fallback's
+ * @events (IOMMUFD_EV_MASK_FALLBACK_IOAS) only those, from the fallback's
  * programs with @fallback
  */
 static void load_tracer_of(struct tracer *t, struct ring_buffer **rb,
@@ -482,7 +482,7 @@ int main(int argc, char **argv)
 	var.stock = !kf.series;
 	if (var.stock) {
 		load_tracer_of(&var.fallback, &rb, 0, 0,
-			       IOMMUFD_EV_MASK_FALLBACK, true);
+			       IOMMUFD_EV_MASK_FALLBACK_IOAS, true);
 		if (pthread_create(&th, NULL, drain, rb) ||
 		    pthread_getcpuclockid(th, &drain_clock))
 			die("consumer thread");
@@ -502,8 +502,10 @@ int main(int argc, char **argv)
 	load_tracer(&var.lossless, &rb, LOSSLESS_RING, 0);
 	/* pid 1 owns no iommufd context: every event is filtered */
 	load_tracer(&var.filtered, &rb, 0, 1);
-	load_tracer_of(&var.ioas, &rb, 0, 0, IOMMUFD_EV_MASK_FALLBACK, false);
-	load_tracer_of(&var.fallback, &rb, 0, 0, IOMMUFD_EV_MASK_FALLBACK, true);
+	load_tracer_of(&var.ioas, &rb, 0, 0, IOMMUFD_EV_MASK_FALLBACK_IOAS,
+		       false);
+	load_tracer_of(&var.fallback, &rb, 0, 0, IOMMUFD_EV_MASK_FALLBACK_IOAS,
+		       true);
 	if (pthread_create(&th, NULL, drain, rb) ||
 	    pthread_getcpuclockid(th, &drain_clock))
 		die("consumer thread");
