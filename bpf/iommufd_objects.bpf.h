@@ -122,4 +122,22 @@ static __always_inline struct iommufd_device *group_idev(struct iopf_group *grou
 	return handle->idev;
 }
 
+/*
+ * iommufd's I/O page fault handler, which it installs on every domain with
+ * a fault object. Weak: 0 where iommufd lacks it.
+ */
+extern const void iommufd_fault_iopf_handler __ksym __weak;
+
+/* The HWPT a fault group's domain reports to, or NULL if not iommufd's */
+static __always_inline struct iommufd_hw_pagetable *
+group_hwpt(struct iopf_group *group)
+{
+	struct iommu_domain *domain = group->attach_handle->domain;
+
+	if (!&iommufd_fault_iopf_handler ||
+	    (__u64)domain->iopf_handler != (__u64)&iommufd_fault_iopf_handler)
+		return NULL;
+	return bpf_core_cast(domain->fault_data, struct iommufd_hw_pagetable);
+}
+
 #endif /* IOMMUFD_BPF_OBJECTS_BPF_H */

@@ -3,14 +3,18 @@
  * The aggregation's fallback for kernels without the iommufd-bpf series:
  * IOAS maps, unmaps and copies, their bytes, errors and latency, counted
  * into the same tables from fentry/fexit on the ioctl handlers every
- * iommufd kernel has. Included by iommufd_stats.bpf.c; not loaded unless
- * asked for ("?" sections, stats.c).
+ * iommufd kernel has, and I/O page faults, their answers and their wait,
+ * from iommufd's fault handler and iopf_group_response(). Included by
+ * iommufd_stats.bpf.c; not loaded unless asked for ("?" sections,
+ * stats_sources.c).
  *
  * Such a kernel gives a context no id, so the first operation seen on one
  * numbers it (1, 2, ... in the order seen, for the life of the programs)
- * and its release forgets the number. Rows are retired as the series'
- * lifecycle events retire them: an IOAS's at IOMMU_DESTROY, everything
- * left of a context at its release.
+ * and its release forgets the number. Nor does it say who owns a context:
+ * its owner is the thread group that last issued a counted ioctl on it,
+ * as the series defines it, 0 until one is seen. Rows are retired as the
+ * series' lifecycle events retire them: an IOAS's at IOMMU_DESTROY, a
+ * device's at its unbind, everything left of a context at its release.
  *
  * What it counts differently from the series:
  * - every call is counted, also those the handler rejects before it looks
@@ -25,34 +29,41 @@
 
 #include "ioctl_handler_time.bpf.h"
 
-/* The number given to each context seen, by its address */
+/* What the fallback knows of a context seen */
+struct fallback_ctx_info {
+	__u64 number;
+	__s32 owner_tgid;	/* its last counted ioctl's; 0: none seen */
+	__u32 pad;
+};
+
+/* By the context's address */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, STATS_IOAS_ROWS);
 	__type(key, __u64);
-	__type(value, __u64);
+	__type(value, struct fallback_ctx_info);
 } fallback_ctx_numbers SEC(".maps");
 
 /* The last number given */
 __u64 fallback_ctx_last;
 
-/* @ictx's number, given now if it has none; 0 when the table is full */
-static __always_inline __u64 fallback_ctx(struct iommufd_ctx *ictx)
+/* @ictx's entry, numbered now if it had none; NULL when the table is full */
+static __always_inline struct fallback_ctx_info *
+fallback_ctx(struct iommufd_ctx *ictx)
 {
-	__u64 addr = (__u64)ictx, *found, n;
+	struct fallback_ctx_info *found, fresh = {};
+	__u64 addr = (__u64)ictx;
 
 	found = bpf_map_lookup_elem(&fallback_ctx_numbers, &addr);
 	if (found)
-		return *found;
-	n = __sync_fetch_and_add(&fallback_ctx_last, 1) + 1;
+		return found;
+	fresh.number = __sync_fetch_and_add(&fallback_ctx_last, 1) + 1;
 	/* Another CPU may number it first: then its number holds */
-	bpf_map_update_elem(&fallback_ctx_numbers, &addr, &n, BPF_NOEXIST);
+	bpf_map_update_elem(&fallback_ctx_numbers, &addr, &fresh, BPF_NOEXIST);
 	found = bpf_map_lookup_elem(&fallback_ctx_numbers, &addr);
-	if (!found) {
+	if (!found)
 		count_lost(STATS_LOST_IOAS);
-		return 0;
-	}
-	return *found;
+	return found;
 }
 
 static __always_inline int fallback_count(struct iommufd_ucmd *ucmd,
@@ -60,15 +71,17 @@ static __always_inline int fallback_count(struct iommufd_ucmd *ucmd,
 					  enum ioas_op op)
 {
 	__s32 owner = bpf_get_current_pid_tgid() >> 32;
-	__u64 ns = 0, ctx;
+	struct fallback_ctx_info *c;
+	__u64 ns = 0;
 
 	handler_exit(&ns, NULL);
 	if (skip_owner(owner))
 		return 0;
-	ctx = fallback_ctx(ucmd->ictx);
-	if (!ctx)
+	c = fallback_ctx(ucmd->ictx);
+	if (!c)
 		return 0;
-	return count_ioas(ctx, owner, ioas_id, done, ret, ns, op);
+	c->owner_tgid = owner;
+	return count_ioas(c->number, owner, ioas_id, done, ret, ns, op);
 }
 
 SEC("?fentry/iommufd_ioas_map")
@@ -130,15 +143,16 @@ int BPF_PROG(fallback_stats_destroy, struct iommufd_ucmd *ucmd, int ret)
 {
 	struct iommu_destroy *cmd = bpf_core_cast(ucmd->cmd,
 						  struct iommu_destroy);
-	__u64 addr = (__u64)ucmd->ictx, *n;
+	__u64 addr = (__u64)ucmd->ictx;
 	struct stats_key key = { .id = cmd->id };
+	struct fallback_ctx_info *c;
 
 	if (ret)
 		return 0;
-	n = bpf_map_lookup_elem(&fallback_ctx_numbers, &addr);
-	if (!n)
+	c = bpf_map_lookup_elem(&fallback_ctx_numbers, &addr);
+	if (!c)
 		return 0;
-	key.ctx = *n;
+	key.ctx = c->number;
 	RETIRE(ioas_stats, ioas_retired, &key, struct stats_ioas);
 	return 0;
 }
@@ -153,6 +167,16 @@ static long retire_ctx_ioas(struct bpf_map *map, struct stats_key *k,
 	return 0;
 }
 
+static long retire_ctx_dev(struct bpf_map *map, struct stats_key *k,
+			   struct stats_dev *v, __u64 *ctx)
+{
+	struct stats_key key = *k;
+
+	if (key.ctx == *ctx)
+		RETIRE(dev_stats, dev_retired, &key, struct stats_dev);
+	return 0;
+}
+
 /*
  * The context's file is released: the kernel destroys what is left of it,
  * so its IOAS rows and histograms are final, and its number is forgotten
@@ -161,15 +185,17 @@ static long retire_ctx_ioas(struct bpf_map *map, struct stats_key *k,
 SEC("?fentry/iommufd_fops_release")
 int BPF_PROG(fallback_stats_release, struct inode *inode, struct file *filp)
 {
-	__u64 addr = (__u64)filp->private_data, *n, cid;
+	__u64 addr = (__u64)filp->private_data, cid;
+	struct fallback_ctx_info *c;
 	struct stats_key key = {};
 	__u32 kind;
 
-	n = bpf_map_lookup_elem(&fallback_ctx_numbers, &addr);
-	if (!n)
+	c = bpf_map_lookup_elem(&fallback_ctx_numbers, &addr);
+	if (!c)
 		return 0;
-	cid = *n;
+	cid = c->number;
 	bpf_for_each_map_elem(&ioas_stats, retire_ctx_ioas, &cid, 0);
+	bpf_for_each_map_elem(&dev_stats, retire_ctx_dev, &cid, 0);
 	key.ctx = cid;
 	if (collect_latency) {
 		for (kind = 0; kind < STATS_HIST_MAX; kind++) {
@@ -180,6 +206,137 @@ int BPF_PROG(fallback_stats_release, struct inode *inode, struct file *filp)
 	}
 	bpf_map_delete_elem(&fallback_ctx_numbers, &addr);
 	return 0;
+}
+
+/* A device's row is final when VFIO unbinds it from the context */
+SEC("?fentry/iommufd_device_unbind")
+int BPF_PROG(fallback_stats_unbind, struct iommufd_device *idev)
+{
+	__u64 addr = (__u64)idev->ictx;
+	struct fallback_ctx_info *c;
+	struct stats_key key = { .id = idev->obj.id };
+
+	c = bpf_map_lookup_elem(&fallback_ctx_numbers, &addr);
+	if (!c)
+		return 0;
+	key.ctx = c->number;
+	RETIRE(dev_stats, dev_retired, &key, struct stats_dev);
+	return 0;
+}
+
+/*
+ * I/O page faults. A group reported for a domain with iommufd's fault
+ * handler counts for its device; its answer, whether the VMM wrote it or
+ * iommufd gave it when the device left or the fault object went (marked
+ * on the thread by fentry/fexit on those two), counts by its code, and
+ * the wait from the report into the fault histogram. The read from the
+ * fault fd leaves nothing to attach to: the wait is not split.
+ */
+
+/* Threads answering groups on iommufd's behalf, until they are done */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} fallback_auto_answering SEC(".maps");
+
+/* The row of @group's device, with its context's number and owner */
+static __always_inline struct stats_dev *
+fallback_fault_dev(struct iopf_group *group, __u64 *cid, __s32 *owner)
+{
+	struct iommufd_hw_pagetable *hwpt = group_hwpt(group);
+	struct fallback_ctx_info *c;
+
+	if (!hwpt || !hwpt->fault)
+		return NULL;
+	c = fallback_ctx(hwpt->fault->ictx);
+	if (!c || skip_owner(c->owner_tgid))
+		return NULL;
+	*cid = c->number;
+	*owner = c->owner_tgid;
+	return dev_entry(*cid, *owner, group_idev(group)->obj.id);
+}
+
+SEC("?fentry/iommufd_fault_iopf_handler")
+int BPF_PROG(fallback_stats_fault_report, struct iopf_group *group)
+{
+	struct stats_dev *s;
+	__s32 owner;
+	__u64 cid;
+
+	s = fallback_fault_dev(group, &cid, &owner);
+	if (!s)
+		return 0;
+	count_add(s->iopf_groups, 1);
+	if (collect_latency && fault_reported_now(group))
+		count_lost(STATS_LOST_FAULT_TIMES);
+	return 0;
+}
+
+SEC("?fentry/iopf_group_response")
+int BPF_PROG(fallback_stats_fault_respond, struct iopf_group *group,
+	     enum iommu_page_response_code status)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct fault_wait w;
+	struct stats_dev *s;
+	__s32 owner;
+	__u64 cid;
+
+	s = fallback_fault_dev(group, &cid, &owner);
+	if (!s)
+		return 0;
+	if (bpf_map_lookup_elem(&fallback_auto_answering, &tid)) {
+		count_add(s->iopf_auto, 1);
+		if (collect_latency)
+			fault_waited(group, &w);
+		return 0;
+	}
+	count_answer(s, status);
+	if (!collect_latency)
+		return 0;
+	fault_waited(group, &w);
+	hist_add(cid, owner, STATS_HIST_FAULT, w.total_ns);
+	return 0;
+}
+
+static __always_inline int auto_answering(bool on)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), one = 1;
+
+	if (on)
+		bpf_map_update_elem(&fallback_auto_answering, &tid, &one,
+				    BPF_ANY);
+	else
+		bpf_map_delete_elem(&fallback_auto_answering, &tid);
+	return 0;
+}
+
+SEC("?fentry/iommufd_auto_response_faults")
+int BPF_PROG(fallback_stats_auto_enter, struct iommufd_hw_pagetable *hwpt,
+	     struct iommufd_attach_handle *handle)
+{
+	return auto_answering(true);
+}
+
+SEC("?fexit/iommufd_auto_response_faults")
+int BPF_PROG(fallback_stats_auto_exit, struct iommufd_hw_pagetable *hwpt,
+	     struct iommufd_attach_handle *handle)
+{
+	return auto_answering(false);
+}
+
+SEC("?fentry/iommufd_fault_destroy")
+int BPF_PROG(fallback_stats_destroy_enter, struct iommufd_object *obj)
+{
+	return auto_answering(true);
+}
+
+SEC("?fexit/iommufd_fault_destroy")
+int BPF_PROG(fallback_stats_destroy_exit, struct iommufd_object *obj)
+{
+	return auto_answering(false);
 }
 
 #endif /* IOMMUFD_BPF_STATS_FALLBACK_BPF_H */

@@ -326,8 +326,6 @@ int BPF_PROG(fallback_detach_v2, struct iommufd_device *idev, u32 pasid)
  * answer's wait is not split; a report runs in the device's context, not
  * the owner's, so its owner is not known.
  */
-extern const void iommufd_fault_iopf_handler __ksym __weak;
-
 /* Groups answered by iommufd itself, on this thread, until it is done */
 struct auto_answers {
 	__u32 fault_id;
@@ -342,18 +340,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct auto_answers);
 } auto_answering SEC(".maps");
-
-/* The HWPT a group's domain reports to, or NULL if iommufd's it is not */
-static __always_inline struct iommufd_hw_pagetable *
-group_hwpt(struct iopf_group *group)
-{
-	struct iommu_domain *domain = group->attach_handle->domain;
-
-	if (!&iommufd_fault_iopf_handler ||
-	    (__u64)domain->iopf_handler != (__u64)&iommufd_fault_iopf_handler)
-		return NULL;
-	return bpf_core_cast(domain->fault_data, struct iommufd_hw_pagetable);
-}
 
 /* A fault group's record: its device, fault object and first fields */
 static __always_inline struct iommufd_event *

@@ -47,7 +47,7 @@ if [ "$kernel" = series ]; then
 fi
 "$workload" -n 7 -p 2 >"$tmp/a.out" 2>&1 &
 a=$!
-"$workload" -n 5 -p 1 --copy 2 --destroy-copy --linger 500 >"$tmp/b.out" 2>&1
+"$workload" --device -n 5 -p 1 --copy 2 --faults 3 --destroy-copy --linger 500 >"$tmp/b.out" 2>&1
 wait "$a"
 kill -INT "$top"; wait "$top"; rc=$?
 kill -INT "$none"; wait "$none"; nrc=$?
@@ -60,6 +60,7 @@ else
 	not_ok "top says once what it counts and what is missing" "$(head -2 "$tmp/top.err")"
 fi
 pa=$(pid_of "$tmp/a.out") pb=$(pid_of "$tmp/b.out")
+db=$(sed -n 's/.* dev=\([0-9]*\) .*/\1/p' "$tmp/b.out")
 ia=$(ioas_of "$tmp/a.out") ib=$(ioas_of "$tmp/b.out") cb=$(copy_ioas_of "$tmp/b.out")
 check_eq "the two tenants' IOAS ids collide" "$ia" "$ib"
 f="$tmp/top.out"
@@ -87,9 +88,14 @@ fi
 rows=$(grep -c '"row":"ioas"' "$f")
 check_eq "IOAS rows: what is not counted is null, not 0" \
 	"$(grep '"row":"ioas"' "$f" | grep -c '"domain_unmaps":null,"invalidations":null,"iotlb_waits":null,"iotlb_wait_ns":null}')" "$rows"
-check_eq "context rows: devices and pinned bytes are null" \
-	"$(grep '"row":"ctx"' "$f" | grep -c '"iopf_groups":null,"dma_faults":null,.*"pasids":null,"pinned_bytes":null}')" \
+check_eq "B: I/O page fault groups of its device" "$(sum "$f" dev iopf_groups "\"owner_tgid\":$pb,.*\"dev_id\":$db,")" 3
+check_eq "B: their answers" "$(sum "$f" dev iopf_answered "\"owner_tgid\":$pb,.*\"dev_id\":$db,")" 3
+check_eq "context rows: DMA faults, PASIDs and pinned bytes are null" \
+	"$(grep '"row":"ctx"' "$f" | grep -c '"iopf_groups":[0-9]*,"dma_faults":null,.*"pasids":null,"pinned_bytes":null}')" \
 	"$(grep -c '"row":"ctx"' "$f")"
+check_eq "device rows: DMA faults and PASIDs are null" \
+	"$(grep '"row":"dev"' "$f" | grep -c '"dma_faults":null,"pasid_attaches":null,"pasid_detaches":null,"pasids":null}')" \
+	"$(grep -c '"row":"dev"' "$f")"
 if [ "$kernel" = series ]; then
 	kill -INT "$stop"; wait "$stop"
 	same=0 differ=
@@ -101,7 +107,12 @@ if [ "$kernel" = series ]; then
 			if [ "$x" = "$y" ]; then same=$((same + 1)); else differ="$differ $1/$2/$field:$x!=$y"; fi
 		done
 	done
-	check_eq "the series' counts of the same workload are the fallback's (21 fields)$differ" "$same" 21
+	for field in iopf_groups iopf_answered; do
+		x=$(sum "$f" dev $field "\"owner_tgid\":$pb,.*\"dev_id\":$db,")
+		y=$(sum "$tmp/stop.out" dev $field "\"owner_tgid\":$pb,.*\"dev_id\":$db,")
+		if [ "$x" = "$y" ]; then same=$((same + 1)); else differ="$differ $pb/$db/$field:$x!=$y"; fi
+	done
+	check_eq "the series' counts of the same workload are the fallback's (23 fields)$differ" "$same" 23
 fi
 
 # 2. The table: '?' where the kernel cannot count
@@ -109,16 +120,16 @@ start_bg text "Counting" "$tool" top $fb 60s 1
 "$workload" -n 3 -p 1 >"$tmp/c.out" 2>&1
 kill -INT "$bg"; wait "$bg"
 pc=$(pid_of "$tmp/c.out")
-if grep -Eq "^ *$pc +[^ ]+ +ctx +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ [KMGT]?i?B +\? +\? +\? +\? +\? +\? +\? +\?$" "$tmp/text.out"; then
-	ok "top's table: '?' in the eight columns it cannot count"
+if grep -Eq "^ *$pc +[^ ]+ +ctx +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ [KMGT]?i?B +\? +\? +\? +\? +[0-9.]+ +\? +\? +\?$" "$tmp/text.out"; then
+	ok "top's table: '?' in the seven columns it cannot count"
 else
-	not_ok "top's table: '?' in the eight columns it cannot count" "$(grep " $pc " "$tmp/text.out" | head -2)"
+	not_ok "top's table: '?' in the seven columns it cannot count" "$(grep " $pc " "$tmp/text.out" | head -2)"
 fi
 
 # 3. hist: map, unmap and copy, timed from entry to exit of the handler;
 # what failed is not timed
 start_bg hist "Timing" "$tool" hist $fb --json --per-owner
-"$workload" -n 4 -p 1 --copy 2 >"$tmp/d.out" 2>&1
+"$workload" --device -n 4 -p 1 --copy 2 --faults 2 >"$tmp/d.out" 2>&1
 kill -INT "$bg"; wait "$bg"; rc=$?
 pd=$(pid_of "$tmp/d.out")
 count_of() { grep "\"kind\":\"$1\",\"owner_tgid\":$pd," "$tmp/hist.out" | sed -n 's/.*"count":\([0-9]*\),.*/\1/p'; }
@@ -126,19 +137,20 @@ check_eq "hist $fb exits 0" "$rc" 0
 check_eq "hist: maps timed" "$(count_of map)" 4
 check_eq "hist: unmaps timed, those of the copies too" "$(count_of unmap)" 6
 check_eq "hist: the copies that succeeded are timed" "$(count_of copy)" 2
+check_eq "hist: faults, report to answer" "$(count_of fault)" 2
 check_eq "hist: only the kinds the fallback times" \
-	"$(sed -n 's/.*"kind":"\([a-z_]*\)".*/\1/p' "$tmp/hist.out" | sort -u | tr '\n' ' ')" "copy map unmap "
+	"$(sed -n 's/.*"kind":"\([a-z_]*\)".*/\1/p' "$tmp/hist.out" | sort -u | tr '\n' ' ')" "copy fault map unmap "
 expect_exit 1 "hist -k of kinds the fallback lacks names them" \
-	"only map, unmap and copy are timed, not fault, iotlb" -- \
-	"$tool" hist $fb -k fault,iotlb -d 1s
-expect_exit 0 "hist -k map,fault times map, and says fault is not" \
-	"not timed without the series' events: fault" -- \
-	"$tool" hist $fb -k map,fault -d 300ms
+	"only map, unmap, copy and fault are timed, not fault_queue, iotlb" -- \
+	"$tool" hist $fb -k iotlb,fault_queue -d 1s
+expect_exit 0 "hist -k map,iotlb times map, and says iotlb is not" \
+	"not timed without the series' events: iotlb" -- \
+	"$tool" hist $fb -k map,iotlb -d 300ms
 
 # 4. metrics: the families the fallback counts, and no others; rows go
 # when their IOAS is destroyed and when their context is released
 start_bg metrics "Writing" "$tool" metrics $fb --textfile "$tmp/m.prom" --interval 500ms
-"$workload" -n 3 -p 1 --copy 1 --destroy-copy --linger 2500 >"$tmp/e.out" 2>&1 &
+"$workload" --device -n 3 -p 1 --copy 1 --faults 2 --destroy-copy --linger 2500 >"$tmp/e.out" 2>&1 &
 e=$!
 wait_done() { i=0; while ! grep -q '^done' "$1" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done; }
 wait_done "$tmp/e.out"
@@ -149,24 +161,29 @@ sleep 1.2
 cp "$tmp/m.prom" "$tmp/after.prom"
 kill -INT "$bg"; wait "$bg"; rc=$?
 pe=$(pid_of "$tmp/e.out") ie=$(ioas_of "$tmp/e.out")
+de=$(sed -n 's/.* dev=\([0-9]*\) .*/\1/p' "$tmp/e.out")
 gauge() { sed -n "s/^iommufd_exporter_table_rows{table=\"$2\"} //p" "$1"; }
 check_eq "metrics $fb exits 0" "$rc" 0
 check_eq "metrics: maps of the live IOAS" \
 	"$(grep "^iommufd_ioas_maps_total{ctx=\"[0-9]*\",owner=\"$pe\",comm=\"[^\"]*\",ioas=\"$ie\"} " "$tmp/during.prom" | sed 's/.* //')" 3
 check_eq "metrics: map latency count" \
 	"$(grep "^iommufd_operation_duration_seconds_count{ctx=\"[0-9]*\",owner=\"$pe\",comm=\"[^\"]*\",op=\"map\"} " "$tmp/during.prom" | sed 's/.* //')" 3
+check_eq "metrics: fault groups of the device" \
+	"$(grep "^iommufd_device_iopf_groups_total{ctx=\"[0-9]*\",owner=\"$pe\",comm=\"[^\"]*\",dev=\"$de\"} " "$tmp/during.prom" | sed 's/.* //')" 2
+check_eq "metrics: answered success" \
+	"$(grep "^iommufd_device_iopf_answers_total{ctx=\"[0-9]*\",owner=\"$pe\",comm=\"[^\"]*\",dev=\"$de\",code=\"success\"} " "$tmp/during.prom" | sed 's/.* //')" 2
 check_eq "metrics: the destroyed IOAS's row is gone, the live one stays" "$(gauge "$tmp/during.prom" ioas)" 1
 check_eq "metrics: a released context leaves no row" \
-	"$(gauge "$tmp/after.prom" ioas)/$(gauge "$tmp/after.prom" hist)" 0/0
+	"$(gauge "$tmp/after.prom" ioas)/$(gauge "$tmp/after.prom" dev)/$(gauge "$tmp/after.prom" hist)" 0/0/0
 missing=
 for fam in iommufd_ioas_domain_unmaps iommufd_ioas_invalidations iommufd_ioas_iotlb_waits \
-	   iommufd_device_iopf_groups iommufd_device_dma_faults iommufd_device_pasid_attaches \
+	   iommufd_device_dma_faults iommufd_device_pasid_attaches \
 	   iommufd_context_pinned_bytes_delta; do
 	grep -q "^# TYPE $fam\(_total\)\? " "$tmp/during.prom" && missing="$missing $fam"
 done
 check_eq "metrics: what the fallback cannot count is left out, not 0" "${missing:-none}" none
 for fam in iommufd_ioas_maps iommufd_ioas_unmaps iommufd_ioas_copies iommufd_ioas_errors \
-	   iommufd_operation_duration_seconds; do
+	   iommufd_device_iopf_groups iommufd_device_iopf_answers iommufd_operation_duration_seconds; do
 	grep -q "^# TYPE $fam\(_total\)\? " "$tmp/during.prom" || missing="$missing $fam"
 done
 check_eq "metrics: what it counts is there" "${missing:-none}" none

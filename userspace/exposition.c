@@ -266,8 +266,6 @@ static void write_series_only(struct page *pg,
 	IOAS_FAMILY(pg, snap, &dunmapped, domain_unmap_bytes);
 	IOAS_FAMILY(pg, snap, &invals, invalidations);
 	IOAS_FAMILY(pg, snap, &hwinv, iotlb_waits);
-	DEV_FAMILY(pg, snap, &iopf, iopf_groups);
-	write_answers(pg, snap);
 	DEV_FAMILY(pg, snap, &dma, dma_faults);
 	DEV_FAMILY(pg, snap, &pasid_att, pasid_attaches);
 	DEV_FAMILY(pg, snap, &pasid_det, pasid_detaches);
@@ -308,6 +306,10 @@ int write_exposition(FILE *out, const struct stats_snapshot *snap,
 	 * What the fallback cannot count is left out, not published as 0: a
 	 * missing series is what Prometheus knows as unknown
 	 */
+	if (!snap->fallback || snap->fallback_faults) {
+		DEV_FAMILY(pg, snap, &iopf, iopf_groups);
+		write_answers(pg, snap);
+	}
 	if (!snap->fallback)
 		write_series_only(pg, snap);
 	write_histograms(pg, snap);

@@ -16,6 +16,7 @@
 #include "common.h"
 #include "json_writer.h"
 #include "stats.h"
+#include "stats_sources.h"
 #include "subcommands.h"
 
 static struct hist_opts {
@@ -33,7 +34,10 @@ static struct hist_opts {
 
 enum { OPT_PER_OWNER = 0x100, OPT_FALLBACK };
 
-/* The kinds the fallback times, from entry to exit of the ioctl handler */
+/*
+ * The kinds the fallback times, from entry to exit of the ioctl handler;
+ * fault too where iommufd has fault objects (report to answer, unsplit)
+ */
 #define FALLBACK_KINDS ((1u << STATS_HIST_MAP) | (1u << STATS_HIST_UNMAP) | \
 			(1u << STATS_HIST_COPY))
 
@@ -67,8 +71,8 @@ static const char doc[] =
 	"\n"
 	"Without INTERVAL the histograms are printed once, at the end (Ctrl-C or\n"
 	"-d); with it, each interval prints what happened in it. On a kernel\n"
-	"without the iommufd-bpf series only map, unmap and copy are timed, each\n"
-	"from entry to exit of its ioctl handler. Exit status: 0 on\n"
+	"without the iommufd-bpf series only map, unmap and copy (each from entry\n"
+	"to exit of its ioctl handler) and fault are timed. Exit status: 0 on\n"
 	"success, 1 on failure, 2 on bad usage.";
 
 /* "map, unmap, ...": every kind, in the order of enum stats_hist_kind */
@@ -261,9 +265,11 @@ static void print_json(const char *what, int64_t owner,
  * Keep the kinds the fallback times; -1 when none asked for is one of
  * them, after naming the others
  */
-static int fallback_kinds(void)
+static int fallback_kinds(bool faults)
 {
-	uint32_t missing = opts.kinds & ~FALLBACK_KINDS, k;
+	uint32_t have = FALLBACK_KINDS |
+			(faults ? 1u << STATS_HIST_FAULT : 0);
+	uint32_t missing = opts.kinds & ~have, k;
 	char names[160];
 	size_t n = 0;
 
@@ -271,10 +277,10 @@ static int fallback_kinds(void)
 		if (missing & (1u << k))
 			n += snprintf(names + n, sizeof(names) - n, "%s%s",
 				      n ? ", " : "", stats_hist_name(k));
-	opts.kinds &= FALLBACK_KINDS;
+	opts.kinds &= have;
 	if (!opts.kinds) {
-		warnx_("without the iommufd-bpf series' events only map, unmap and copy are timed, not %s ('iommufd-bpf probe' lists what this kernel has)",
-		       names);
+		warnx_("without the iommufd-bpf series' events only map, unmap, copy%s are timed, not %s ('iommufd-bpf probe' lists what this kernel has)",
+		       faults ? " and fault" : "", names);
 		return -1;
 	}
 	if (missing && opts.kinds_given)
@@ -348,7 +354,8 @@ int cmd_hist(int argc, char **argv)
 	skel = stats_start(&sopts);
 	if (!skel)
 		return EXIT_FAIL;
-	if (stats_fallback(skel) && fallback_kinds()) {
+	if (stats_fallback(skel) &&
+	    fallback_kinds(stats_fallback_counts_faults(skel))) {
 		err = -1;
 		goto out;
 	}

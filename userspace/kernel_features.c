@@ -75,7 +75,8 @@ int kernel_features_probe(struct kernel_features *kf)
 			  has_function(btf, "iommufd_ioas_unmap") &&
 			  has_function(btf, "iommufd_ioas_copy");
 	kf->object_ends = kf->iommufd && has_function(btf, "iommufd_destroy") &&
-			  has_function(btf, "iommufd_fops_release");
+			  has_function(btf, "iommufd_fops_release") &&
+			  has_function(btf, "iommufd_device_unbind");
 	kf->dirty_ioctl = kf->iommufd &&
 			  has_function(btf, "iommufd_hwpt_get_dirty_bitmap") &&
 			  has_function(btf, "iova_bitmap_set");

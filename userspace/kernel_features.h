@@ -29,7 +29,8 @@ struct kernel_features {
 	bool ioas_ioctls;
 	/*
 	 * and those where objects and contexts end (IOMMU_DESTROY's handler,
-	 * the file's release), which the aggregation's fallback retires by
+	 * a device's unbind, the file's release), which the aggregation's
+	 * fallback retires by
 	 */
 	bool object_ends;
 	/* The dirty-bitmap ioctl's handler and the bitmap's setter */

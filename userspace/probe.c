@@ -116,7 +116,7 @@ static size_t capabilities(const struct kernel_features *kf,
 		kf->series ? SOURCE_SERIES :
 		kf->iopf_functions ? SOURCE_FEXIT : SOURCE_NONE,
 		kf->series ? series_how :
-		kf->iopf_functions ? "fentry on iommufd_fault_iopf_handler, iopf_group_response: trace only; no read step, no owner of a report" :
+		kf->iopf_functions ? "fentry on iommufd_fault_iopf_handler, iopf_group_response; no read step, no owner of a report" :
 		"needs the series, or iommufd_fault_iopf_handler and iopf_group_response in BTF" };
 	c[n++] = (struct capability){
 		"dma_faults", "unrecoverable DMA faults, by iommufd device",

@@ -35,6 +35,7 @@ const char *stats_hist_name(uint32_t kind)
 
 /* Open the programs and size their tables for @opts */
 static struct iommufd_stats_bpf *stats_open(const struct stats_opts *opts,
+					    const struct kernel_features *kf,
 					    bool fallback)
 {
 	struct iommufd_stats_bpf *skel = iommufd_stats_bpf__open();
@@ -53,7 +54,7 @@ static struct iommufd_stats_bpf *stats_open(const struct stats_opts *opts,
 		bpf_map__set_max_entries(skel->maps.fault_times, 1);
 		bpf_program__set_autoload(skel->progs.stats_fault_read, false);
 	}
-	stats_select_programs(skel, fallback);
+	stats_select_programs(skel, kf, fallback);
 	if (fallback)
 		return skel;
 	/* The VT-d driver's event: absent on a kernel without VT-d */
@@ -66,40 +67,44 @@ static struct iommufd_stats_bpf *stats_open(const struct stats_opts *opts,
  * Whether @opts are served by the fallback on this kernel, after saying
  * so; -1 after saying why neither can serve them
  */
-static int choose_source(const struct stats_opts *opts)
+static int choose_source(const struct stats_opts *opts,
+			 struct kernel_features *kf)
 {
-	struct kernel_features kf;
+	const char *line;
 
-	if (kernel_features_probe(&kf)) {
+	if (kernel_features_probe(kf)) {
 		warnx_("no kernel BTF at /sys/kernel/btf/vmlinux: the kernel needs CONFIG_DEBUG_INFO_BTF=y");
 		return -1;
 	}
-	if (kf.series && !opts->fallback)
+	if (kf->series && !opts->fallback)
 		return 0;
-	if (!kf.ioas_ioctls || !kf.object_ends) {
-		warnx_("this kernel has neither the iommufd-bpf series nor the iommufd functions the fallback attaches to (iommufd_ioas_map, _unmap, _copy, iommufd_destroy, iommufd_fops_release): it needs CONFIG_IOMMUFD=y ('iommufd-bpf probe' lists what this kernel offers)");
+	if (!kf->ioas_ioctls || !kf->object_ends) {
+		warnx_("this kernel has neither the iommufd-bpf series nor the iommufd functions the fallback attaches to (iommufd_ioas_map, _unmap, _copy, iommufd_destroy, iommufd_device_unbind, iommufd_fops_release): it needs CONFIG_IOMMUFD=y ('iommufd-bpf probe' lists what this kernel offers)");
 		return -1;
 	}
-	if (kf.series)
+	line = kf->iopf_functions ? STATS_FALLBACK_COUNTS_FAULTS :
+				    STATS_FALLBACK_COUNTS;
+	if (kf->series)
 		fprintf(stderr, "iommufd-bpf %s: --fallback: %s\n",
-			opts->command, STATS_FALLBACK_COUNTS);
+			opts->command, line);
 	else
-		report_reduced_mode(opts->command, STATS_FALLBACK_COUNTS);
+		report_reduced_mode(opts->command, line);
 	return 1;
 }
 
 struct iommufd_stats_bpf *stats_start(const struct stats_opts *opts)
 {
 	struct iommufd_stats_bpf *skel;
+	struct kernel_features kf;
 	int err, source;
 
 	setup_libbpf_logging();
 	if (check_bpf_privileges())
 		return NULL;
-	source = choose_source(opts);
+	source = choose_source(opts, &kf);
 	if (source < 0)
 		return NULL;
-	skel = stats_open(opts, source);
+	skel = stats_open(opts, &kf, source);
 	if (!skel)
 		return NULL;
 	err = iommufd_stats_bpf__load(skel);
@@ -127,7 +132,8 @@ long long stats_memory(const struct stats_opts *opts, int ncpu)
 	long long bytes;
 
 	setup_libbpf_logging();
-	skel = stats_open(opts, false);
+	/* The series' tables: the fallback's are the same and two more */
+	skel = stats_open(opts, NULL, false);
 	if (!skel)
 		return -errno;
 	bytes = stats_map_bytes(skel, ncpu);
@@ -379,6 +385,8 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 	stats_snapshot_free(snap);
 	snap->when_ns = monotonic_ns();
 	snap->fallback = stats_fallback(skel);
+	snap->fallback_faults = snap->fallback &&
+				stats_fallback_counts_faults(skel);
 	/*
 	 * Retired rows first: one retired after this is read live now and
 	 * retired in the next read, never twice in one. A live row of the same

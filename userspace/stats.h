@@ -23,11 +23,14 @@ struct stats_opts {
 };
 
 /*
- * What the fallback counts on a kernel without the series (fexit on the
- * ioctl handlers): every other count is absent, not zero
+ * What the fallback counts on a kernel without the series (fentry/fexit
+ * on iommufd's functions), with and without iommufd's fault objects
+ * (6.11): every other count is absent, not zero
  */
+#define STATS_FALLBACK_COUNTS_FAULTS \
+	"counts IOAS maps, unmaps and copies, their bytes, errors and latency, and I/O page faults, their answers and wait, from fentry/fexit on iommufd's functions, in contexts the tool numbers; missing: domain unmaps, IOTLB invalidations and waits, DMA faults, PASIDs, pinned bytes, a fault's wait split at its read"
 #define STATS_FALLBACK_COUNTS \
-	"counts IOAS maps, unmaps and copies, their bytes, errors and latency from fexit on the ioctl handlers, in contexts the tool numbers; missing: domain unmaps, IOTLB invalidations and waits, devices (I/O page faults, DMA faults, PASIDs), pinned bytes"
+	"counts IOAS maps, unmaps and copies, their bytes, errors and latency from fentry/fexit on iommufd's functions, in contexts the tool numbers; missing: domain unmaps, IOTLB invalidations and waits, devices (I/O page faults, DMA faults, PASIDs), pinned bytes"
 
 struct stats_ioas_row {
 	struct stats_key key;	/* context, IOAS id */
@@ -61,6 +64,7 @@ enum stats_table { STATS_TABLE_IOAS, STATS_TABLE_DEV, STATS_TABLE_HIST,
 struct stats_snapshot {
 	uint64_t when_ns;	/* CLOCK_MONOTONIC */
 	bool fallback;		/* counted by the fallback: stats_fallback() */
+	bool fallback_faults;	/* ... with its I/O page faults */
 	struct stats_ioas_row *ioas;
 	size_t nr_ioas;
 	struct stats_dev_row *dev;

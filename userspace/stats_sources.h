@@ -9,12 +9,19 @@
 
 #include <stdbool.h>
 
+#include "kernel_features.h"
+
 struct iommufd_stats_bpf;
 
 /*
- * Before load: with @fallback only the fallback's programs, else only the
+ * Before load: with @fallback only the fallback's programs (its I/O page
+ * fault counting where @kf has iommufd's fault handling), else only the
  * series' (the fallback's tables then shrink to nothing)
  */
-void stats_select_programs(struct iommufd_stats_bpf *skel, bool fallback);
+void stats_select_programs(struct iommufd_stats_bpf *skel,
+			   const struct kernel_features *kf, bool fallback);
+
+/* After load: whether the fallback counts I/O page faults */
+bool stats_fallback_counts_faults(const struct iommufd_stats_bpf *skel);
 
 #endif

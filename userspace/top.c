@@ -52,10 +52,10 @@ static const char doc[] =
 	"heavy load.\n"
 	"\n"
 	"On a kernel without the iommufd-bpf series, top counts IOAS maps, unmaps\n"
-	"and copies only, from fexit on their ioctl handlers, and numbers the\n"
-	"contexts itself: the other columns show '?' (null in JSON), the owner is\n"
-	"the process that issued the ioctl ('iommufd-bpf probe' says which kernel\n"
-	"this is).\n"
+	"and copies and I/O page faults only, from fentry/fexit on iommufd's\n"
+	"functions, and numbers the contexts itself: the other columns show '?'\n"
+	"(null in JSON), the owner is the process that last issued an ioctl on\n"
+	"the context ('iommufd-bpf probe' says which kernel this is).\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  iommufd-bpf top                  # refresh every second\n"
@@ -249,6 +249,8 @@ static void show(const struct stats_snapshot *now,
 	if (secs <= 0)
 		secs = 1e-9;
 	bool fb = now->fallback;
+	/* I/O page faults: counted by the fallback where iommufd has them */
+	bool no_iopf = fb && !now->fallback_faults;
 
 	nr = owners(now, &own);
 	if (!opts.json)
@@ -316,7 +318,7 @@ static void show(const struct stats_snapshot *now,
 			json_count(&w, "invalidations", ctx.invalidations, fb);
 			json_count(&w, "iotlb_waits", ctx.iotlb_waits, fb);
 			json_count(&w, "iotlb_wait_ns", ctx.iotlb_wait_ns, fb);
-			json_count(&w, "iopf_groups", dctx.iopf, fb);
+			json_count(&w, "iopf_groups", dctx.iopf, no_iopf);
 			json_count(&w, "dma_faults", dctx.dma_faults, fb);
 			json_count(&w, "pasid_attaches", dctx.pasid_attaches, fb);
 			json_count(&w, "pasid_detaches", dctx.pasid_detaches, fb);
@@ -340,7 +342,7 @@ static void show(const struct stats_snapshot *now,
 			       fb ? "?" : mean_wait(ctx.iotlb_wait_ns,
 						    ctx.iotlb_waits, b3,
 						    sizeof(b3)),
-			       rate(dctx.iopf, secs, fb, col[3], sizeof(col[3])),
+			       rate(dctx.iopf, secs, no_iopf, col[3], sizeof(col[3])),
 			       rate(dctx.dma_faults, secs, fb, col[4], sizeof(col[4])),
 			       fb ? "?" : col[6],
 			       fb ? "?" : format_size(pinned, b2, sizeof(b2)));
@@ -416,6 +418,14 @@ static void show(const struct stats_snapshot *now,
 				json_u64(&w, "dev_id", r->key.id);
 				json_u64(&w, "iopf_groups", d.iopf);
 				json_u64(&w, "iopf_answered", d.answered);
+				if (fb) {
+					json_null(&w, "dma_faults");
+					json_null(&w, "pasid_attaches");
+					json_null(&w, "pasid_detaches");
+					json_null(&w, "pasids");
+					json_end(&w);
+					continue;
+				}
 				json_u64(&w, "dma_faults", d.dma_faults);
 				json_u64(&w, "pasid_attaches", d.pasid_attaches);
 				json_u64(&w, "pasid_detaches", d.pasid_detaches);
@@ -425,10 +435,12 @@ static void show(const struct stats_snapshot *now,
 			}
 			snprintf(obj, sizeof(obj), "dev %u/c%llu", r->key.id,
 				 (unsigned long long)r->key.ctx);
-			printf("%8d %-15.15s %-14s %9s %9s %8s %10s %9s %8s %8s %8s %8.1f %8.1f %6lld %10s\n",
+			snprintf(col[6], sizeof(col[6]), "%lld", (long long)d.pasids);
+			printf("%8d %-15.15s %-14s %9s %9s %8s %10s %9s %8s %8s %8s %8.1f %8s %6s %10s\n",
 			       own[o], comm, obj, "-", "-", "-", "-", "-", "-",
-			       "-", "-", d.iopf / secs, d.dma_faults / secs,
-			       (long long)d.pasids, "-");
+			       "-", "-", d.iopf / secs,
+			       rate(d.dma_faults, secs, fb, col[4], sizeof(col[4])),
+			       fb ? "?" : col[6], "-");
 		}
 	}
 	free(own);

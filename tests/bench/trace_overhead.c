@@ -435,6 +435,7 @@ static void print_accounting(const char *prefix, struct tracer *t)
 static struct iommufd_stats_bpf *load_stats(bool latency, bool fallback)
 {
 	struct iommufd_stats_bpf *skel = iommufd_stats_bpf__open();
+	struct kernel_features kf;
 
 	if (!skel)
 		die("open iommufd_stats");
@@ -447,7 +448,9 @@ static struct iommufd_stats_bpf *load_stats(bool latency, bool fallback)
 	}
 	/* The mock has no VT-d: its event never fires in the pair */
 	bpf_program__set_autoload(skel->progs.stats_qi_wait, false);
-	stats_select_programs(skel, fallback);
+	if (kernel_features_probe(&kf))
+		die("kernel BTF");
+	stats_select_programs(skel, &kf, fallback);
 	if (iommufd_stats_bpf__load(skel))
 		die("load iommufd_stats");
 	return skel;
