@@ -15,47 +15,48 @@ struct handler_entry {
 };
 
 /*
- * Per thread in a handler. An ioctl sleeps, so the thread id keys it, not
- * the CPU. Loaders shrink it to one entry when their fallback is unused.
- * A thread whose exit was missed (detached in between) leaves an entry
- * that its next call overwrites.
+ * Per thread in a handler: an ioctl sleeps, so the thread keeps it, not
+ * the CPU. Task storage: the thread's own slot, found through the task
+ * without a hash lookup, and freed with the thread. A slot whose exit was
+ * missed (detached in between) is overwritten by the thread's next call.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct handler_entry);
 } handler_entries SEC(".maps");
 
 static __always_inline int handler_enter(__u64 length)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct handler_entry h = {
-		.ts_ns = bpf_ktime_get_ns(),
-		.length = length,
-	};
+	struct handler_entry *h;
 
-	bpf_map_update_elem(&handler_entries, &tid, &h, BPF_ANY);
+	h = bpf_task_storage_get(&handler_entries, bpf_get_current_task_btf(),
+				 NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!h)
+		return 0;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->length = length;
 	return 0;
 }
 
 /*
  * Take this thread's entry: false when it was not seen (the programs were
- * attached while the handler ran, or the table was full). Else *@ns is the
- * time since it and, with @length, *@length what the entry kept.
+ * attached while the handler ran, or no slot could be had). Else *@ns is
+ * the time since it and, with @length, *@length what the entry kept.
  */
 static __always_inline bool handler_exit(__u64 *ns, __u64 *length)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct handler_entry *h;
 
-	h = bpf_map_lookup_elem(&handler_entries, &tid);
-	if (!h)
+	h = bpf_task_storage_get(&handler_entries, bpf_get_current_task_btf(),
+				 NULL, 0);
+	if (!h || !h->ts_ns)
 		return false;
 	*ns = bpf_ktime_get_ns() - h->ts_ns;
 	if (length)
 		*length = h->length;
-	bpf_map_delete_elem(&handler_entries, &tid);
+	h->ts_ns = 0;
 	return true;
 }
 

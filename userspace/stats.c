@@ -472,7 +472,7 @@ static long long kernel_size(const struct btf *btf, const char *name,
 
 long long stats_map_bytes(struct iommufd_stats_bpf *skel, int ncpu)
 {
-	long long htab, bucket, elem, array, total = 0;
+	long long htab, bucket, elem, array, smap, sbucket, total = 0;
 	const long long page = sysconf(_SC_PAGESIZE);
 	struct bpf_map *map;
 	struct btf *btf;
@@ -484,8 +484,11 @@ long long stats_map_bytes(struct iommufd_stats_bpf *skel, int ncpu)
 	bucket = kernel_size(btf, "bpf_htab", "buckets");
 	elem = kernel_size(btf, "htab_elem", NULL);
 	array = kernel_size(btf, "bpf_array", NULL);
+	smap = kernel_size(btf, "bpf_local_storage_map", NULL);
+	sbucket = kernel_size(btf, "bpf_local_storage_map_bucket", NULL);
 	btf__free(btf);
-	if (htab < 0 || bucket < 0 || elem < 0 || array < 0)
+	if (htab < 0 || bucket < 0 || elem < 0 || array < 0 || smap < 0 ||
+	    sbucket < 0)
 		return -ENOENT;
 	/* kernel/bpf/hashtab.c and arraymap.c, *_map_mem_usage() */
 	bpf_object__for_each_map(map, skel->obj) {
@@ -519,6 +522,16 @@ long long stats_map_bytes(struct iommufd_stats_bpf *skel, int ncpu)
 					 (entries * value + page - 1) / page * page;
 			else
 				total += array + entries * value;
+			break;
+		case BPF_MAP_TYPE_TASK_STORAGE:
+			/*
+			 * bpf_local_storage.c: buckets for the CPUs, at
+			 * least two; a thread's slot is allocated while it
+			 * is in a handler, and not counted by the kernel
+			 */
+			while (buckets < (unsigned long long)ncpu || buckets < 2)
+				buckets <<= 1;
+			total += smap + sbucket * buckets;
 			break;
 		default:
 			return -EOPNOTSUPP;

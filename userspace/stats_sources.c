@@ -30,7 +30,6 @@ void stats_select_programs(struct iommufd_stats_bpf *skel,
 				bpf_program__set_autoload(iopf[i], false);
 		return;
 	}
-	bpf_map__set_max_entries(skel->maps.handler_entries, 1);
 	bpf_map__set_max_entries(skel->maps.fallback_ctx_numbers, 1);
 	bpf_map__set_max_entries(skel->maps.fallback_auto_answering, 1);
 }
