@@ -58,7 +58,7 @@ static struct iommufd_stats_bpf *stats_open(const struct stats_opts *opts,
 	if (fallback)
 		return skel;
 	/* The VT-d driver's event: absent on a kernel without VT-d */
-	if (!kernel_has_trace_event("qi_wait"))
+	if (!kf->qi_wait)
 		bpf_program__set_autoload(skel->progs.stats_qi_wait, false);
 	return skel;
 }
@@ -129,11 +129,14 @@ fail:
 long long stats_memory(const struct stats_opts *opts, int ncpu)
 {
 	struct iommufd_stats_bpf *skel;
+	struct kernel_features kf;
 	long long bytes;
 
 	setup_libbpf_logging();
-	/* The series' tables: the fallback's are the same and two more */
-	skel = stats_open(opts, NULL, false);
+	/* The series' tables: the fallback's are the same and three more */
+	if (kernel_features_probe(&kf))
+		return -ENOENT;
+	skel = stats_open(opts, &kf, false);
 	if (!skel)
 		return -errno;
 	bytes = stats_map_bytes(skel, ncpu);
