@@ -30,6 +30,7 @@ struct fault_wait {
 	__u64 total_ns;		/* report to answer */
 	__u64 queued_ns;	/* report to read */
 	__u64 handled_ns;	/* read to answer */
+	bool read;		/* the read was seen: the two steps are known */
 };
 
 /* At report: remember when; 0 or the map's error */
@@ -62,6 +63,7 @@ static __always_inline void fault_waited(struct iopf_group *group,
 	struct fault_times *t;
 
 	w->total_ns = w->queued_ns = w->handled_ns = 0;
+	w->read = false;
 	t = bpf_map_lookup_elem(&fault_times, &key);
 	if (!t)
 		return;
@@ -69,6 +71,7 @@ static __always_inline void fault_waited(struct iopf_group *group,
 	if (t->read_ns) {
 		w->queued_ns = t->read_ns - t->reported_ns;
 		w->handled_ns = now - t->read_ns;
+		w->read = true;
 	}
 	bpf_map_delete_elem(&fault_times, &key);
 }

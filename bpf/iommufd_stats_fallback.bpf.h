@@ -28,6 +28,7 @@
 #define IOMMUFD_BPF_STATS_FALLBACK_BPF_H
 
 #include "ioctl_handler_time.bpf.h"
+#include "fault_read_fallback.bpf.h"
 
 /* What the fallback knows of a context seen */
 struct fallback_ctx_info {
@@ -229,8 +230,8 @@ int BPF_PROG(fallback_stats_unbind, struct iommufd_device *idev)
  * handler counts for its device; its answer, whether the VMM wrote it or
  * iommufd gave it when the device left or the fault object went (marked
  * on the thread by fentry/fexit on those two), counts by its code, and
- * the wait from the report into the fault histogram. The read from the
- * fault fd leaves nothing to attach to: the wait is not split.
+ * the wait from the report into the fault histogram, split at the VMM's
+ * read where the kernel's read can be followed (fault_read_fallback.bpf.h).
  */
 
 /* Threads answering groups on iommufd's behalf, until they are done */
@@ -298,6 +299,34 @@ int BPF_PROG(fallback_stats_fault_respond, struct iopf_group *group,
 		return 0;
 	fault_waited(group, &w);
 	hist_add(cid, owner, STATS_HIST_FAULT, w.total_ns);
+	if (w.read) {
+		hist_add(cid, owner, STATS_HIST_FAULT_QUEUE, w.queued_ns);
+		hist_add(cid, owner, STATS_HIST_FAULT_HANDLE, w.handled_ns);
+	}
+	return 0;
+}
+
+SEC("?fentry/iommufd_fault_fops_read")
+int BPF_PROG(fallback_stats_read_enter, struct file *filep)
+{
+	return fault_read_enter(filep);
+}
+
+SEC("?fexit/iommufd_fault_fops_read")
+int BPF_PROG(fallback_stats_fault_read, struct file *filep)
+{
+	struct fault_reader *r = fault_reader();
+	struct iopf_group *group;
+	__u32 i;
+
+	if (!r)
+		return 0;
+	for (i = 0; i < FAULT_READ_GROUPS; i++) {
+		group = fault_read_group(r, i);
+		if (group)
+			fault_read_now(group);
+	}
+	r->n = 0;
 	return 0;
 }
 

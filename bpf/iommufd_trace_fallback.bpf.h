@@ -4,7 +4,7 @@
  * same IOAS map, unmap and copy records, from fentry/fexit on the ioctl
  * handlers every iommufd kernel has, device attach, replace and detach
  * records from the functions VFIO calls for them, and I/O page fault
- * reports and answers. Included by iommufd_trace.bpf.c, so
+ * reports, reads and answers. Included by iommufd_trace.bpf.c, so
  * both sources share its ring buffer, counters and sequence numbers. Not
  * loaded unless asked for ("?" sections): the loader enables one source
  * per event (trace_sources.c).
@@ -23,6 +23,7 @@
 #define IOMMUFD_BPF_TRACE_FALLBACK_BPF_H
 
 #include "ioctl_handler_time.bpf.h"
+#include "fault_read_fallback.bpf.h"
 
 /*
  * The duration since this thread's entry into the handler; 0 with
@@ -322,9 +323,10 @@ int BPF_PROG(fallback_detach_v2, struct iommufd_device *idev, u32 pasid)
  * to the device, whether the VMM wrote it to the fault fd or iommufd gave
  * it when the device was detached or the fault object destroyed (then one
  * record counts them, as the series' auto-response event does). The read
- * from the fault fd leaves no trace a program can attach to, so an
- * answer's wait is not split; a report runs in the device's context, not
- * the owner's, so its owner is not known.
+ * from the fault fd is taken where the group gets its cookie (see
+ * fault_read_fallback.bpf.h), which splits an answer's wait. A report
+ * runs in the device's context, not the owner's, so its owner is not
+ * known; a read and an answer run in the VMM's, the caller.
  */
 /* Groups answered by iommufd itself, on this thread, until it is done */
 struct auto_answers {
@@ -405,13 +407,61 @@ int BPF_PROG(fallback_fault_respond, struct iopf_group *group,
 			      bpf_get_current_pid_tgid() >> 32, hwpt, group, 0);
 	if (!e)
 		return 0;
-	e->absent |= IOMMUFD_ABSENT_FAULT_STEPS;
+	/* Unseen where the kernel's read cannot be followed (or was not) */
+	if (!w.read)
+		e->absent |= IOMMUFD_ABSENT_FAULT_STEPS;
 	if (!w.total_ns)
 		e->absent |= IOMMUFD_ABSENT_DURATION;
 	e->cookie = group->cookie;
 	e->code = status;
 	e->duration_ns = w.total_ns;
+	e->queued_ns = w.queued_ns;
+	e->handled_ns = w.handled_ns;
 	event_submit(e);
+	return 0;
+}
+
+SEC("?fentry/iommufd_fault_fops_read")
+int BPF_PROG(fallback_fault_read_enter, struct file *filep)
+{
+	return fault_read_enter(filep);
+}
+
+/* The VMM read the groups: it is the caller */
+static __always_inline void fault_read_record(struct iopf_group *group)
+{
+	struct iommufd_hw_pagetable *hwpt = group_hwpt(group);
+	struct iommufd_event *e;
+	__u64 queued;
+
+	if (!hwpt)
+		return;
+	queued = fault_read_now(group);
+	e = fault_event_begin(IOMMUFD_EV_FAULT_READ,
+			      bpf_get_current_pid_tgid() >> 32, hwpt, group, 0);
+	if (!e)
+		return;
+	e->cookie = group->cookie;
+	e->count = group->fault_count;
+	e->queued_ns = queued;
+	event_submit(e);
+}
+
+SEC("?fexit/iommufd_fault_fops_read")
+int BPF_PROG(fallback_fault_read, struct file *filep)
+{
+	struct fault_reader *r = fault_reader();
+	struct iopf_group *group;
+	__u32 i;
+
+	if (!r)
+		return 0;
+	for (i = 0; i < FAULT_READ_GROUPS; i++) {
+		group = fault_read_group(r, i);
+		if (group)
+			fault_read_record(group);
+	}
+	r->n = 0;
 	return 0;
 }
 

@@ -599,8 +599,9 @@ static int trigger_iopf(int fd, __u32 dev, __u32 grpid, __u64 addr)
  * I/O page faults through a fault object: two groups reported, one read
  * and answered by this process, then the device moved off the HWPT, which
  * answers the other. The report runs in the reporting context (here this
- * thread, in hardware an interrupt), so its owner is not known; the answer
- * has no read step to split its wait at.
+ * thread, in hardware an interrupt), so its owner is not known; the read
+ * and the answer run in this process. The other xa_alloc() calls made
+ * while the programs are attached (every object allocated) read nothing.
  */
 TEST_F(fallback, page_faults_reported_answered_and_auto_answered)
 {
@@ -639,7 +640,9 @@ TEST_F(fallback, page_faults_reported_answered_and_auto_answered)
 	answer.cookie = pf.cookie;
 	ASSERT_EQ(sizeof(answer), write(fa.out_fault_fd, &answer,
 					sizeof(answer)));
-	e = expect_records(IOMMUFD_EV_FAULT_REPORT, IOMMUFD_EV_FAULT_RESPOND);
+	ASSERT_TRUE(self->kf.fault_fd_read);
+	e = expect_records(IOMMUFD_EV_FAULT_REPORT, IOMMUFD_EV_FAULT_READ,
+			   IOMMUFD_EV_FAULT_RESPOND);
 	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_OWNER, e[0].absent);
 	ASSERT_EQ(dev, e[0].dev_id);
 	ASSERT_EQ(fa.out_fault_id, e[0].fault_id);
@@ -651,14 +654,28 @@ TEST_F(fallback, page_faults_reported_answered_and_auto_answered)
 	ASSERT_EQ(IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE,
 		  e[0].perm);
 	ASSERT_EQ(1, e[0].count);
-	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_FAULT_STEPS,
-		  e[1].absent);
+	/* The read: the cookie the VMM got, and the wait until then */
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX, e[1].absent);
+	ASSERT_EQ(getpid(), e[1].owner_tgid);
 	ASSERT_EQ(dev, e[1].dev_id);
 	ASSERT_EQ(fa.out_fault_id, e[1].fault_id);
+	ASSERT_EQ(1, e[1].pasid);
 	ASSERT_EQ(2, e[1].grpid);
+	ASSERT_EQ(0xdead000, e[1].iova);
 	ASSERT_EQ(pf.cookie, e[1].cookie);
-	ASSERT_EQ(IOMMUFD_PAGE_RESP_SUCCESS, e[1].code);
-	ASSERT_NE(0, e[1].duration_ns);
+	ASSERT_EQ(1, e[1].count);
+	ASSERT_NE(0, e[1].queued_ns);
+	/* The answer, its wait split at the read */
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX, e[2].absent);
+	ASSERT_EQ(getpid(), e[2].owner_tgid);
+	ASSERT_EQ(dev, e[2].dev_id);
+	ASSERT_EQ(fa.out_fault_id, e[2].fault_id);
+	ASSERT_EQ(2, e[2].grpid);
+	ASSERT_EQ(pf.cookie, e[2].cookie);
+	ASSERT_EQ(IOMMUFD_PAGE_RESP_SUCCESS, e[2].code);
+	ASSERT_NE(0, e[2].handled_ns);
+	ASSERT_EQ(e[1].queued_ns, e[2].queued_ns);
+	ASSERT_EQ(e[2].duration_ns, e[2].queued_ns + e[2].handled_ns);
 
 	/* Unread when the device leaves: iommufd answers it, once */
 	ASSERT_EQ(0, trigger_iopf(self->fd, dev, 3, 0xbeef000));
@@ -756,8 +773,9 @@ TEST_F(fallback, agrees_with_the_series_or_replaces_it)
 		ASSERT_EQ(FALLBACK_MASK,
 			  trace_events_available(&self->kf, IOMMUFD_EV_MASK_ALL,
 						 false));
-		/* Of the fault stream, no read and no DMA fault */
-		ASSERT_EQ(IOMMUFD_EV_MASK_FALLBACK_FAULTS,
+		/* Of the fault stream, no DMA fault */
+		ASSERT_EQ(IOMMUFD_EV_MASK_FALLBACK_FAULTS |
+			  IOMMUFD_EV_MASK_FALLBACK_FAULT_READ,
 			  trace_events_available(&self->kf,
 						 IOMMUFD_EV_MASK_FAULTS, false));
 		return;

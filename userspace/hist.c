@@ -36,7 +36,8 @@ enum { OPT_PER_OWNER = 0x100, OPT_FALLBACK };
 
 /*
  * The kinds the fallback times, from entry to exit of the ioctl handler;
- * fault too where iommufd has fault objects (report to answer, unsplit)
+ * fault too where iommufd has fault objects (report to answer), and its
+ * two steps where the kernel's read of the fault fd can be followed
  */
 #define FALLBACK_KINDS ((1u << STATS_HIST_MAP) | (1u << STATS_HIST_UNMAP) | \
 			(1u << STATS_HIST_COPY))
@@ -72,8 +73,9 @@ static const char doc[] =
 	"Without INTERVAL the histograms are printed once, at the end (Ctrl-C or\n"
 	"-d); with it, each interval prints what happened in it. On a kernel\n"
 	"without the iommufd-bpf series only map, unmap and copy (each from entry\n"
-	"to exit of its ioctl handler) and fault are timed. Exit status: 0 on\n"
-	"success, 1 on failure, 2 on bad usage.";
+	"to exit of its ioctl handler), fault, fault_queue and fault_handle are\n"
+	"timed ('iommufd-bpf probe' says which this kernel has). Exit status: 0\n"
+	"on success, 1 on failure, 2 on bad usage.";
 
 /* "map, unmap, ...": every kind, in the order of enum stats_hist_kind */
 static const char *known_kinds(void)
@@ -265,10 +267,12 @@ static void print_json(const char *what, int64_t owner,
  * Keep the kinds the fallback times; -1 when none asked for is one of
  * them, after naming the others
  */
-static int fallback_kinds(bool faults)
+static int fallback_kinds(bool faults, bool split)
 {
 	uint32_t have = FALLBACK_KINDS |
-			(faults ? 1u << STATS_HIST_FAULT : 0);
+			(faults ? 1u << STATS_HIST_FAULT : 0) |
+			(split ? 1u << STATS_HIST_FAULT_QUEUE |
+				 1u << STATS_HIST_FAULT_HANDLE : 0);
 	uint32_t missing = opts.kinds & ~have, k;
 	char names[160];
 	size_t n = 0;
@@ -280,6 +284,7 @@ static int fallback_kinds(bool faults)
 	opts.kinds &= have;
 	if (!opts.kinds) {
 		warnx_("without the iommufd-bpf series' events only map, unmap, copy%s are timed, not %s ('iommufd-bpf probe' lists what this kernel has)",
+		       split ? ", fault, fault_queue and fault_handle" :
 		       faults ? " and fault" : "", names);
 		return -1;
 	}
@@ -355,7 +360,8 @@ int cmd_hist(int argc, char **argv)
 	if (!skel)
 		return EXIT_FAIL;
 	if (stats_fallback(skel) &&
-	    fallback_kinds(stats_fallback_counts_faults(skel))) {
+	    fallback_kinds(stats_fallback_counts_faults(skel),
+			   stats_fallback_splits_faults(skel))) {
 		err = -1;
 		goto out;
 	}

@@ -16,6 +16,10 @@ void stats_select_programs(struct iommufd_stats_bpf *skel,
 		skel->progs.fallback_stats_destroy_enter,
 		skel->progs.fallback_stats_destroy_exit,
 	};
+	struct bpf_program *read[] = {
+		skel->progs.fallback_stats_read_enter,
+		skel->progs.fallback_stats_fault_read,
+	};
 	struct bpf_program *prog;
 	size_t i;
 
@@ -28,6 +32,11 @@ void stats_select_programs(struct iommufd_stats_bpf *skel,
 		for (i = 0; i < sizeof(iopf) / sizeof(iopf[0]); i++)
 			if (!kf->iopf_functions)
 				bpf_program__set_autoload(iopf[i], false);
+		/* The reads only split the wait in the histograms */
+		for (i = 0; i < sizeof(read) / sizeof(read[0]); i++)
+			bpf_program__set_autoload(read[i],
+				kf->iopf_functions && kf->fault_fd_read &&
+				skel->rodata->collect_latency);
 		return;
 	}
 	bpf_map__set_max_entries(skel->maps.fallback_ctx_numbers, 1);
@@ -37,4 +46,9 @@ void stats_select_programs(struct iommufd_stats_bpf *skel,
 bool stats_fallback_counts_faults(const struct iommufd_stats_bpf *skel)
 {
 	return bpf_program__autoload(skel->progs.fallback_stats_fault_report);
+}
+
+bool stats_fallback_splits_faults(const struct iommufd_stats_bpf *skel)
+{
+	return bpf_program__autoload(skel->progs.fallback_stats_fault_read);
 }

@@ -24,4 +24,7 @@ void stats_select_programs(struct iommufd_stats_bpf *skel,
 /* After load: whether the fallback counts I/O page faults */
 bool stats_fallback_counts_faults(const struct iommufd_stats_bpf *skel);
 
+/* ... and splits their wait at the VMM's read (fault_queue, fault_handle) */
+bool stats_fallback_splits_faults(const struct iommufd_stats_bpf *skel);
+
 #endif

@@ -24,6 +24,8 @@ __u32 trace_events_available(const struct kernel_features *kf, __u32 wanted,
 			have |= IOMMUFD_EV_MASK_FALLBACK_DEVICE;
 		if (kf->iopf_functions)
 			have |= IOMMUFD_EV_MASK_FALLBACK_FAULTS;
+		if (kf->fault_fd_read)
+			have |= IOMMUFD_EV_MASK_FALLBACK_FAULT_READ;
 	}
 	return wanted & have;
 }
@@ -113,9 +115,13 @@ static void select_fallback(struct iommufd_trace_bpf *skel,
 		struct bpf_program *prog;
 		__u32 events;
 	} faults[] = {
-		/* An answer's wait is measured from its report */
+		/* An answer's wait is measured from its report and its read */
 		{ skel->progs.fallback_fault_report,
-		  EV(FAULT_REPORT) | EV(FAULT_RESPOND) },
+		  EV(FAULT_REPORT) | EV(FAULT_READ) | EV(FAULT_RESPOND) },
+		{ skel->progs.fallback_fault_read_enter,
+		  kf->fault_fd_read ? EV(FAULT_READ) | EV(FAULT_RESPOND) : 0 },
+		{ skel->progs.fallback_fault_read,
+		  kf->fault_fd_read ? EV(FAULT_READ) | EV(FAULT_RESPOND) : 0 },
 		/* Auto-answers are told from the VMM's by their callers */
 		{ skel->progs.fallback_fault_respond,
 		  EV(FAULT_RESPOND) | EV(FAULT_AUTO_RESPOND) },

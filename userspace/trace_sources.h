@@ -29,9 +29,11 @@ struct iommufd_trace_bpf;
 	((1u << IOMMUFD_EV_FAULT_REPORT) |				\
 	 (1u << IOMMUFD_EV_FAULT_RESPOND) |				\
 	 (1u << IOMMUFD_EV_FAULT_AUTO_RESPOND))
+/* ... and from the fault fd's read, where the kernel's can be followed */
+#define IOMMUFD_EV_MASK_FALLBACK_FAULT_READ (1u << IOMMUFD_EV_FAULT_READ)
 #define IOMMUFD_EV_MASK_FALLBACK \
 	(IOMMUFD_EV_MASK_FALLBACK_IOAS | IOMMUFD_EV_MASK_FALLBACK_DEVICE | \
-	 IOMMUFD_EV_MASK_FALLBACK_FAULTS)
+	 IOMMUFD_EV_MASK_FALLBACK_FAULTS | IOMMUFD_EV_MASK_FALLBACK_FAULT_READ)
 
 /*
  * The events of @wanted that this kernel can produce (with @fallback: that
