@@ -89,10 +89,10 @@ live_trace() { # NAME TRACE-OPTIONS...
 
 if [ "$kernel" = stock ]; then
 	live_trace reduced --json
-	line="iommufd-bpf trace: reduced mode: this kernel lacks the iommufd-bpf series; ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace, fault_report, fault_respond, fault_auto_respond from fentry/fexit on iommufd's functions, without the context id; missing: domain_unmap,"
+	line="iommufd-bpf trace: reduced mode: this kernel lacks the iommufd-bpf series; ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace, fault_report, fault_respond, fault_auto_respond, fault_read from fentry/fexit on iommufd's functions, without the context id; missing: domain_unmap,"
 else
 	live_trace fallback --json --fallback
-	line="iommufd-bpf trace: --fallback: ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace, fault_report, fault_respond, fault_auto_respond from fentry/fexit on iommufd's functions, without the context id; missing: domain_unmap,"
+	line="iommufd-bpf trace: --fallback: ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace, fault_report, fault_respond, fault_auto_respond, fault_read from fentry/fexit on iommufd's functions, without the context id; missing: domain_unmap,"
 fi
 out=$tmp/$name.out
 if grep -qF "$line" "$tmp/$name.err"; then
@@ -135,15 +135,15 @@ if [ "$kernel" = stock ]; then
 	expect_exit 1 "trace -e of events without a source names them" \
 		"(domain_unmap, dma_fault): they need the iommufd-bpf series" -- \
 		"$tool" trace -e domain_unmap,dma_fault -d 1s
-	expect_exit 0 "trace --faults: reports and answers, without the read and DMA faults" \
-		"fault_report, fault_respond, fault_auto_respond from fentry/fexit on iommufd's functions, without the context id; missing: dma_fault, fault_read" -- \
+	expect_exit 0 "trace --faults: reports, reads and answers, without DMA faults" \
+		"fault_report, fault_respond, fault_auto_respond, fault_read from fentry/fexit on iommufd's functions, without the context id; missing: dma_fault" -- \
 		"$tool" trace --faults -d 1s
 	expect_exit 1 "fault attach: no fallback" \
 		"struct_ops iommufd_fault_ops), which this kernel lacks: there is no fallback" -- \
 		"$tool" fault attach resolve --fd 0 -p $$
 else
 	expect_exit 1 "--fallback covers only what the fallback has" \
-		"--fallback traces ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace, fault_report, fault_respond, fault_auto_respond only, not domain_unmap" -- \
+		"--fallback traces ioas_map, ioas_unmap, ioas_copy, device_attach, device_detach, device_replace, fault_report, fault_respond, fault_auto_respond, fault_read only, not domain_unmap" -- \
 		"$tool" trace --fallback -e domain_unmap -d 1s
 fi
 

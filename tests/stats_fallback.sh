@@ -138,11 +138,23 @@ check_eq "hist: maps timed" "$(count_of map)" 4
 check_eq "hist: unmaps timed, those of the copies too" "$(count_of unmap)" 6
 check_eq "hist: the copies that succeeded are timed" "$(count_of copy)" 2
 check_eq "hist: faults, report to answer" "$(count_of fault)" 2
+check_eq "hist: faults, report to the VMM's read" "$(count_of fault_queue)" 2
+check_eq "hist: faults, read to answer" "$(count_of fault_handle)" 2
+# A group's wait is its queue time plus its handling time, to the ns
+sum_ns() { grep "\"kind\":\"$1\",\"owner_tgid\":$pd," "$tmp/hist.out" | sed -n 's/.*"sum_ns":\([0-9]*\).*/\1/p'; }
+total=$(sum_ns fault) queue=$(sum_ns fault_queue) handle=$(sum_ns fault_handle)
+if [ -n "$total" ] && [ "${queue:-0}" -gt 0 ] && [ "${handle:-0}" -gt 0 ] &&
+   [ "$((queue + handle))" = "$total" ]; then
+	ok "hist: fault waits split at the read, to the ns"
+else
+	not_ok "hist: fault waits split at the read, to the ns" \
+		"fault '$total' ns, queue '$queue', handling '$handle'"
+fi
 check_eq "hist: only the kinds the fallback times" \
-	"$(sed -n 's/.*"kind":"\([a-z_]*\)".*/\1/p' "$tmp/hist.out" | sort -u | tr '\n' ' ')" "copy fault map unmap "
+	"$(sed -n 's/.*"kind":"\([a-z_]*\)".*/\1/p' "$tmp/hist.out" | sort -u | tr '\n' ' ')" "copy fault fault_handle fault_queue map unmap "
 expect_exit 1 "hist -k of kinds the fallback lacks names them" \
-	"only map, unmap, copy and fault are timed, not fault_queue, iotlb" -- \
-	"$tool" hist $fb -k iotlb,fault_queue -d 1s
+	"only map, unmap, copy, fault, fault_queue and fault_handle are timed, not invalidate, iotlb" -- \
+	"$tool" hist $fb -k iotlb,invalidate -d 1s
 expect_exit 0 "hist -k map,iotlb times map, and says iotlb is not" \
 	"not timed without the series' events: iotlb" -- \
 	"$tool" hist $fb -k map,iotlb -d 300ms

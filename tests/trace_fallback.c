@@ -704,6 +704,86 @@ TEST_F(fallback, page_faults_reported_answered_and_auto_answered)
 }
 
 /*
+ * Reads of several groups at once, and of fewer than are queued: each
+ * group the VMM got is read once, when it got it, with the cookie it got;
+ * a read too small for the first group reads nothing. Each answer's wait
+ * is split at its group's own read.
+ */
+TEST_F(fallback, page_fault_reads_of_several_groups)
+{
+	struct iommu_test_cmd dom = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = self->ioas,
+	};
+	struct iommu_test_cmd rep = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	struct iommu_hwpt_page_response answer = {
+		.code = IOMMUFD_PAGE_RESP_SUCCESS,
+	};
+	struct iommu_hwpt_pgfault pf[3];
+	__u32 dev, parent, nested, i;
+	struct iommufd_event *e;
+	char small[sizeof(pf[0]) / 2];
+	__u64 queued[3];
+
+	ASSERT_TRUE(self->kf.fault_fd_read);
+	capture_stop(&self->cap);
+	ASSERT_EQ(0, fallback_start(&self->cap, &self->kf, 0, 0));
+	ASSERT_EQ(0, test_cmd(self->fd, &dom));
+	dev = dom.mock_domain.out_idev_id;
+	ASSERT_EQ(0, hwpt_alloc_flags(self->fd, dev, self->ioas,
+				      IOMMU_HWPT_ALLOC_NEST_PARENT, 0, &parent));
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_FAULT_QUEUE_ALLOC, &fa));
+	ASSERT_EQ(0, hwpt_alloc_flags(self->fd, dev, parent,
+				      IOMMU_HWPT_FAULT_ID_VALID,
+				      fa.out_fault_id, &nested));
+	rep.id = dom.mock_domain.out_stdev_id;
+	rep.mock_domain_replace.pt_id = nested;
+	ASSERT_EQ(0, test_cmd(self->fd, &rep));
+	expect_records(IOMMUFD_EV_DEVICE_ATTACH, IOMMUFD_EV_DEVICE_REPLACE);
+
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, trigger_iopf(self->fd, dev, 5 + i,
+					  0x100000 * (i + 1)));
+	/* Not a whole fault: the kernel reads nothing */
+	ASSERT_EQ(-1, read(fa.out_fault_fd, small, sizeof(small)));
+	ASSERT_EQ(2 * sizeof(pf[0]),
+		  read(fa.out_fault_fd, pf, 2 * sizeof(pf[0])));
+	e = expect_records(IOMMUFD_EV_FAULT_REPORT, IOMMUFD_EV_FAULT_REPORT,
+			   IOMMUFD_EV_FAULT_REPORT, IOMMUFD_EV_FAULT_READ,
+			   IOMMUFD_EV_FAULT_READ);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(5 + i, e[3 + i].grpid);
+		ASSERT_EQ(pf[i].cookie, e[3 + i].cookie);
+		ASSERT_EQ(0x100000 * (i + 1), e[3 + i].iova);
+		ASSERT_NE(0, e[3 + i].queued_ns);
+		queued[i] = e[3 + i].queued_ns;
+	}
+	/* The third, alone; then answers in the opposite order */
+	ASSERT_EQ(sizeof(pf[0]), read(fa.out_fault_fd, &pf[2], sizeof(pf)));
+	for (i = 3; i-- > 0;) {
+		answer.cookie = pf[i].cookie;
+		ASSERT_EQ(sizeof(answer), write(fa.out_fault_fd, &answer,
+						sizeof(answer)));
+	}
+	e = expect_records(IOMMUFD_EV_FAULT_READ, IOMMUFD_EV_FAULT_RESPOND,
+			   IOMMUFD_EV_FAULT_RESPOND, IOMMUFD_EV_FAULT_RESPOND);
+	ASSERT_EQ(7, e[0].grpid);
+	ASSERT_EQ(pf[2].cookie, e[0].cookie);
+	queued[2] = e[0].queued_ns;
+	for (i = 0; i < 3; i++) {
+		const struct iommufd_event *r = &e[3 - i];
+
+		ASSERT_EQ(5 + i, r->grpid);
+		ASSERT_EQ(IOMMUFD_ABSENT_CTX, r->absent);
+		/* Each split at its own group's read */
+		ASSERT_EQ(queued[i], r->queued_ns);
+		ASSERT_NE(0, r->handled_ns);
+		ASSERT_EQ(r->duration_ns, r->queued_ns + r->handled_ns);
+	}
+	close(fa.out_fault_fd);
+}
+
+/*
  * The same as the series records it, where it does; where it does not,
  * the fallback is what 'trace' takes for these events
  */

@@ -82,7 +82,8 @@ static int choose_source(const struct stats_opts *opts,
 		warnx_("this kernel has neither the iommufd-bpf series nor the iommufd functions the fallback attaches to (iommufd_ioas_map, _unmap, _copy, iommufd_destroy, iommufd_device_unbind, iommufd_fops_release): it needs CONFIG_IOMMUFD=y ('iommufd-bpf probe' lists what this kernel offers)");
 		return -1;
 	}
-	line = kf->iopf_functions ? STATS_FALLBACK_COUNTS_FAULTS :
+	line = kf->fault_fd_read ? STATS_FALLBACK_COUNTS_FAULT_READS :
+	       kf->iopf_functions ? STATS_FALLBACK_COUNTS_FAULTS :
 				    STATS_FALLBACK_COUNTS;
 	if (kf->series)
 		fprintf(stderr, "iommufd-bpf %s: --fallback: %s\n",

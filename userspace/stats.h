@@ -24,9 +24,12 @@ struct stats_opts {
 
 /*
  * What the fallback counts on a kernel without the series (fentry/fexit
- * on iommufd's functions), with and without iommufd's fault objects
- * (6.11): every other count is absent, not zero
+ * on iommufd's functions), with iommufd's fault objects (6.11) whose read
+ * can be followed, with them but not their read, and without them: every
+ * other count is absent, not zero
  */
+#define STATS_FALLBACK_COUNTS_FAULT_READS \
+	"counts IOAS maps, unmaps and copies, their bytes, errors and latency, and I/O page faults, their answers and wait (split at the VMM's read), from fentry/fexit on iommufd's functions, in contexts the tool numbers; missing: domain unmaps, IOTLB invalidations and waits, DMA faults, PASIDs, pinned bytes"
 #define STATS_FALLBACK_COUNTS_FAULTS \
 	"counts IOAS maps, unmaps and copies, their bytes, errors and latency, and I/O page faults, their answers and wait, from fentry/fexit on iommufd's functions, in contexts the tool numbers; missing: domain unmaps, IOTLB invalidations and waits, DMA faults, PASIDs, pinned bytes, a fault's wait split at its read"
 #define STATS_FALLBACK_COUNTS \
