@@ -22,10 +22,13 @@
  * last, attaches its PASIDs 1..N to a HWPT allocated for PASIDs (the RID
  * moved onto one too), replaces PASID 1's with another, and detaches
  * PASIDs 2..N: PASID 1 stays attached until the context closes.
- * --comm names the process (any bytes, as a
+ * --unanswered N (with --faults) has the device report N more page faults
+ * that are never read: iommufd answers them itself when the device leaves
+ * the HWPT. --comm names the process (any bytes, as a
  * hostile or broken process may). --linger MS keeps the context open that
  * long after the "done" line, before closing it. --destroy-copy destroys the
- * second IOAS (IOMMU_DESTROY) before the "done" line.
+ * second IOAS (IOMMU_DESTROY) before the "done" line, --destroy-device the
+ * mock device (which unbinds it).
  * Prints
  * one line "pid=P ioas=I dev=D hwpt=H" first, then
  * "done maps=M unmaps=U faults=F dma_faults=D invalidations=I" at the end.
@@ -80,9 +83,12 @@ static uint32_t hwpt_alloc(uint32_t dev, uint32_t pt, uint32_t flags,
 	return cmd.out_hwpt_id;
 }
 
-/* Move the device to an IOPF-capable HWPT and answer n faults */
+/*
+ * Move the device to an IOPF-capable HWPT, answer n faults, and leave
+ * unanswered more for iommufd to answer when the device moves back
+ */
 static unsigned int run_faults(uint32_t stdev, uint32_t dev, uint32_t ioas,
-			       unsigned int n)
+			       unsigned int n, unsigned int unanswered)
 {
 	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
 	struct iommu_fault_alloc falloc = { .size = sizeof(falloc) };
@@ -101,7 +107,7 @@ static unsigned int run_faults(uint32_t stdev, uint32_t dev, uint32_t ioas,
 	cmd.mock_domain_replace.pt_id = iopf;
 	test_cmd(&cmd, "replace to the IOPF HWPT");
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n + unanswered; i++) {
 		struct iommu_test_cmd trig = {
 			.op = IOMMU_TEST_OP_TRIGGER_IOPF,
 			.trigger_iopf = {
@@ -116,6 +122,8 @@ static unsigned int run_faults(uint32_t stdev, uint32_t dev, uint32_t ioas,
 		struct iommu_hwpt_pgfault pf;
 
 		test_cmd(&trig, "IOMMU_TEST_OP_TRIGGER_IOPF");
+		if (i >= n)
+			continue;
 		if (read(falloc.out_fault_fd, &pf, sizeof(pf)) != sizeof(pf))
 			die("read fault");
 		resp.cookie = pf.cookie;
@@ -269,22 +277,25 @@ int main(int argc, char **argv)
 		{ "comm", required_argument, NULL, 'c' },
 		{ "linger", required_argument, NULL, 'L' },
 		{ "destroy-copy", no_argument, NULL, 'X' },
+		{ "destroy-device", no_argument, NULL, 'Y' },
+		{ "unanswered", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	unsigned long iters = 1, pages = 1, faults = 0, dma_faults = 0, invals = 0;
 	unsigned long sleep_ms = 0, copies = 0, linger_ms = 0, pasids = 0, i;
+	unsigned long unanswered = 0;
 	struct iommu_ioas_alloc alloc2 = { .size = sizeof(alloc2) };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct iommu_test_cmd mock = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
 	uint32_t stdev = 0, dev = 0, hwpt = 0;
-	bool device = false, destroy_copy = false;
+	bool device = false, destroy_copy = false, destroy_device = false;
 	unsigned int nfaults = 0, ndma = 0, ninval = 0, npasids = 0;
 	size_t len;
 	void *buf;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:P:s:C:c:L:Xh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:p:Df:F:I:P:s:C:c:L:XYU:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': iters = strtoul(optarg, NULL, 0); break;
 		case 'p': pages = strtoul(optarg, NULL, 0); break;
@@ -298,8 +309,10 @@ int main(int argc, char **argv)
 		case 'c': prctl(PR_SET_NAME, optarg); break;
 		case 'L': linger_ms = strtoul(optarg, NULL, 0); break;
 		case 'X': destroy_copy = true; break;
+		case 'Y': destroy_device = true; break;
+		case 'U': unanswered = strtoul(optarg, NULL, 0); break;
 		case 'h':
-			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--pasids N] [--copy N] [--sleep MS] [--comm NAME] [--linger MS] [--destroy-copy]\n",
+			printf("usage: %s [-n ITER] [-p PAGES] [--device] [--faults N] [--dma-faults N] [--invalidate N] [--pasids N] [--copy N] [--sleep MS] [--comm NAME] [--linger MS] [--destroy-copy] [--destroy-device] [--unanswered N]\n",
 			       argv[0]);
 			return 0;
 		default:
@@ -308,9 +321,10 @@ int main(int argc, char **argv)
 	}
 	if (!iters || !pages || pages > 4096 || copies > iters ||
 	    ((faults || dma_faults || invals || pasids) && !device) ||
-	    (destroy_copy && !copies) ||
+	    (destroy_copy && !copies) || (destroy_device && !device) ||
+	    (unanswered && !faults) ||
 	    pasids >= 1u << MOCK_PASID_WIDTH) {
-		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, --copy N <= ITER, --pasids N below 2^%u, --device for --faults, --dma-faults, --invalidate and --pasids, and --copy for --destroy-copy\n",
+		fprintf(stderr, "iommufd-workload: need ITER >= 1, 1 <= PAGES <= 4096, --copy N <= ITER, --pasids N below 2^%u, --device for --faults, --dma-faults, --invalidate, --pasids and --destroy-device, --copy for --destroy-copy, and --faults for --unanswered\n",
 			MOCK_PASID_WIDTH);
 		return 2;
 	}
@@ -373,7 +387,8 @@ int main(int argc, char **argv)
 	if (invals)
 		ninval = run_invalidations(dev, alloc.out_ioas_id, invals);
 	if (faults)
-		nfaults = run_faults(stdev, dev, alloc.out_ioas_id, faults);
+		nfaults = run_faults(stdev, dev, alloc.out_ioas_id, faults,
+				     unanswered);
 	if (pasids)
 		npasids = run_pasids(stdev, dev, alloc.out_ioas_id, pasids);
 	if (destroy_copy) {
@@ -383,6 +398,14 @@ int main(int argc, char **argv)
 
 		if (ioctl(fd, IOMMU_DESTROY, &destroy))
 			die("IOMMU_DESTROY");
+	}
+	if (destroy_device) {
+		struct iommu_destroy destroy = {
+			.size = sizeof(destroy), .id = stdev,
+		};
+
+		if (ioctl(fd, IOMMU_DESTROY, &destroy))
+			die("IOMMU_DESTROY of the mock device");
 	}
 	printf("done maps=%lu unmaps=%lu copies=%lu faults=%u dma_faults=%u invalidations=%u pasids=%u\n",
 	       iters, iters, copies, nfaults, ndma, ninval, npasids);

@@ -159,10 +159,11 @@ expect_exit 0 "hist -k map,iotlb times map, and says iotlb is not" \
 	"not timed without the series' events: iotlb" -- \
 	"$tool" hist $fb -k map,iotlb -d 300ms
 
-# 4. metrics: the families the fallback counts, and no others; rows go
-# when their IOAS is destroyed and when their context is released
+# 4. metrics: the families the fallback counts, and no others; iommufd's
+# own answers (a group left unread when the device moves off its HWPT);
+# rows go when their IOAS is destroyed and when their context is released
 start_bg metrics "Writing" "$tool" metrics $fb --textfile "$tmp/m.prom" --interval 500ms
-"$workload" --device -n 3 -p 1 --copy 1 --faults 2 --destroy-copy --linger 2500 >"$tmp/e.out" 2>&1 &
+"$workload" --device -n 3 -p 1 --copy 1 --faults 2 --unanswered 1 --destroy-copy --linger 2500 >"$tmp/e.out" 2>&1 &
 e=$!
 wait_done() { i=0; while ! grep -q '^done' "$1" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done; }
 wait_done "$tmp/e.out"
@@ -181,9 +182,13 @@ check_eq "metrics: maps of the live IOAS" \
 check_eq "metrics: map latency count" \
 	"$(grep "^iommufd_operation_duration_seconds_count{ctx=\"[0-9]*\",owner=\"$pe\",comm=\"[^\"]*\",op=\"map\"} " "$tmp/during.prom" | sed 's/.* //')" 3
 check_eq "metrics: fault groups of the device" \
-	"$(grep "^iommufd_device_iopf_groups_total{ctx=\"[0-9]*\",owner=\"$pe\",comm=\"[^\"]*\",dev=\"$de\"} " "$tmp/during.prom" | sed 's/.* //')" 2
+	"$(grep "^iommufd_device_iopf_groups_total{ctx=\"[0-9]*\",owner=\"$pe\",comm=\"[^\"]*\",dev=\"$de\"} " "$tmp/during.prom" | sed 's/.* //')" 3
 check_eq "metrics: answered success" \
 	"$(grep "^iommufd_device_iopf_answers_total{ctx=\"[0-9]*\",owner=\"$pe\",comm=\"[^\"]*\",dev=\"$de\",code=\"success\"} " "$tmp/during.prom" | sed 's/.* //')" 2
+check_eq "metrics: answered by iommufd, the group left unread" \
+	"$(grep "^iommufd_device_iopf_answers_total{ctx=\"[0-9]*\",owner=\"$pe\",comm=\"[^\"]*\",dev=\"$de\",code=\"auto\"} " "$tmp/during.prom" | sed 's/.* //')" 1
+check_eq "metrics: the unread group's wait is not a VMM's" \
+	"$(grep "^iommufd_operation_duration_seconds_count{ctx=\"[0-9]*\",owner=\"$pe\",comm=\"[^\"]*\",op=\"fault\"} " "$tmp/during.prom" | sed 's/.* //')" 2
 check_eq "metrics: the destroyed IOAS's row is gone, the live one stays" "$(gauge "$tmp/during.prom" ioas)" 1
 check_eq "metrics: a released context leaves no row" \
 	"$(gauge "$tmp/after.prom" ioas)/$(gauge "$tmp/after.prom" dev)/$(gauge "$tmp/after.prom" hist)" 0/0/0
@@ -199,6 +204,18 @@ for fam in iommufd_ioas_maps iommufd_ioas_unmaps iommufd_ioas_copies iommufd_ioa
 	grep -q "^# TYPE $fam\(_total\)\? " "$tmp/during.prom" || missing="$missing $fam"
 done
 check_eq "metrics: what it counts is there" "${missing:-none}" none
+
+# A device's row goes at its unbind, while its context lives on
+start_bg unbind "Writing" "$tool" metrics $fb --textfile "$tmp/u.prom" --interval 500ms
+"$workload" --device -n 1 -p 1 --faults 1 --destroy-device --linger 2500 >"$tmp/u.out" 2>&1 &
+u=$!
+wait_done "$tmp/u.out"
+sleep 1.2
+cp "$tmp/u.prom" "$tmp/unbound.prom"
+wait "$u"
+kill -INT "$bg"; wait "$bg"
+check_eq "metrics: an unbound device leaves no row, its context's IOAS stays" \
+	"$(gauge "$tmp/unbound.prom" dev)/$(gauge "$tmp/unbound.prom" ioas)" 0/1
 
 # 5. Contexts that come and go: each is numbered, and forgotten with its
 # rows when released; nothing is lost
