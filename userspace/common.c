@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/capability.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "common.h"
@@ -40,36 +39,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 void setup_libbpf_logging(void)
 {
 	libbpf_set_print(libbpf_print);
-}
-
-bool kernel_has_trace_event(const char *name)
-{
-	char type[128];
-	struct btf *btf;
-	int id;
-
-	btf = btf__load_vmlinux_btf();
-	if (!btf)
-		return false;
-	/* Each TRACE_EVENT leaves a btf_trace_<name> typedef for tp_btf */
-	snprintf(type, sizeof(type), "btf_trace_%s", name);
-	id = btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF);
-	btf__free(btf);
-	return id >= 0;
-}
-
-int check_kernel_support(void)
-{
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		warnx_("no kernel BTF at /sys/kernel/btf/vmlinux (%s): the kernel needs CONFIG_DEBUG_INFO_BTF=y",
-		       strerror(errno));
-		return -1;
-	}
-	if (!kernel_has_trace_event("iommufd_ioas_map")) {
-		warnx_("this kernel lacks the iommufd trace events (iommufd:*) that this command needs: they come with CONFIG_IOMMUFD=y and the iommufd-bpf kernel series ('iommufd-bpf probe' lists what this kernel offers)");
-		return -1;
-	}
-	return 0;
 }
 
 int check_bpf_privileges(void)

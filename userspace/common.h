@@ -21,15 +21,6 @@ void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* libbpf's print callback: debug output only with -v */
 void setup_libbpf_logging(void);
 
-/*
- * Check that this kernel can run our programs: BTF present and the iommufd
- * trace events compiled in. Returns 0, or -1 after saying which is missing.
- */
-int check_kernel_support(void);
-
-/* Whether the running kernel has trace event @name (its BTF says so) */
-bool kernel_has_trace_event(const char *name);
-
 /* Check CAP_BPF + CAP_PERFMON in the effective set; -1 with a message if not */
 int check_bpf_privileges(void);
 

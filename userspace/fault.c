@@ -575,11 +575,15 @@ static int cmd_attach(struct fault_opts *o)
 	int fault_fd, err, rc = EXIT_FAIL;
 	double end, next_print;
 
-	if (!kernel_features_probe(&kf) && !kf.fault_ops) {
+	if (kernel_features_probe(&kf)) {
+		warnx_("no kernel BTF at /sys/kernel/btf/vmlinux: the kernel needs CONFIG_DEBUG_INFO_BTF=y");
+		return EXIT_FAIL;
+	}
+	if (!kf.fault_ops) {
 		warnx_("fault policies need the iommufd-bpf kernel series (struct_ops iommufd_fault_ops), which this kernel lacks: there is no fallback for them");
 		return EXIT_FAIL;
 	}
-	if (check_kernel_support() || fault_check_privileges(o->pid != 0))
+	if (fault_check_privileges(o->pid != 0))
 		return EXIT_FAIL;
 	if (o->pin) {
 		if (check_bpffs())
