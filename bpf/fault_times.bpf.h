@@ -16,6 +16,7 @@
 struct fault_times {
 	__u64 reported_ns;
 	__u64 read_ns;		/* 0 until the group is read */
+	__u64 fault;		/* struct iommufd_fault * it was reported to */
 };
 
 struct {
@@ -33,10 +34,13 @@ struct fault_wait {
 	bool read;		/* the read was seen: the two steps are known */
 };
 
-/* At report: remember when; 0 or the map's error */
-static __always_inline long fault_reported_now(struct iopf_group *group)
+/* At report to @fault: remember when; 0 or the map's error */
+static __always_inline long fault_reported_now(struct iopf_group *group,
+					       struct iommufd_fault *fault)
 {
-	struct fault_times t = { .reported_ns = bpf_ktime_get_ns() };
+	struct fault_times t = {
+		.reported_ns = bpf_ktime_get_ns(), .fault = (__u64)fault,
+	};
 	__u64 key = (__u64)group;
 
 	return bpf_map_update_elem(&fault_times, &key, &t, BPF_ANY);

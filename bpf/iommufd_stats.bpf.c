@@ -399,7 +399,7 @@ int BPF_PROG(stats_fault_report, struct iommufd_fault *fault,
 	s = dev_entry(ctx_id(fault->ictx), owner, idev->obj.id);
 	if (s)
 		count_add(s->iopf_groups, 1);
-	if (collect_latency && fault_reported_now(group))
+	if (collect_latency && fault_reported_now(group, fault))
 		count_lost(STATS_LOST_FAULT_TIMES);
 	return 0;
 }

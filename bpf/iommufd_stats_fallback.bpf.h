@@ -262,6 +262,7 @@ fallback_fault_dev(struct iopf_group *group, __u64 *cid, __s32 *owner)
 SEC("?fentry/iommufd_fault_iopf_handler")
 int BPF_PROG(fallback_stats_fault_report, struct iopf_group *group)
 {
+	struct iommufd_hw_pagetable *hwpt;
 	struct stats_dev *s;
 	__s32 owner;
 	__u64 cid;
@@ -270,7 +271,8 @@ int BPF_PROG(fallback_stats_fault_report, struct iopf_group *group)
 	if (!s)
 		return 0;
 	count_add(s->iopf_groups, 1);
-	if (collect_latency && fault_reported_now(group))
+	hwpt = group_hwpt(group);
+	if (collect_latency && hwpt && fault_reported_now(group, hwpt->fault))
 		count_lost(STATS_LOST_FAULT_TIMES);
 	return 0;
 }
@@ -306,27 +308,24 @@ int BPF_PROG(fallback_stats_fault_respond, struct iopf_group *group,
 	return 0;
 }
 
-SEC("?fentry/iommufd_fault_fops_read")
-int BPF_PROG(fallback_stats_read_enter, struct file *filep)
+static long fallback_stats_read_one(struct bpf_map *map, __u64 *key,
+				    struct fault_times *t,
+				    struct fault_read_walk *w)
 {
-	return fault_read_enter(filep);
+	fault_read_taken(w, key, t);
+	return 0;
 }
 
 SEC("?fexit/iommufd_fault_fops_read")
-int BPF_PROG(fallback_stats_fault_read, struct file *filep)
+int BPF_PROG(fallback_stats_fault_read, struct file *filep, char *buf,
+	     size_t count, loff_t *ppos, ssize_t ret)
 {
-	struct fault_reader *r = fault_reader();
-	struct iopf_group *group;
-	__u32 i;
+	struct fault_read_walk w;
 
-	if (!r)
+	if (ret <= 0)
 		return 0;
-	for (i = 0; i < FAULT_READ_GROUPS; i++) {
-		group = fault_read_group(r, i);
-		if (group)
-			fault_read_now(group);
-	}
-	r->n = 0;
+	fault_read_walk_init(&w, filep);
+	bpf_for_each_map_elem(&fault_times, fallback_stats_read_one, &w, 0);
 	return 0;
 }
 

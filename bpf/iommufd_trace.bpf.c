@@ -512,7 +512,7 @@ int BPF_PROG(on_fault_report, struct iommufd_fault *fault,
 	struct iommu_fault_page_request *prm = &group->last_fault.fault.prm;
 	struct iommufd_event *e;
 
-	fault_reported_now(group);
+	fault_reported_now(group, fault);
 	e = ctx_event_begin(IOMMUFD_EV_FAULT_REPORT, fault->ictx,
 			hwpt_ioas_id(hwpt), idev->obj.id);
 	if (!e)

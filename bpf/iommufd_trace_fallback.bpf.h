@@ -323,8 +323,9 @@ int BPF_PROG(fallback_detach_v2, struct iommufd_device *idev, u32 pasid)
  * to the device, whether the VMM wrote it to the fault fd or iommufd gave
  * it when the device was detached or the fault object destroyed (then one
  * record counts them, as the series' auto-response event does). The read
- * from the fault fd is taken where the group gets its cookie (see
- * fault_read_fallback.bpf.h), which splits an answer's wait. A report
+ * from the fault fd is taken at the read's exit from the groups it gave
+ * a cookie (fault_read_fallback.bpf.h), which splits an answer's wait. A
+ * report
  * runs in the device's context, not the owner's, so its owner is not
  * known; a read and an answer run in the VMM's, the caller.
  */
@@ -371,7 +372,7 @@ int BPF_PROG(fallback_fault_report, struct iopf_group *group)
 
 	if (!hwpt)
 		return 0;
-	fault_reported_now(group);
+	fault_reported_now(group, hwpt->fault);
 	e = fault_event_begin(IOMMUFD_EV_FAULT_REPORT, 0, hwpt, group,
 			      hwpt_ioas_id(hwpt));
 	if (!e)
@@ -421,22 +422,15 @@ int BPF_PROG(fallback_fault_respond, struct iopf_group *group,
 	return 0;
 }
 
-SEC("?fentry/iommufd_fault_fops_read")
-int BPF_PROG(fallback_fault_read_enter, struct file *filep)
-{
-	return fault_read_enter(filep);
-}
-
-/* The VMM read the groups: it is the caller */
-static __always_inline void fault_read_record(struct iopf_group *group)
+/* The VMM read the group: it is the caller */
+static __always_inline void fault_read_record(struct iopf_group *group,
+					      __u64 queued)
 {
 	struct iommufd_hw_pagetable *hwpt = group_hwpt(group);
 	struct iommufd_event *e;
-	__u64 queued;
 
 	if (!hwpt)
 		return;
-	queued = fault_read_now(group);
 	e = fault_event_begin(IOMMUFD_EV_FAULT_READ,
 			      bpf_get_current_pid_tgid() >> 32, hwpt, group, 0);
 	if (!e)
@@ -447,21 +441,26 @@ static __always_inline void fault_read_record(struct iopf_group *group)
 	event_submit(e);
 }
 
-SEC("?fexit/iommufd_fault_fops_read")
-int BPF_PROG(fallback_fault_read, struct file *filep)
+static long fault_read_one(struct bpf_map *map, __u64 *key,
+			   struct fault_times *t, struct fault_read_walk *w)
 {
-	struct fault_reader *r = fault_reader();
-	struct iopf_group *group;
-	__u32 i;
+	struct iopf_group *group = fault_read_taken(w, key, t);
 
-	if (!r)
+	if (group)
+		fault_read_record(group, w->now - t->reported_ns);
+	return 0;
+}
+
+SEC("?fexit/iommufd_fault_fops_read")
+int BPF_PROG(fallback_fault_read, struct file *filep, char *buf, size_t count,
+	     loff_t *ppos, ssize_t ret)
+{
+	struct fault_read_walk w;
+
+	if (ret <= 0)
 		return 0;
-	for (i = 0; i < FAULT_READ_GROUPS; i++) {
-		group = fault_read_group(r, i);
-		if (group)
-			fault_read_record(group);
-	}
-	r->n = 0;
+	fault_read_walk_init(&w, filep);
+	bpf_for_each_map_elem(&fault_times, fault_read_one, &w, 0);
 	return 0;
 }
 

@@ -595,6 +595,42 @@ static int trigger_iopf(int fd, __u32 dev, __u32 grpid, __u64 addr)
 	return test_cmd(fd, &cmd);
 }
 
+/* A mock device moved to a nested HWPT whose faults go to a fault object */
+struct iopf_device {
+	__u32 dev, stdev, parent, nested;
+	struct iommu_fault_alloc fa;
+};
+
+/* Set @d up in IOAS @ioas; 0 or -errno */
+static int iopf_device_setup(int fd, __u32 ioas, struct iopf_device *d)
+{
+	struct iommu_test_cmd dom = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = ioas,
+	};
+	struct iommu_test_cmd rep = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+	int rc;
+
+	d->fa = (struct iommu_fault_alloc){ .size = sizeof(d->fa) };
+	rc = test_cmd(fd, &dom);
+	if (rc)
+		return rc;
+	d->dev = dom.mock_domain.out_idev_id;
+	d->stdev = dom.mock_domain.out_stdev_id;
+	rc = hwpt_alloc_flags(fd, d->dev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0,
+			      &d->parent);
+	if (rc)
+		return rc;
+	if (ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &d->fa))
+		return -errno;
+	rc = hwpt_alloc_flags(fd, d->dev, d->parent, IOMMU_HWPT_FAULT_ID_VALID,
+			      d->fa.out_fault_id, &d->nested);
+	if (rc)
+		return rc;
+	rep.id = d->stdev;
+	rep.mock_domain_replace.pt_id = d->nested;
+	return test_cmd(fd, &rep);
+}
+
 /*
  * I/O page faults through a fault object: two groups reported, one read
  * and answered by this process, then the device moved off the HWPT, which
@@ -605,47 +641,34 @@ static int trigger_iopf(int fd, __u32 dev, __u32 grpid, __u64 addr)
  */
 TEST_F(fallback, page_faults_reported_answered_and_auto_answered)
 {
-	struct iommu_test_cmd dom = {
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = self->ioas,
-	};
 	struct iommu_test_cmd rep = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
-	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
 	struct iommu_hwpt_page_response answer = {
 		.code = IOMMUFD_PAGE_RESP_SUCCESS,
 	};
 	struct iommu_hwpt_pgfault pf;
-	__u32 dev, parent, nested, i, auto_at;
 	struct iommufd_event *e;
+	struct iopf_device d;
+	__u32 dev, nested, i, auto_at;
 
 	ASSERT_TRUE(self->kf.iopf_functions);
 	/* Every owner: a report's is not known, the owner filter drops it */
 	capture_stop(&self->cap);
 	ASSERT_EQ(0, fallback_start(&self->cap, &self->kf, 0, 0));
-	ASSERT_EQ(0, test_cmd(self->fd, &dom));
-	dev = dom.mock_domain.out_idev_id;
-	expect_records(IOMMUFD_EV_DEVICE_ATTACH);
-	ASSERT_EQ(0, hwpt_alloc_flags(self->fd, dev, self->ioas,
-				      IOMMU_HWPT_ALLOC_NEST_PARENT, 0, &parent));
-	ASSERT_EQ(0, ioctl(self->fd, IOMMU_FAULT_QUEUE_ALLOC, &fa));
-	ASSERT_EQ(0, hwpt_alloc_flags(self->fd, dev, parent,
-				      IOMMU_HWPT_FAULT_ID_VALID,
-				      fa.out_fault_id, &nested));
-	rep.id = dom.mock_domain.out_stdev_id;
-	rep.mock_domain_replace.pt_id = nested;
-	ASSERT_EQ(0, test_cmd(self->fd, &rep));
-	expect_records(IOMMUFD_EV_DEVICE_REPLACE);
+	ASSERT_EQ(0, iopf_device_setup(self->fd, self->ioas, &d));
+	dev = d.dev, nested = d.nested;
+	expect_records(IOMMUFD_EV_DEVICE_ATTACH, IOMMUFD_EV_DEVICE_REPLACE);
 
 	ASSERT_EQ(0, trigger_iopf(self->fd, dev, 2, 0xdead000));
-	ASSERT_EQ(sizeof(pf), read(fa.out_fault_fd, &pf, sizeof(pf)));
+	ASSERT_EQ(sizeof(pf), read(d.fa.out_fault_fd, &pf, sizeof(pf)));
 	answer.cookie = pf.cookie;
-	ASSERT_EQ(sizeof(answer), write(fa.out_fault_fd, &answer,
+	ASSERT_EQ(sizeof(answer), write(d.fa.out_fault_fd, &answer,
 					sizeof(answer)));
 	ASSERT_TRUE(self->kf.fault_fd_read);
 	e = expect_records(IOMMUFD_EV_FAULT_REPORT, IOMMUFD_EV_FAULT_READ,
 			   IOMMUFD_EV_FAULT_RESPOND);
 	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_OWNER, e[0].absent);
 	ASSERT_EQ(dev, e[0].dev_id);
-	ASSERT_EQ(fa.out_fault_id, e[0].fault_id);
+	ASSERT_EQ(d.fa.out_fault_id, e[0].fault_id);
 	ASSERT_EQ(nested, e[0].hwpt_id);
 	ASSERT_EQ(self->ioas, e[0].ioas_id);
 	ASSERT_EQ(1, e[0].pasid);
@@ -658,7 +681,7 @@ TEST_F(fallback, page_faults_reported_answered_and_auto_answered)
 	ASSERT_EQ(IOMMUFD_ABSENT_CTX, e[1].absent);
 	ASSERT_EQ(getpid(), e[1].owner_tgid);
 	ASSERT_EQ(dev, e[1].dev_id);
-	ASSERT_EQ(fa.out_fault_id, e[1].fault_id);
+	ASSERT_EQ(d.fa.out_fault_id, e[1].fault_id);
 	ASSERT_EQ(1, e[1].pasid);
 	ASSERT_EQ(2, e[1].grpid);
 	ASSERT_EQ(0xdead000, e[1].iova);
@@ -669,7 +692,7 @@ TEST_F(fallback, page_faults_reported_answered_and_auto_answered)
 	ASSERT_EQ(IOMMUFD_ABSENT_CTX, e[2].absent);
 	ASSERT_EQ(getpid(), e[2].owner_tgid);
 	ASSERT_EQ(dev, e[2].dev_id);
-	ASSERT_EQ(fa.out_fault_id, e[2].fault_id);
+	ASSERT_EQ(d.fa.out_fault_id, e[2].fault_id);
 	ASSERT_EQ(2, e[2].grpid);
 	ASSERT_EQ(pf.cookie, e[2].cookie);
 	ASSERT_EQ(IOMMUFD_PAGE_RESP_SUCCESS, e[2].code);
@@ -680,7 +703,8 @@ TEST_F(fallback, page_faults_reported_answered_and_auto_answered)
 	/* Unread when the device leaves: iommufd answers it, once */
 	ASSERT_EQ(0, trigger_iopf(self->fd, dev, 3, 0xbeef000));
 	/* (its first HWPT went when it left: the nest parent takes it) */
-	rep.mock_domain_replace.pt_id = parent;
+	rep.id = d.stdev;
+	rep.mock_domain_replace.pt_id = d.parent;
 	ASSERT_EQ(0, test_cmd(self->fd, &rep));
 	capture_collect(&self->cap);
 	ASSERT_EQ(3, self->cap.n);
@@ -693,14 +717,14 @@ TEST_F(fallback, page_faults_reported_answered_and_auto_answered)
 	ASSERT_EQ(getpid(), e->owner_tgid);
 	ASSERT_EQ(IOMMUFD_ABSENT_CTX, e->absent);
 	ASSERT_EQ(dev, e->dev_id);
-	ASSERT_EQ(fa.out_fault_id, e->fault_id);
+	ASSERT_EQ(d.fa.out_fault_id, e->fault_id);
 	ASSERT_EQ(1, e->count);
 	ASSERT_EQ(0, e->code);	/* detach */
 	ASSERT_EQ(IOMMUFD_EV_DEVICE_REPLACE, self->cap.ev[3 - auto_at].type);
 	for (i = 1; i < 3; i++)
 		ASSERT_EQ(self->cap.ev[i - 1].seq + 1, self->cap.ev[i].seq);
 	self->cap.n = 0;
-	close(fa.out_fault_fd);
+	close(d.fa.out_fault_fd);
 }
 
 /*
@@ -711,58 +735,50 @@ TEST_F(fallback, page_faults_reported_answered_and_auto_answered)
  */
 TEST_F(fallback, page_fault_reads_of_several_groups)
 {
-	struct iommu_test_cmd dom = {
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = self->ioas,
-	};
-	struct iommu_test_cmd rep = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
-	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
 	struct iommu_hwpt_page_response answer = {
 		.code = IOMMUFD_PAGE_RESP_SUCCESS,
 	};
 	struct iommu_hwpt_pgfault pf[3];
-	__u32 dev, parent, nested, i;
-	struct iommufd_event *e;
 	char small[sizeof(pf[0]) / 2];
+	struct iommufd_event *e;
+	struct iopf_device d;
 	__u64 queued[3];
+	__u32 dev, i;
 
 	ASSERT_TRUE(self->kf.fault_fd_read);
 	capture_stop(&self->cap);
 	ASSERT_EQ(0, fallback_start(&self->cap, &self->kf, 0, 0));
-	ASSERT_EQ(0, test_cmd(self->fd, &dom));
-	dev = dom.mock_domain.out_idev_id;
-	ASSERT_EQ(0, hwpt_alloc_flags(self->fd, dev, self->ioas,
-				      IOMMU_HWPT_ALLOC_NEST_PARENT, 0, &parent));
-	ASSERT_EQ(0, ioctl(self->fd, IOMMU_FAULT_QUEUE_ALLOC, &fa));
-	ASSERT_EQ(0, hwpt_alloc_flags(self->fd, dev, parent,
-				      IOMMU_HWPT_FAULT_ID_VALID,
-				      fa.out_fault_id, &nested));
-	rep.id = dom.mock_domain.out_stdev_id;
-	rep.mock_domain_replace.pt_id = nested;
-	ASSERT_EQ(0, test_cmd(self->fd, &rep));
+	ASSERT_EQ(0, iopf_device_setup(self->fd, self->ioas, &d));
+	dev = d.dev;
 	expect_records(IOMMUFD_EV_DEVICE_ATTACH, IOMMUFD_EV_DEVICE_REPLACE);
 
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, trigger_iopf(self->fd, dev, 5 + i,
 					  0x100000 * (i + 1)));
 	/* Not a whole fault: the kernel reads nothing */
-	ASSERT_EQ(-1, read(fa.out_fault_fd, small, sizeof(small)));
+	ASSERT_EQ(-1, read(d.fa.out_fault_fd, small, sizeof(small)));
 	ASSERT_EQ(2 * sizeof(pf[0]),
-		  read(fa.out_fault_fd, pf, 2 * sizeof(pf[0])));
+		  read(d.fa.out_fault_fd, pf, 2 * sizeof(pf[0])));
 	e = expect_records(IOMMUFD_EV_FAULT_REPORT, IOMMUFD_EV_FAULT_REPORT,
 			   IOMMUFD_EV_FAULT_REPORT, IOMMUFD_EV_FAULT_READ,
 			   IOMMUFD_EV_FAULT_READ);
+	/* The two the VMM got, in no particular order */
+	ASSERT_EQ(5 + 6, e[3].grpid + e[4].grpid);
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(5 + i, e[3 + i].grpid);
-		ASSERT_EQ(pf[i].cookie, e[3 + i].cookie);
-		ASSERT_EQ(0x100000 * (i + 1), e[3 + i].iova);
+		__u32 g = e[3 + i].grpid - 5;
+
+		ASSERT_GT(2, g);
+		ASSERT_EQ(5 + g, pf[g].grpid);
+		ASSERT_EQ(pf[g].cookie, e[3 + i].cookie);
+		ASSERT_EQ(0x100000 * (g + 1), e[3 + i].iova);
 		ASSERT_NE(0, e[3 + i].queued_ns);
-		queued[i] = e[3 + i].queued_ns;
+		queued[g] = e[3 + i].queued_ns;
 	}
 	/* The third, alone; then answers in the opposite order */
-	ASSERT_EQ(sizeof(pf[0]), read(fa.out_fault_fd, &pf[2], sizeof(pf)));
+	ASSERT_EQ(sizeof(pf[0]), read(d.fa.out_fault_fd, &pf[2], sizeof(pf[0])));
 	for (i = 3; i-- > 0;) {
 		answer.cookie = pf[i].cookie;
-		ASSERT_EQ(sizeof(answer), write(fa.out_fault_fd, &answer,
+		ASSERT_EQ(sizeof(answer), write(d.fa.out_fault_fd, &answer,
 						sizeof(answer)));
 	}
 	e = expect_records(IOMMUFD_EV_FAULT_READ, IOMMUFD_EV_FAULT_RESPOND,
@@ -780,7 +796,106 @@ TEST_F(fallback, page_fault_reads_of_several_groups)
 		ASSERT_NE(0, r->handled_ns);
 		ASSERT_EQ(r->duration_ns, r->queued_ns + r->handled_ns);
 	}
-	close(fa.out_fault_fd);
+	close(d.fa.out_fault_fd);
+}
+
+/* A device reporting @n page faults as fast as it can, from its own CPU */
+struct iopf_storm {
+	int fd, cpu, err;
+	__u32 dev;
+	unsigned int n;
+};
+
+static void *iopf_storm_run(void *arg)
+{
+	struct iopf_storm *st = arg;
+	cpu_set_t set;
+	unsigned int i;
+
+	CPU_ZERO(&set);
+	CPU_SET(st->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	for (i = 0; i < st->n && !st->err; i++)
+		st->err = trigger_iopf(st->fd, st->dev, i, 0x100000 + i * PAGE);
+	return NULL;
+}
+
+/*
+ * The read is followed from its two ends while the device keeps reporting
+ * from another CPU, so the queue grows under the walk at the read's entry:
+ * every group the VMM got is read exactly once, with the cookie it got,
+ * and every answer's wait is split at its read.
+ */
+TEST_F(fallback, page_fault_reads_while_the_device_reports)
+{
+	enum { STORM = 150 };	/* three records each, in CAPTURE_MAX */
+	struct iommu_hwpt_page_response answer = {
+		.code = IOMMUFD_PAGE_RESP_SUCCESS,
+	};
+	int ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	__u32 got_cookie[STORM] = { 0 }, read_seen[STORM] = { 0 };
+	struct iommu_hwpt_pgfault pf[8];
+	unsigned int answered = 0, reads = 0, responds = 0, i, k;
+	struct iopf_storm st;
+	struct iopf_device d;
+	pthread_t th;
+	ssize_t n;
+
+	ASSERT_TRUE(self->kf.fault_fd_read);
+	capture_stop(&self->cap);
+	ASSERT_EQ(0, fallback_start(&self->cap, &self->kf, 0, 0));
+	ASSERT_EQ(0, iopf_device_setup(self->fd, self->ioas, &d));
+	expect_records(IOMMUFD_EV_DEVICE_ATTACH, IOMMUFD_EV_DEVICE_REPLACE);
+	st = (struct iopf_storm){ .fd = self->fd, .dev = d.dev, .n = STORM,
+				  .cpu = ncpu > 1 ? 1 : 0 };
+	ASSERT_EQ(0, pthread_create(&th, NULL, iopf_storm_run, &st));
+	while (answered < STORM) {
+		n = read(d.fa.out_fault_fd, pf, sizeof(pf));
+		ASSERT_LE(0, n);
+		if (!n) {
+			ASSERT_EQ(0, st.err);
+			sched_yield();
+			continue;
+		}
+		for (k = 0; k < n / sizeof(pf[0]); k++) {
+			ASSERT_GT(STORM, pf[k].grpid);
+			ASSERT_EQ(0, got_cookie[pf[k].grpid]);
+			got_cookie[pf[k].grpid] = pf[k].cookie;
+			answer.cookie = pf[k].cookie;
+			ASSERT_EQ(sizeof(answer),
+				  write(d.fa.out_fault_fd, &answer,
+					sizeof(answer)));
+			answered++;
+		}
+	}
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, st.err);
+
+	capture_collect(&self->cap);
+	ASSERT_EQ(0, self->cap.overflow);
+	ASSERT_EQ(3 * STORM, self->cap.n);
+	for (i = 0; i < self->cap.n; i++) {
+		const struct iommufd_event *e = &self->cap.ev[i];
+
+		ASSERT_GT(STORM, e->grpid);
+		if (e->type == IOMMUFD_EV_FAULT_READ) {
+			ASSERT_EQ(got_cookie[e->grpid], e->cookie);
+			ASSERT_EQ(0x100000 + e->grpid * PAGE, e->iova);
+			ASSERT_EQ(0, read_seen[e->grpid]++);
+			reads++;
+		} else if (e->type == IOMMUFD_EV_FAULT_RESPOND) {
+			/* After its own read, split there */
+			ASSERT_EQ(1, read_seen[e->grpid]);
+			ASSERT_EQ(IOMMUFD_ABSENT_CTX, e->absent);
+			ASSERT_EQ(e->duration_ns, e->queued_ns + e->handled_ns);
+			responds++;
+		} else {
+			ASSERT_EQ(IOMMUFD_EV_FAULT_REPORT, e->type);
+		}
+	}
+	ASSERT_EQ(STORM, reads);
+	ASSERT_EQ(STORM, responds);
+	close(d.fa.out_fault_fd);
 }
 
 /*

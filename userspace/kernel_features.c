@@ -94,8 +94,7 @@ int kernel_features_probe(struct kernel_features *kf)
 			     has_function(btf, "iommufd_auto_response_faults") &&
 			     has_function(btf, "iommufd_fault_destroy");
 	kf->fault_fd_read = kf->iopf_functions &&
-			    has_function(btf, "iommufd_fault_fops_read") &&
-			    has_member(btf, "iommufd_fault", "deliver");
+			    has_function(btf, "iommufd_fault_fops_read");
 	kf->io_page_fault = has_event(btf, "io_page_fault");
 	kf->qi_submit = has_event(btf, "qi_submit");
 	kf->dmar_fault = has_event(btf, "dmar_fault");

@@ -41,7 +41,7 @@ struct kernel_features {
 	bool group_rid_hwpt;	/* iommufd_group::hwpt, the RID's (not 6.15) */
 	/* iommufd's I/O page fault handler, the answer, the auto-answers */
 	bool iopf_functions;
-	/* The fault fd's read, and the queue it takes groups from */
+	/* The fault fd's read */
 	bool fault_fd_read;
 	/* The drivers' own events, whatever the series */
 	bool io_page_fault;	/* iommu:io_page_fault */

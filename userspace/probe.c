@@ -116,7 +116,7 @@ static size_t capabilities(const struct kernel_features *kf,
 		kf->series ? SOURCE_SERIES :
 		kf->iopf_functions ? SOURCE_FEXIT : SOURCE_NONE,
 		kf->series ? series_how :
-		kf->fault_fd_read ? "fentry on iommufd_fault_iopf_handler, iopf_group_response; fentry/fexit on iommufd_fault_fops_read (the read); no owner of a report" :
+		kf->fault_fd_read ? "fentry on iommufd_fault_iopf_handler, iopf_group_response; fexit on iommufd_fault_fops_read (the read); no owner of a report" :
 		kf->iopf_functions ? "fentry on iommufd_fault_iopf_handler, iopf_group_response; no read step, no owner of a report" :
 		"needs the series, or iommufd_fault_iopf_handler and iopf_group_response in BTF" };
 	c[n++] = (struct capability){

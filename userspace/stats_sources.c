@@ -17,7 +17,6 @@ void stats_select_programs(struct iommufd_stats_bpf *skel,
 		skel->progs.fallback_stats_destroy_exit,
 	};
 	struct bpf_program *read[] = {
-		skel->progs.fallback_stats_read_enter,
 		skel->progs.fallback_stats_fault_read,
 	};
 	struct bpf_program *prog;

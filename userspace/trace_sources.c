@@ -118,8 +118,6 @@ static void select_fallback(struct iommufd_trace_bpf *skel,
 		/* An answer's wait is measured from its report and its read */
 		{ skel->progs.fallback_fault_report,
 		  EV(FAULT_REPORT) | EV(FAULT_READ) | EV(FAULT_RESPOND) },
-		{ skel->progs.fallback_fault_read_enter,
-		  kf->fault_fd_read ? EV(FAULT_READ) | EV(FAULT_RESPOND) : 0 },
 		{ skel->progs.fallback_fault_read,
 		  kf->fault_fd_read ? EV(FAULT_READ) | EV(FAULT_RESPOND) : 0 },
 		/* Auto-answers are told from the VMM's by their callers */
