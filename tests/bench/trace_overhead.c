@@ -126,14 +126,18 @@ static void pairs(void *buf, size_t len, unsigned int ops)
 
 /*
  * Attaching and detaching programs leaves work behind (links freed from a
- * workqueue, probe arrays after an RCU grace period), and the consumer may
- * still be finishing its last tick: let it all run before a block starts,
- * or it is charged to whichever variant comes next. Idle guest time is
- * skipped under -icount: the wait costs no real time.
+ * workqueue, probe arrays after an RCU grace period, fentry/fexit
+ * trampolines after an RCU-tasks one), and the consumer may still be
+ * finishing its last tick: let it all run before a block starts, or it is
+ * charged to whichever variant comes next. 20 ms was not enough for the
+ * trampolines: a variant run after a fentry one took up to 7 % more in
+ * some boots and not in others (1.195 against 1.126); with 200 ms every
+ * variant agrees across boots. Idle guest time is skipped under -icount:
+ * the wait costs no real time.
  */
 static void settle(void)
 {
-	usleep(20000);
+	usleep(200000);
 }
 
 /* Wait for the consumer to empty @ring */
