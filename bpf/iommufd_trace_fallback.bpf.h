@@ -325,9 +325,8 @@ int BPF_PROG(fallback_detach_v2, struct iommufd_device *idev, u32 pasid)
  * record counts them, as the series' auto-response event does). The read
  * from the fault fd is taken at the read's exit from the groups it gave
  * a cookie (fault_read_fallback.bpf.h), which splits an answer's wait. A
- * report
- * runs in the device's context, not the owner's, so its owner is not
- * known; a read and an answer run in the VMM's, the caller.
+ * report runs in the device's context, not the owner's, so its owner is
+ * not known; a read and an answer run in the VMM's, the caller.
  */
 /* Groups answered by iommufd itself, on this thread, until it is done */
 struct auto_answers {

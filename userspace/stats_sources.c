@@ -16,9 +16,6 @@ void stats_select_programs(struct iommufd_stats_bpf *skel,
 		skel->progs.fallback_stats_destroy_enter,
 		skel->progs.fallback_stats_destroy_exit,
 	};
-	struct bpf_program *read[] = {
-		skel->progs.fallback_stats_fault_read,
-	};
 	struct bpf_program *prog;
 	size_t i;
 
@@ -32,10 +29,10 @@ void stats_select_programs(struct iommufd_stats_bpf *skel,
 			if (!kf->iopf_functions)
 				bpf_program__set_autoload(iopf[i], false);
 		/* The reads only split the wait in the histograms */
-		for (i = 0; i < sizeof(read) / sizeof(read[0]); i++)
-			bpf_program__set_autoload(read[i],
-				kf->iopf_functions && kf->fault_fd_read &&
-				skel->rodata->collect_latency);
+		bpf_program__set_autoload(skel->progs.fallback_stats_fault_read,
+					  kf->iopf_functions &&
+					  kf->fault_fd_read &&
+					  skel->rodata->collect_latency);
 		return;
 	}
 	bpf_map__set_max_entries(skel->maps.fallback_ctx_numbers, 1);
