@@ -366,15 +366,22 @@ struct worker {
 	int err;
 };
 
+/* Run the calling thread on @cpu only */
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
-	cpu_set_t set;
 	unsigned int i;
 
-	CPU_ZERO(&set);
-	CPU_SET(w->cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	pin_to_cpu(w->cpu);
 	for (i = 0; i < w->pairs && !w->err; i++) {
 		/* A length per thread and iteration: records cannot be mixed up */
 		__u64 iova = IOVA_A, len = (1 + (i + w->cpu) % NPAGES) * PAGE;
@@ -809,12 +816,9 @@ struct iopf_storm {
 static void *iopf_storm_run(void *arg)
 {
 	struct iopf_storm *st = arg;
-	cpu_set_t set;
 	unsigned int i;
 
-	CPU_ZERO(&set);
-	CPU_SET(st->cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	pin_to_cpu(st->cpu);
 	for (i = 0; i < st->n && !st->err; i++)
 		st->err = trigger_iopf(st->fd, st->dev, i, 0x100000 + i * PAGE);
 	return NULL;
