@@ -64,6 +64,7 @@ TOOL      := $(BUILD)/bin/iommufd-bpf
 # Guest programs: build/tests/NAME from tests/NAME.c, and
 # build/tests/bench_NAME from tests/bench/NAME.c
 TEST_PROGS  := trace_events trace_fallback pasid_attach vtd_edu vtd_unplug iommufd_workload run_unprivileged \
+	       edu_workload \
 	       dirty_harvest dirty_vmm fault_ledger fault_policy iopf_vmm \
 	       context_churn
 BENCH_PROGS := trace_overhead dirty_harvest fault_latency iotlb_overhead

@@ -1,17 +1,18 @@
 #!/bin/sh
 # Run the test suites of one VM profile inside the guest.
 #
-#   tests/guest-run.sh mock|vtd|stock [SUITE...]
+#   tests/guest-run.sh mock|vtd|stock|stock-vtd [SUITE...]
 #
 # stock: the kernel without the series (the mock's VM), where the tool
-# falls back or says what is missing.
+# falls back or says what is missing; stock-vtd: the same kernel in the
+# vtd VM, with a real device.
 #
 # Each suite prints TAP and ends with a kselftest "# Totals:" line. For each
 # suite this prints one machine-readable line for the host:
 #   RESULT <suite> pass=P fail=F skip=S
 # A suite that crashes or times out before its totals counts every planned
 # test it did not pass as failed.
-profile=${1:?usage: guest-run.sh mock|vtd|stock [SUITE...]}
+profile=${1:?usage: guest-run.sh mock|vtd|stock|stock-vtd [SUITE...]}
 shift
 cd /opt/iommufd-bpf || exit 1
 
@@ -19,12 +20,13 @@ case $profile in
 mock) default="trace_events trace_fallback probe_cli stats_fallback dirty_fallback pasid_attach tool_cli stats_cli stats_churn dirty_harvest dirty_cli fault_ledger fault_policy fault_cli ftrace_events perf_events upstream/iommufd upstream/iommufd_fail_nth" ;;
 vtd) default="vtd_edu vtd_cli vtd_unplug" ;;
 stock) default="trace_fallback probe_cli stats_fallback dirty_fallback" ;;
+stock-vtd) default="vtd_fallback" ;;
 *) echo "guest-run: unknown profile '$profile'" >&2; exit 2 ;;
 esac
 suites=${*:-$default}
 status=0
 # Which kernel the suites that run on both are on
-if [ "$profile" = stock ]; then
+if [ "$profile" = stock ] || [ "$profile" = stock-vtd ]; then
 	export IOMMUFD_BPF_KERNEL=stock
 else
 	export IOMMUFD_BPF_KERNEL=series

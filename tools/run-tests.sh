@@ -4,13 +4,14 @@
 #   N passed, N failed[, N skipped]
 # Exits non-zero on any failure, including a kernel problem in a guest log.
 #
-#   [FLAVOR=debug|kasan] tools/run-tests.sh [--profile mock|vtd|stock] [SUITE...]
+#   [FLAVOR=debug|kasan] tools/run-tests.sh [--profile mock|vtd|stock|stock-vtd] [SUITE...]
 #
 # FLAVOR picks the kernel booted, build/kernel-FLAVOR (default debug, what
 # 'make check' builds); 'make check-kasan' runs FLAVOR=kasan. The programs
 # in the initramfs must have been built for the same flavour. The stock
 # profile boots build/kernel-stock (the same configuration without the
-# series) with those programs: what a user of a distribution kernel runs.
+# series) with those programs: what a user of a distribution kernel runs;
+# stock-vtd boots it in the vtd VM, with the edu device.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,13 +24,13 @@ mkdir -p "$logs"
 vm_opts=(--kernel "$kernel" --timeout 2400)
 # KASAN prints only its first report unless told otherwise: show them all.
 [ "$flavor" != kasan ] || vm_opts+=(--cmdline-extra kasan_multi_shot)
-profiles=(mock vtd stock)
+profiles=(mock vtd stock stock-vtd)
 suites=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--profile) profiles=("$2"); shift 2 ;;
 	-h|--help)
-		sed -n '2,12p' "$0"; exit 0 ;;
+		sed -n '2,14p' "$0"; exit 0 ;;
 	*) suites+=("$1"); shift ;;
 	esac
 done
@@ -62,8 +63,9 @@ for profile in "${profiles[@]}"; do
 	out=$logs/$profile.out
 	echo "== VM profile '$profile' ==" >&2
 	vm_profile=$profile run_opts=("${vm_opts[@]}")
-	if [ "$profile" = stock ]; then
+	if [ "$profile" = stock ] || [ "$profile" = stock-vtd ]; then
 		vm_profile=mock
+		[ "$profile" = stock ] || vm_profile=vtd
 		run_opts+=(--kernel "$top/build/kernel-stock/arch/x86/boot/bzImage")
 	fi
 	"$top/tools/vm-run.sh" --profile "$vm_profile" --quiet "${run_opts[@]}" \
