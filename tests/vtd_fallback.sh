@@ -2,9 +2,9 @@
 # A real device on a kernel without the series: the edu device behind the
 # emulated VT-d, bound through its VFIO cdev as a VMM binds it, attached to
 # an IOAS (an automatic HWPT), two pages mapped one at a time and unmapped
-# with one call, then detached. trace and top take their fallbacks (fentry/fexit on
-# iommufd's functions, VFIO's calls into them) and must report exactly what
-# the workload did, under the process that did it.
+# with one call, then detached. trace and top take their fallbacks
+# (fentry/fexit on iommufd's functions, VFIO's calls into them) and must
+# report exactly what the workload did, under the process that did it.
 tool=${TOOL:-/opt/iommufd-bpf/bin/iommufd-bpf}
 workload=${EDU_WORKLOAD:-/opt/iommufd-bpf/tests/edu_workload}
 tmp=$(mktemp -d)
