@@ -8,10 +8,12 @@
  * (groups are allocated zeroed, and the response xarray allocates from 1).
  * So at the read's exit (fexit), the groups fault_times holds for this
  * fault, not yet read and now with a cookie, are the ones this read gave
- * the VMM: read at the end of the call. fault_times holds the groups
- * reported and not yet answered, so the walk is as long as the queue.
- * Not seen apart: a group put back after a failed copy keeps its cookie,
- * so it counts as read then, not when it is read again.
+ * the VMM: read at the end of the call. The walk visits every bucket of
+ * fault_times (4,096), whatever the queue holds: it runs once per read
+ * call, not per group. Not seen apart: a group put back after a failed
+ * copy keeps its cookie, so it counts as read then, not when it is read
+ * again; and when two threads read one fault fd at once, a group one of
+ * them read may be recorded with the other as its reader.
  * Include after vmlinux.h, bpf_core_read.h and fault_times.bpf.h.
  */
 #ifndef IOMMUFD_BPF_FAULT_READ_FALLBACK_BPF_H

@@ -21,8 +21,8 @@
  *   the IOAS up (an id that is no IOAS gets a row of errors until the
  *   context goes); VFIO's compatibility maps (VFIO_IOMMU_MAP_DMA on the
  *   iommufd) are not counted;
- * - a duration spans the whole handler, and a fault's wait is not split
- *   at its read from the fault fd.
+ * - a duration spans the whole handler, and a fault group's read is taken
+ *   at the end of the read call that gave it out, not as it was copied.
  */
 #ifndef IOMMUFD_BPF_STATS_FALLBACK_BPF_H
 #define IOMMUFD_BPF_STATS_FALLBACK_BPF_H

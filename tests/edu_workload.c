@@ -35,9 +35,9 @@ int main(int argc, char **argv)
 	void *buf;
 	int err;
 
-	if (argc == 3 && !strcmp(argv[1], "-n"))
+	if (argc == 3 && !strcmp(argv[1], "-n")) {
 		pages = strtoul(argv[2], NULL, 0);
-	else if (argc != 1) {
+	} else if (argc != 1) {
 		fprintf(stderr, "usage: %s [-n PAGES]\n", argv[0]);
 		return 2;
 	}

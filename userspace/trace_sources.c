@@ -157,7 +157,6 @@ void trace_select_programs(struct iommufd_trace_bpf *skel,
 	select_series(skel, kf, fallback ? 0 : events);
 	select_fallback(skel, kf, fallback ? events : 0);
 	/* The fallback's tables cost nothing when the series serves */
-	if (!fallback) {
+	if (!fallback)
 		bpf_map__set_max_entries(skel->maps.auto_answering, 1);
-	}
 }
