@@ -184,12 +184,12 @@ $(BENCH_PROGS:%=$(BUILD)/tests/bench_%): $(BUILD)/tests/bench_%: $(OBJ)/tests/be
 	$(link)
 
 # What test programs link besides their own object
-$(BUILD)/tests/trace_events $(BUILD)/tests/bench_trace_overhead: \
-		$(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o
-$(BUILD)/tests/bench_trace_overhead: $(OBJ)/userspace/kernel_features.o \
-		$(OBJ)/userspace/trace_sources.o $(OBJ)/userspace/stats_sources.o
-$(BUILD)/tests/trace_fallback: $(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o \
+# (trace_capture.h reads the tracer's accounting through trace_sources.o)
+$(BUILD)/tests/trace_events $(BUILD)/tests/trace_fallback $(BUILD)/tests/pasid_attach \
+		$(BUILD)/tests/vtd_edu $(BUILD)/tests/bench_trace_overhead: \
+		$(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o \
 		$(OBJ)/userspace/kernel_features.o $(OBJ)/userspace/trace_sources.o
+$(BUILD)/tests/bench_trace_overhead: $(OBJ)/userspace/stats_sources.o
 $(BUILD)/tests/dirty_harvest $(BUILD)/tests/bench_dirty_harvest: $(OBJ)/tests/mock_device.o
 $(BUILD)/tests/dirty_vmm: $(OBJ)/tests/mock_device.o $(OBJ)/tests/dirty_model.o \
 		$(OBJ)/userspace/common.o $(OBJ)/userspace/json_writer.o

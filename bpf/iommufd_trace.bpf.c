@@ -124,6 +124,18 @@ struct {
 
 __u64 next_seq;
 
+/*
+ * The calling thread group and name, read from the task itself: two loads
+ * for the name where bpf_get_current_comm() copies it a byte at a time
+ */
+static __always_inline void current_task_ids(__s32 *tgid, char *comm)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	*tgid = t->tgid;
+	__builtin_memcpy(comm, t->comm, IOMMUFD_COMM_LEN);
+}
+
 static __always_inline void count(__u32 which)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &which);
@@ -162,7 +174,6 @@ event_reserve(__u32 type, __s32 owner_tgid, __u32 ioas_id, __u32 dev_id,
 {
 	struct iommufd_event *e;
 
-	count(IOMMUFD_CNT_PRODUCED);
 	if (!wanted(type, owner_tgid, ioas_id, dev_id)) {
 		count(IOMMUFD_CNT_FILTERED);
 		return NULL;
@@ -186,8 +197,7 @@ event_reserve(__u32 type, __s32 owner_tgid, __u32 ioas_id, __u32 dev_id,
 	e->ts_ns = bpf_ktime_get_ns();
 	e->type = type;
 	e->owner_tgid = owner_tgid;
-	e->tgid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	current_task_ids(&e->tgid, e->comm);
 	e->ioas_id = ioas_id;
 	e->dev_id = dev_id;
 	return e;
@@ -331,24 +341,22 @@ int BPF_PROG(on_device_replace, struct iommufd_device *idev,
 			   pasid, ret);
 }
 
+/*
+ * Remember an unmap for the diagnosis of a later fault. When the unmap has
+ * a record (@e), its clock and task are taken from it, not read again.
+ */
 static __always_inline void remember_unmap(struct iommufd_ioas *ioas,
-					   __u64 iova, __u64 length)
+					   __u64 iova, __u64 length,
+					   const struct iommufd_event *e)
 {
 	struct unmap_ring_key key = {
 		.ioas = (__u64)ioas,
 		.ioas_id = ioas->obj.id,
 	};
-	struct unmap_rec rec = {
-		.iova = iova,
-		.length = length,
-		.ts_ns = bpf_ktime_get_ns(),
-		.tgid = bpf_get_current_pid_tgid() >> 32,
-	};
 	struct unmap_ring *ring;
 	struct unmap_rec *r;
 	__u64 slot;
 
-	bpf_get_current_comm(rec.comm, sizeof(rec.comm));
 	ring = bpf_map_lookup_elem(&recent_unmaps, &key);
 	if (!ring) {
 		bpf_map_update_elem(&recent_unmaps, &key, &empty_ring,
@@ -361,11 +369,16 @@ static __always_inline void remember_unmap(struct iommufd_ioas *ioas,
 	r = &ring->rec[slot % UNMAP_RING];
 	/* Atomic exchanges order the stores: unpublish, write, publish */
 	__sync_lock_test_and_set(&r->gen, 0);
-	r->iova = rec.iova;
-	r->length = rec.length;
-	r->ts_ns = rec.ts_ns;
-	r->tgid = rec.tgid;
-	__builtin_memcpy(r->comm, rec.comm, sizeof(rec.comm));
+	r->iova = iova;
+	r->length = length;
+	if (e) {
+		r->ts_ns = e->ts_ns;
+		r->tgid = e->tgid;
+		__builtin_memcpy(r->comm, e->comm, sizeof(r->comm));
+	} else {
+		r->ts_ns = bpf_ktime_get_ns();
+		current_task_ids(&r->tgid, r->comm);
+	}
 	__sync_lock_test_and_set(&r->gen, slot + 1);
 }
 
@@ -428,12 +441,12 @@ int BPF_PROG(on_domain_unmap, struct iopt_area *area,
 	 * Faults the owner and IOAS filters leave out need no diagnosis, so
 	 * nor do their unmaps (an unmap has no device to filter on)
 	 */
+	e = event_begin(IOMMUFD_EV_DOMAIN_UNMAP, owner, ioas->obj.id, 0);
 	if (track_unmaps &&
 	    reason == bpf_core_enum_value(enum iommufd_domain_unmap_reason,
 					  IOMMUFD_DOMAIN_UNMAP_AREA) &&
 	    owner_ioas_wanted(owner, ioas->obj.id))
-		remember_unmap(ioas, iova, length);
-	e = event_begin(IOMMUFD_EV_DOMAIN_UNMAP, owner, ioas->obj.id, 0);
+		remember_unmap(ioas, iova, length, e);
 	if (!e)
 		return 0;
 	e->ctx = ctx_id(ioas->ictx);

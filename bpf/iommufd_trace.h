@@ -70,7 +70,12 @@ enum iommufd_object_kind {
 
 /* Counters, indexed per CPU in the 'counters' map */
 enum iommufd_counter {
-	IOMMUFD_CNT_PRODUCED,	/* events the hooks saw */
+	/*
+	 * Events the hooks saw: not counted by the programs but derived,
+	 * next_seq + filtered (trace_counters_read()), as every event is
+	 * filtered or takes a sequence number
+	 */
+	IOMMUFD_CNT_PRODUCED,
 	IOMMUFD_CNT_FILTERED,	/* dropped on purpose by a filter */
 	IOMMUFD_CNT_DROPPED,	/* ring buffer full: lost */
 	IOMMUFD_CNT_MAX,

@@ -16,7 +16,7 @@
 
 #include "iommufd_trace.h"
 #include "iommufd_trace.skel.h"
-#include "percpu_counters.h"
+#include "trace_sources.h"
 
 #define CAPTURE_MAX 512
 
@@ -150,8 +150,7 @@ static __u64 capture_counter(struct trace_capture *cap, __u32 which)
 {
 	__u64 cnt[IOMMUFD_CNT_MAX];
 
-	if (percpu_counters_read(bpf_map__fd(cap->skel->maps.counters), cnt,
-				 IOMMUFD_CNT_MAX))
+	if (trace_counters_read(cap->skel, cnt))
 		return ~0ull;
 	return cnt[which];
 }

@@ -23,7 +23,6 @@
 #include "kernel_features.h"
 #include "iommufd_trace.skel.h"
 #include "iommufd_trace.h"
-#include "percpu_counters.h"
 #include "subcommands.h"
 #include "trace_sources.h"
 
@@ -328,8 +327,7 @@ static void report_drops(struct iommufd_trace_bpf *skel, uint64_t now)
 	if (!last_ns)
 		last_ns = now;
 	if (now - last_ns < 1000000000ull ||
-	    percpu_counters_read(bpf_map__fd(skel->maps.counters), cnt,
-				 IOMMUFD_CNT_MAX))
+	    trace_counters_read(skel, cnt))
 		return;
 	dropped = cnt[IOMMUFD_CNT_DROPPED] - last_dropped;
 	produced = cnt[IOMMUFD_CNT_PRODUCED] - last_produced;
@@ -515,8 +513,7 @@ int cmd_trace(int argc, char **argv)
 	iommufd_trace_bpf__detach(skel);
 	if (!opts.max_events || st.delivered < opts.max_events)
 		ring_buffer__consume(rb);
-	err = percpu_counters_read(bpf_map__fd(skel->maps.counters), cnt,
-				   IOMMUFD_CNT_MAX);
+	err = trace_counters_read(skel, cnt);
 	if (err) {
 		warnx_("cannot read the event counters: %s", strerror(-err));
 		goto out;

@@ -3,6 +3,7 @@
 
 #include "iommufd_trace.h"
 #include "iommufd_trace.skel.h"
+#include "percpu_counters.h"
 #include "trace_sources.h"
 
 #define EV(type) (1u << IOMMUFD_EV_##type)
@@ -159,4 +160,17 @@ void trace_select_programs(struct iommufd_trace_bpf *skel,
 	/* The fallback's tables cost nothing when the series serves */
 	if (!fallback)
 		bpf_map__set_max_entries(skel->maps.auto_answering, 1);
+}
+
+int trace_counters_read(const struct iommufd_trace_bpf *skel, __u64 *cnt)
+{
+	/* First: an event between the two reads is missed, never counted twice */
+	__u64 seq = __atomic_load_n(&skel->bss->next_seq, __ATOMIC_ACQUIRE);
+	int err;
+
+	err = percpu_counters_read(bpf_map__fd(skel->maps.counters), cnt,
+				   IOMMUFD_CNT_MAX);
+	if (!err)
+		cnt[IOMMUFD_CNT_PRODUCED] = seq + cnt[IOMMUFD_CNT_FILTERED];
+	return err;
 }

@@ -51,4 +51,11 @@ void trace_select_programs(struct iommufd_trace_bpf *skel,
 			   const struct kernel_features *kf, __u32 events,
 			   bool fallback);
 
+/*
+ * The tracer's accounting, summed over CPUs, in @cnt[IOMMUFD_CNT_MAX]; 0 or
+ * -errno. The programs count what they filter and what they drop; every
+ * other event took a sequence number, so produced is next_seq + filtered.
+ */
+int trace_counters_read(const struct iommufd_trace_bpf *skel, __u64 *cnt);
+
 #endif

@@ -48,7 +48,6 @@
 #include "empty_hooks.skel.h"
 #include "event_format.h"
 #include "kernel_features.h"
-#include "percpu_counters.h"
 #include "stats_sources.h"
 #include "trace_sources.h"
 #include "blocks.h"
@@ -346,7 +345,6 @@ static void run(const char *name, size_t len, unsigned int blocks,
 static void burst(struct tracer *t, unsigned int ops)
 {
 	__u64 before[IOMMUFD_CNT_MAX], after[IOMMUFD_CNT_MAX];
-	int counters = bpf_map__fd(t->skel->maps.counters);
 	uint64_t delivered = t->delivered;
 	void *buf;
 
@@ -354,14 +352,14 @@ static void burst(struct tracer *t, unsigned int ops)
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (buf == MAP_FAILED)
 		die("mmap");
-	if (percpu_counters_read(counters, before, IOMMUFD_CNT_MAX))
+	if (trace_counters_read(t->skel, before))
 		die("read counters");
 	if (iommufd_trace_bpf__attach(t->skel))
 		die("attach trace");
 	pairs(buf, 4096, ops);
 	iommufd_trace_bpf__detach(t->skel);
 	drained(t->ring);
-	if (percpu_counters_read(counters, after, IOMMUFD_CNT_MAX))
+	if (trace_counters_read(t->skel, after))
 		die("read counters");
 	delivered = t->delivered - delivered;
 	printf("\"trace.burst_ops\":%u,\"trace.burst_events\":%llu,"
@@ -423,8 +421,7 @@ static void print_accounting(const char *prefix, struct tracer *t)
 {
 	__u64 cnt[IOMMUFD_CNT_MAX];
 
-	if (percpu_counters_read(bpf_map__fd(t->skel->maps.counters), cnt,
-				 IOMMUFD_CNT_MAX))
+	if (trace_counters_read(t->skel, cnt))
 		die("read counters");
 	printf("\"%sevents_produced\":%llu,\"%sevents_delivered\":%llu,"
 	       "\"%sevents_dropped\":%llu,\"%sunaccounted_events\":%lld,",
