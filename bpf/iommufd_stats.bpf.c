@@ -43,15 +43,15 @@ const volatile __s32 filter_owner_tgid;
 		__type(value, value_t);					\
 	} name SEC(".maps")
 
-STATS_TABLE(ioas_stats, struct stats_key, struct stats_ioas, STATS_IOAS_ROWS);
-STATS_TABLE(dev_stats, struct stats_key, struct stats_dev, STATS_DEV_ROWS);
-STATS_TABLE(hist_stats, struct stats_key, struct stats_hist, STATS_HIST_ROWS);
+STATS_TABLE(ioas_stats, __u64, struct stats_ioas, STATS_IOAS_ROWS);
+STATS_TABLE(dev_stats, __u64, struct stats_dev, STATS_DEV_ROWS);
+STATS_TABLE(hist_stats, __u64, struct stats_hist, STATS_HIST_ROWS);
 STATS_TABLE(owner_stats, struct stats_owner_key, struct stats_owner,
 	    STATS_OWNER_ROWS);
 /* The final values of destroyed objects, until the reader publishes them */
-STATS_TABLE(ioas_retired, struct stats_key, struct stats_ioas, STATS_RETIRED_ROWS);
-STATS_TABLE(dev_retired, struct stats_key, struct stats_dev, STATS_RETIRED_ROWS);
-STATS_TABLE(hist_retired, struct stats_key, struct stats_hist, STATS_RETIRED_ROWS);
+STATS_TABLE(ioas_retired, __u64, struct stats_ioas, STATS_RETIRED_ROWS);
+STATS_TABLE(dev_retired, __u64, struct stats_dev, STATS_RETIRED_ROWS);
+STATS_TABLE(hist_retired, __u64, struct stats_hist, STATS_RETIRED_ROWS);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -98,9 +98,13 @@ static __always_inline bool skip_owner(__s32 owner)
 static __always_inline struct stats_ioas *ioas_entry(__u64 ctx, __s32 owner,
 						     __u32 ioas)
 {
-	struct stats_key key = { .ctx = ctx, .id = ioas };
+	__u64 key = stats_key(ctx, ioas);
 	struct stats_ioas *s;
 
+	if (ctx > STATS_KEY_CTX_MAX) {
+		count_lost(STATS_LOST_IOAS);
+		return NULL;
+	}
 	s = entry(&ioas_stats, &key, &zero_ioas, STATS_LOST_IOAS);
 	if (s)
 		s->owner_tgid = owner;
@@ -110,9 +114,13 @@ static __always_inline struct stats_ioas *ioas_entry(__u64 ctx, __s32 owner,
 static __always_inline struct stats_dev *dev_entry(__u64 ctx, __s32 owner,
 						   __u32 dev)
 {
-	struct stats_key key = { .ctx = ctx, .id = dev };
+	__u64 key = stats_key(ctx, dev);
 	struct stats_dev *s;
 
+	if (ctx > STATS_KEY_CTX_MAX) {
+		count_lost(STATS_LOST_DEV);
+		return NULL;
+	}
 	s = entry(&dev_stats, &key, &zero_dev, STATS_LOST_DEV);
 	if (s)
 		s->owner_tgid = owner;
@@ -168,12 +176,16 @@ static __always_inline __u32 log2_slot(__u64 v)
 static __always_inline void hist_add(__u64 ctx, __s32 owner, __u32 kind,
 				     __u64 ns)
 {
-	struct stats_key key = { .ctx = ctx, .id = kind };
+	__u64 key = stats_key(ctx, kind);
 	struct stats_hist *h;
 
 	/* 0: the event was enabled while the operation ran, not timed */
 	if (!collect_latency || !ns)
 		return;
+	if (ctx > STATS_KEY_CTX_MAX) {
+		count_lost(STATS_LOST_HIST);
+		return;
+	}
 	h = entry(&hist_stats, &key, &zero_hist, STATS_LOST_HIST);
 	if (!h)
 		return;
@@ -514,7 +526,7 @@ SEC("tp_btf/iommufd_object_destroy")
 int BPF_PROG(stats_object_destroy, struct iommufd_ctx *ictx,
 	     struct iommufd_object *obj)
 {
-	struct stats_key key = { .ctx = ctx_id(ictx), .id = obj->id };
+	__u64 key = stats_key(ctx_id(ictx), obj->id);
 
 	if (obj->type == bpf_core_enum_value(enum iommufd_object_type,
 					     IOMMUFD_OBJ_IOAS))
@@ -532,14 +544,14 @@ int BPF_PROG(stats_object_destroy, struct iommufd_ctx *ictx,
 SEC("tp_btf/iommufd_ctx_release")
 int BPF_PROG(stats_ctx_release, struct iommufd_ctx *ictx)
 {
-	struct stats_key key = { .ctx = ctx_id(ictx) };
+	__u64 key = stats_key(ctx_id(ictx), 0);
 	__u32 kind;
 
 	RETIRE(dev_stats, dev_retired, &key, struct stats_dev);
 	if (!collect_latency)
 		return 0;
 	for (kind = 0; kind < STATS_HIST_MAX; kind++) {
-		key.id = kind;
+		key = stats_key(ctx_id(ictx), kind);
 		RETIRE(hist_stats, hist_retired, &key, struct stats_hist);
 	}
 	return 0;

@@ -10,15 +10,35 @@
 
 /*
  * Rows are kept per object of a context: an IOAS, a device, or (for the
- * histograms) a kind of operation. @ctx is the kernel's iommufd_ctx::id,
- * unique for the boot, so contexts whose object ids collide (every VMM's
- * first IOAS is 1) keep apart, and a context's rows go when it does.
+ * histograms) a kind of operation. The context is the kernel's
+ * iommufd_ctx::id, unique for the boot, so contexts whose object ids
+ * collide (every VMM's first IOAS is 1) keep apart, and a context's rows go
+ * when it does.
+ *
+ * A row's key is one word, the context's id above the object's: a table
+ * lookup hashes and compares it in less time than two words (top's cost
+ * per 4 KiB map+unmap, make bench: 1.100 with a 16-byte key, 1.090 with
+ * this). Object ids are below 2^31 (iommufd allocates them so), which
+ * leaves 33 bits for the context: the 8,589,934,591 first contexts of a
+ * boot. A context past that is not counted, and counted as lost.
  */
-struct stats_key {
-	__u64 ctx;
-	__u32 id;		/* IOAS id, device id, or enum stats_hist_kind */
-	__u32 pad;
-};
+#define STATS_KEY_ID_BITS	31
+#define STATS_KEY_CTX_MAX	((1ull << (64 - STATS_KEY_ID_BITS)) - 1)
+
+static inline __u64 stats_key(__u64 ctx, __u32 id)
+{
+	return ctx << STATS_KEY_ID_BITS | id;
+}
+
+static inline __u64 stats_key_ctx(__u64 key)
+{
+	return key >> STATS_KEY_ID_BITS;
+}
+
+static inline __u32 stats_key_id(__u64 key)
+{
+	return key & ((1u << STATS_KEY_ID_BITS) - 1);
+}
 
 struct stats_ioas {
 	__s64 owner_tgid;	/* who issued the last counted operation */

@@ -145,35 +145,35 @@ int BPF_PROG(fallback_stats_destroy, struct iommufd_ucmd *ucmd, int ret)
 	struct iommu_destroy *cmd = bpf_core_cast(ucmd->cmd,
 						  struct iommu_destroy);
 	__u64 addr = (__u64)ucmd->ictx;
-	struct stats_key key = { .id = cmd->id };
 	struct fallback_ctx_info *c;
+	__u64 key;
 
 	if (ret)
 		return 0;
 	c = bpf_map_lookup_elem(&fallback_ctx_numbers, &addr);
 	if (!c)
 		return 0;
-	key.ctx = c->number;
+	key = stats_key(c->number, cmd->id);
 	RETIRE(ioas_stats, ioas_retired, &key, struct stats_ioas);
 	return 0;
 }
 
-static long retire_ctx_ioas(struct bpf_map *map, struct stats_key *k,
+static long retire_ctx_ioas(struct bpf_map *map, __u64 *k,
 			    struct stats_ioas *v, __u64 *ctx)
 {
-	struct stats_key key = *k;
+	__u64 key = *k;
 
-	if (key.ctx == *ctx)
+	if (stats_key_ctx(key) == *ctx)
 		RETIRE(ioas_stats, ioas_retired, &key, struct stats_ioas);
 	return 0;
 }
 
-static long retire_ctx_dev(struct bpf_map *map, struct stats_key *k,
+static long retire_ctx_dev(struct bpf_map *map, __u64 *k,
 			   struct stats_dev *v, __u64 *ctx)
 {
-	struct stats_key key = *k;
+	__u64 key = *k;
 
-	if (key.ctx == *ctx)
+	if (stats_key_ctx(key) == *ctx)
 		RETIRE(dev_stats, dev_retired, &key, struct stats_dev);
 	return 0;
 }
@@ -188,7 +188,7 @@ int BPF_PROG(fallback_stats_release, struct inode *inode, struct file *filp)
 {
 	__u64 addr = (__u64)filp->private_data, cid;
 	struct fallback_ctx_info *c;
-	struct stats_key key = {};
+	__u64 key;
 	__u32 kind;
 
 	c = bpf_map_lookup_elem(&fallback_ctx_numbers, &addr);
@@ -197,10 +197,9 @@ int BPF_PROG(fallback_stats_release, struct inode *inode, struct file *filp)
 	cid = c->number;
 	bpf_for_each_map_elem(&ioas_stats, retire_ctx_ioas, &cid, 0);
 	bpf_for_each_map_elem(&dev_stats, retire_ctx_dev, &cid, 0);
-	key.ctx = cid;
 	if (collect_latency) {
 		for (kind = 0; kind < STATS_HIST_MAX; kind++) {
-			key.id = kind;
+			key = stats_key(cid, kind);
 			RETIRE(hist_stats, hist_retired, &key,
 			       struct stats_hist);
 		}
@@ -215,12 +214,12 @@ int BPF_PROG(fallback_stats_unbind, struct iommufd_device *idev)
 {
 	__u64 addr = (__u64)idev->ictx;
 	struct fallback_ctx_info *c;
-	struct stats_key key = { .id = idev->obj.id };
+	__u64 key;
 
 	c = bpf_map_lookup_elem(&fallback_ctx_numbers, &addr);
 	if (!c)
 		return 0;
-	key.ctx = c->number;
+	key = stats_key(c->number, idev->obj.id);
 	RETIRE(dev_stats, dev_retired, &key, struct stats_dev);
 	return 0;
 }

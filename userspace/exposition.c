@@ -144,10 +144,10 @@ static bool cancelled(const struct page *pg)
 		family_header((pg)->out, fam, (pg)->om);		\
 		for (_i = 0; _i < (snap)->nr_ioas && !cancelled(pg); _i++) { \
 			fprintf((pg)->out, "%s_total{", (fam)->name);	\
-			ctx_labels(pg, (snap)->ioas[_i].key.ctx,	\
+			ctx_labels(pg, stats_key_ctx((snap)->ioas[_i].key), \
 				   (snap)->ioas[_i].v.owner_tgid);	\
 			fprintf((pg)->out, ",ioas=\"%u\"} %llu\n",	\
-				(snap)->ioas[_i].key.id,		\
+				stats_key_id((snap)->ioas[_i].key),	\
 				(unsigned long long)(snap)->ioas[_i].v.field); \
 		}							\
 	} while (0)
@@ -158,10 +158,10 @@ static bool cancelled(const struct page *pg)
 		family_header((pg)->out, fam, (pg)->om);		\
 		for (_i = 0; _i < (snap)->nr_dev && !cancelled(pg); _i++) { \
 			fprintf((pg)->out, "%s_total{", (fam)->name);	\
-			ctx_labels(pg, (snap)->dev[_i].key.ctx,	\
+			ctx_labels(pg, stats_key_ctx((snap)->dev[_i].key), \
 				   (snap)->dev[_i].v.owner_tgid);	\
 			fprintf((pg)->out, ",dev=\"%u\"} %llu\n",	\
-				(snap)->dev[_i].key.id,			\
+				stats_key_id((snap)->dev[_i].key),	\
 				(unsigned long long)(snap)->dev[_i].v.field); \
 		}							\
 	} while (0)
@@ -206,10 +206,10 @@ static void write_answers(struct page *pg, const struct stats_snapshot *snap)
 
 		for (c = 0; c < 4; c++) {
 			fprintf(out, "%s_total{", answers.name);
-			ctx_labels(pg, snap->dev[i].key.ctx,
+			ctx_labels(pg, stats_key_ctx(snap->dev[i].key),
 				   snap->dev[i].v.owner_tgid);
 			fprintf(out, ",dev=\"%u\",code=\"%s\"} %llu\n",
-				snap->dev[i].key.id, codes[c],
+				stats_key_id(snap->dev[i].key), codes[c],
 				(unsigned long long)n[c]);
 		}
 	}
@@ -229,29 +229,27 @@ static void write_histograms(struct page *pg,
 	family_header(out, &duration, pg->om);
 	for (i = 0; i < snap->nr_hist && !cancelled(pg); i++) {
 		const struct stats_hist_row *r = &snap->hist[i];
-		__u64 cum = 0;
+		const char *op = stats_hist_name(stats_key_id(r->key));
+		__u64 ctx = stats_key_ctx(r->key), cum = 0;
 
 		for (s = 0; s < STATS_HIST_SLOTS - 1; s++) {
 			cum += r->v.slots[s];
 			fprintf(out, "%s_bucket{", duration.name);
-			ctx_labels(pg, r->key.ctx, r->v.owner_tgid);
-			fprintf(out, ",op=\"%s\",le=\"%.9g\"} %llu\n",
-				stats_hist_name(r->key.id),
+			ctx_labels(pg, ctx, r->v.owner_tgid);
+			fprintf(out, ",op=\"%s\",le=\"%.9g\"} %llu\n", op,
 				(double)(2ull << s) * 1e-9,
 				(unsigned long long)cum);
 		}
 		fprintf(out, "%s_bucket{", duration.name);
-		ctx_labels(pg, r->key.ctx, r->v.owner_tgid);
-		fprintf(out, ",op=\"%s\",le=\"+Inf\"} %llu\n",
-			stats_hist_name(r->key.id),
+		ctx_labels(pg, ctx, r->v.owner_tgid);
+		fprintf(out, ",op=\"%s\",le=\"+Inf\"} %llu\n", op,
 			(unsigned long long)r->v.count);
 		fprintf(out, "%s_sum{", duration.name);
-		ctx_labels(pg, r->key.ctx, r->v.owner_tgid);
-		fprintf(out, ",op=\"%s\"} %.9f\n", stats_hist_name(r->key.id),
-			r->v.sum_ns * 1e-9);
+		ctx_labels(pg, ctx, r->v.owner_tgid);
+		fprintf(out, ",op=\"%s\"} %.9f\n", op, r->v.sum_ns * 1e-9);
 		fprintf(out, "%s_count{", duration.name);
-		ctx_labels(pg, r->key.ctx, r->v.owner_tgid);
-		fprintf(out, ",op=\"%s\"} %llu\n", stats_hist_name(r->key.id),
+		ctx_labels(pg, ctx, r->v.owner_tgid);
+		fprintf(out, ",op=\"%s\"} %llu\n", op,
 			(unsigned long long)r->v.count);
 	}
 }

@@ -145,12 +145,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 /* The row of @key in @snap, or NULL */
 static const struct stats_hist *find_hist(const struct stats_snapshot *snap,
-					  const struct stats_key *key)
+					  __u64 key)
 {
 	size_t i;
 
 	for (i = 0; snap && i < snap->nr_hist; i++)
-		if (!memcmp(&snap->hist[i].key, key, sizeof(*key)))
+		if (snap->hist[i].key == key)
 			return &snap->hist[i].v;
 	return NULL;
 }
@@ -172,10 +172,10 @@ static void collect(const struct stats_snapshot *now,
 	for (i = 0; i < now->nr_hist; i++) {
 		const struct stats_hist_row *r = &now->hist[i];
 
-		if (r->key.id != kind ||
+		if (stats_key_id(r->key) != kind ||
 		    (owner >= 0 && r->v.owner_tgid != owner))
 			continue;
-		b = find_hist(before, &r->key);
+		b = find_hist(before, r->key);
 		if (b && b->count > r->v.count)
 			b = NULL;
 		for (s = 0; s < STATS_HIST_SLOTS; s++)
@@ -314,11 +314,11 @@ static void show(const struct stats_snapshot *now,
 		for (i = 0; i < now->nr_hist; i++) {
 			const struct stats_hist_row *r = &now->hist[i];
 
-			if (r->key.id != kind)
+			if (stats_key_id(r->key) != kind)
 				continue;
 			/* once per owner, whose contexts add up */
 			for (j = 0; j < i; j++)
-				if (now->hist[j].key.id == kind &&
+				if (stats_key_id(now->hist[j].key) == kind &&
 				    now->hist[j].v.owner_tgid == r->v.owner_tgid)
 					break;
 			if (j < i)

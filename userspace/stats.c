@@ -203,7 +203,7 @@ static int read_hash(int fd, size_t key_size, size_t value_size,
  * one (a new object that reused the ids: one series), else appended.
  */
 static int merge_row(void **rows, size_t *n, size_t *cap, size_t value_size,
-		     const struct stats_key *key, const void *value)
+		     const __u64 *key, const void *value)
 {
 	size_t row_size = sizeof(*key) + value_size, i, w;
 	char *r = *rows;
@@ -280,7 +280,7 @@ static int retired_fd(struct iommufd_stats_bpf *skel, int t, size_t *vsize)
  */
 int stats_collect(struct iommufd_stats_bpf *skel)
 {
-	struct stats_key key;
+	__u64 key;
 	char value[512];
 	size_t vsize;
 	int t, fd, err;
@@ -307,14 +307,14 @@ int stats_collect(struct iommufd_stats_bpf *skel)
 static int take_pending(int t, size_t value_size, void **rows, size_t *n,
 			size_t *cap)
 {
-	size_t row_size = sizeof(struct stats_key) + value_size, i;
+	size_t row_size = sizeof(__u64) + value_size, i;
 	const char *p = pending[t].rows;
 	int err = 0;
 
 	for (i = 0; i < pending[t].n && !err; i++)
 		err = merge_row(rows, n, cap, value_size,
 				(const void *)(p + i * row_size),
-				p + i * row_size + sizeof(struct stats_key));
+				p + i * row_size + sizeof(__u64));
 	if (!err)
 		pending[t].n = 0;
 	return err;
@@ -377,10 +377,10 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 	int t, err = 0;
 
 	_Static_assert(sizeof(struct stats_ioas_row) ==
-		       sizeof(struct stats_key) + sizeof(struct stats_ioas),
+		       sizeof(__u64) + sizeof(struct stats_ioas),
 		       "rows are key then value");
 	_Static_assert(sizeof(struct stats_hist_row) ==
-		       sizeof(struct stats_key) + sizeof(struct stats_hist),
+		       sizeof(__u64) + sizeof(struct stats_hist),
 		       "rows are key then value");
 	_Static_assert(sizeof(struct stats_owner_row) ==
 		       sizeof(struct stats_owner_key) + sizeof(struct stats_owner),
@@ -399,7 +399,7 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 	err = stats_collect(skel);
 	for (t = 0; t < NR_RETIRED && !err; t++) {
 		err = read_hash(bpf_map__fd(tables[t].live),
-				sizeof(struct stats_key), tables[t].value_size,
+				sizeof(__u64), tables[t].value_size,
 				tables[t].rows, tables[t].n, &cap);
 		snap->table_rows[t] = *tables[t].n;
 		snap->table_capacity[t] = bpf_map__max_entries(tables[t].live);
@@ -426,23 +426,23 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 }
 
 const struct stats_ioas *stats_find_ioas(const struct stats_snapshot *snap,
-					 const struct stats_key *key)
+					 __u64 key)
 {
 	size_t i;
 
 	for (i = 0; i < snap->nr_ioas; i++)
-		if (!memcmp(&snap->ioas[i].key, key, sizeof(*key)))
+		if (snap->ioas[i].key == key)
 			return &snap->ioas[i].v;
 	return NULL;
 }
 
 const struct stats_dev *stats_find_dev(const struct stats_snapshot *snap,
-				       const struct stats_key *key)
+				       __u64 key)
 {
 	size_t i;
 
 	for (i = 0; i < snap->nr_dev; i++)
-		if (!memcmp(&snap->dev[i].key, key, sizeof(*key)))
+		if (snap->dev[i].key == key)
 			return &snap->dev[i].v;
 	return NULL;
 }

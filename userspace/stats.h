@@ -36,12 +36,12 @@ struct stats_opts {
 	"counts IOAS maps, unmaps and copies, their bytes, errors and latency from fentry/fexit on iommufd's functions, in contexts the tool numbers; missing: domain unmaps, IOTLB invalidations and waits, devices (I/O page faults, DMA faults, PASIDs), pinned bytes"
 
 struct stats_ioas_row {
-	struct stats_key key;	/* context, IOAS id */
+	__u64 key;		/* stats_key(): context, IOAS id */
 	struct stats_ioas v;
 };
 
 struct stats_dev_row {
-	struct stats_key key;	/* context, device id */
+	__u64 key;		/* stats_key(): context, device id */
 	struct stats_dev v;
 };
 
@@ -52,7 +52,7 @@ struct stats_owner_row {
 };
 
 struct stats_hist_row {
-	struct stats_key key;	/* context, enum stats_hist_kind */
+	__u64 key;		/* stats_key(): context, enum stats_hist_kind */
 	struct stats_hist v;
 };
 
@@ -115,9 +115,9 @@ const char *stats_hist_name(uint32_t kind);
 
 /* The row for @key in @snap, or NULL (for deltas between snapshots) */
 const struct stats_ioas *stats_find_ioas(const struct stats_snapshot *snap,
-					 const struct stats_key *key);
+					 __u64 key);
 const struct stats_dev *stats_find_dev(const struct stats_snapshot *snap,
-				       const struct stats_key *key);
+				       __u64 key);
 
 /*
  * Bytes of kernel memory the loaded tables take, computed as the kernel

@@ -269,7 +269,7 @@ static void show(const struct stats_snapshot *now,
 
 			if (r->v.owner_tgid != own[o])
 				continue;
-			d = ioas_delta(&r->v, stats_find_ioas(before, &r->key));
+			d = ioas_delta(&r->v, stats_find_ioas(before, r->key));
 			ctx.maps += d.maps;
 			ctx.unmaps += d.unmaps;
 			ctx.copies += d.copies;
@@ -287,7 +287,7 @@ static void show(const struct stats_snapshot *now,
 
 			if (r->v.owner_tgid != own[o])
 				continue;
-			d = dev_delta(&r->v, stats_find_dev(before, &r->key));
+			d = dev_delta(&r->v, stats_find_dev(before, r->key));
 			dctx.iopf += d.iopf;
 			dctx.dma_faults += d.dma_faults;
 			dctx.pasid_attaches += d.pasid_attaches;
@@ -350,11 +350,11 @@ static void show(const struct stats_snapshot *now,
 		for (i = 0; i < now->nr_ioas; i++) {
 			const struct stats_ioas_row *r = &now->ioas[i];
 			struct ioas_delta d;
-			char obj[24];
+			char obj[32];
 
 			if (r->v.owner_tgid != own[o])
 				continue;
-			d = ioas_delta(&r->v, stats_find_ioas(before, &r->key));
+			d = ioas_delta(&r->v, stats_find_ioas(before, r->key));
 			if (!opts.all && !d.maps && !d.unmaps && !d.copies &&
 			    !d.domain_unmaps && !d.invalidations && !d.errors &&
 			    !d.iotlb_waits)
@@ -366,8 +366,8 @@ static void show(const struct stats_snapshot *now,
 				json_str(&w, "row", "ioas");
 				json_fixed(&w, "interval_s", secs, 3);
 				json_s64(&w, "owner_tgid", own[o]);
-				json_u64(&w, "ctx", r->key.ctx);
-				json_u64(&w, "ioas_id", r->key.id);
+				json_u64(&w, "ctx", stats_key_ctx(r->key));
+				json_u64(&w, "ioas_id", stats_key_id(r->key));
 				json_u64(&w, "maps", d.maps);
 				json_u64(&w, "unmaps", d.unmaps);
 				json_u64(&w, "copies", d.copies);
@@ -382,8 +382,9 @@ static void show(const struct stats_snapshot *now,
 				json_end(&w);
 				continue;
 			}
-			snprintf(obj, sizeof(obj), "ioas %u/c%llu", r->key.id,
-				 (unsigned long long)r->key.ctx);
+			snprintf(obj, sizeof(obj), "ioas %u/c%llu",
+				 stats_key_id(r->key),
+				 (unsigned long long)stats_key_ctx(r->key));
 			printf("%8d %-15.15s %-14s %9.1f %9.1f %8.1f %10s %9s %8s %8s %8s %8s %8s %6s %10s\n",
 			       own[o], comm, obj, d.maps / secs,
 			       d.unmaps / secs, d.copies / secs,
@@ -399,11 +400,11 @@ static void show(const struct stats_snapshot *now,
 		for (i = 0; i < now->nr_dev; i++) {
 			const struct stats_dev_row *r = &now->dev[i];
 			struct dev_delta d;
-			char obj[24];
+			char obj[32];
 
 			if (r->v.owner_tgid != own[o])
 				continue;
-			d = dev_delta(&r->v, stats_find_dev(before, &r->key));
+			d = dev_delta(&r->v, stats_find_dev(before, r->key));
 			if (!opts.all && !d.iopf && !d.answered && !d.dma_faults &&
 			    !d.pasid_attaches && !d.pasid_detaches)
 				continue;
@@ -414,8 +415,8 @@ static void show(const struct stats_snapshot *now,
 				json_str(&w, "row", "dev");
 				json_fixed(&w, "interval_s", secs, 3);
 				json_s64(&w, "owner_tgid", own[o]);
-				json_u64(&w, "ctx", r->key.ctx);
-				json_u64(&w, "dev_id", r->key.id);
+				json_u64(&w, "ctx", stats_key_ctx(r->key));
+				json_u64(&w, "dev_id", stats_key_id(r->key));
 				json_u64(&w, "iopf_groups", d.iopf);
 				json_u64(&w, "iopf_answered", d.answered);
 				if (fb) {
@@ -433,8 +434,9 @@ static void show(const struct stats_snapshot *now,
 				json_end(&w);
 				continue;
 			}
-			snprintf(obj, sizeof(obj), "dev %u/c%llu", r->key.id,
-				 (unsigned long long)r->key.ctx);
+			snprintf(obj, sizeof(obj), "dev %u/c%llu",
+				 stats_key_id(r->key),
+				 (unsigned long long)stats_key_ctx(r->key));
 			snprintf(col[6], sizeof(col[6]), "%lld", (long long)d.pasids);
 			printf("%8d %-15.15s %-14s %9s %9s %8s %10s %9s %8s %8s %8s %8.1f %8s %6s %10s\n",
 			       own[o], comm, obj, "-", "-", "-", "-", "-", "-",
