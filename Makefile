@@ -66,7 +66,7 @@ TOOL      := $(BUILD)/bin/iommufd-bpf
 TEST_PROGS  := trace_events trace_fallback pasid_attach vtd_edu vtd_unplug iommufd_workload run_unprivileged \
 	       edu_workload \
 	       dirty_harvest dirty_vmm fault_ledger fault_policy iopf_vmm \
-	       context_churn
+	       context_churn stats_key_range
 BENCH_PROGS := trace_overhead dirty_harvest fault_latency iotlb_overhead
 TEST_BINS   := $(TEST_PROGS:%=$(BUILD)/tests/%) $(BENCH_PROGS:%=$(BUILD)/tests/bench_%)
 # Objects several test programs link (tests/NAME.c)
@@ -189,7 +189,9 @@ $(BUILD)/tests/trace_events $(BUILD)/tests/trace_fallback $(BUILD)/tests/pasid_a
 		$(BUILD)/tests/vtd_edu $(BUILD)/tests/bench_trace_overhead: \
 		$(OBJ)/userspace/event_format.o $(OBJ)/userspace/json_writer.o \
 		$(OBJ)/userspace/kernel_features.o $(OBJ)/userspace/trace_sources.o
-$(BUILD)/tests/bench_trace_overhead: $(OBJ)/userspace/stats_sources.o
+$(BUILD)/tests/bench_trace_overhead $(BUILD)/tests/stats_key_range: \
+		$(OBJ)/userspace/stats_sources.o
+$(BUILD)/tests/stats_key_range: $(OBJ)/userspace/kernel_features.o
 $(BUILD)/tests/dirty_harvest $(BUILD)/tests/bench_dirty_harvest: $(OBJ)/tests/mock_device.o
 $(BUILD)/tests/dirty_vmm: $(OBJ)/tests/mock_device.o $(OBJ)/tests/dirty_model.o \
 		$(OBJ)/userspace/common.o $(OBJ)/userspace/json_writer.o

@@ -101,7 +101,7 @@ static __always_inline struct stats_ioas *ioas_entry(__u64 ctx, __s32 owner,
 	__u64 key = stats_key(ctx, ioas);
 	struct stats_ioas *s;
 
-	if (ctx > STATS_KEY_CTX_MAX) {
+	if (!stats_key_holds(ctx)) {
 		count_lost(STATS_LOST_IOAS);
 		return NULL;
 	}
@@ -117,7 +117,7 @@ static __always_inline struct stats_dev *dev_entry(__u64 ctx, __s32 owner,
 	__u64 key = stats_key(ctx, dev);
 	struct stats_dev *s;
 
-	if (ctx > STATS_KEY_CTX_MAX) {
+	if (!stats_key_holds(ctx)) {
 		count_lost(STATS_LOST_DEV);
 		return NULL;
 	}
@@ -182,7 +182,7 @@ static __always_inline void hist_add(__u64 ctx, __s32 owner, __u32 kind,
 	/* 0: the event was enabled while the operation ran, not timed */
 	if (!collect_latency || !ns)
 		return;
-	if (ctx > STATS_KEY_CTX_MAX) {
+	if (!stats_key_holds(ctx)) {
 		count_lost(STATS_LOST_HIST);
 		return;
 	}
@@ -528,6 +528,9 @@ int BPF_PROG(stats_object_destroy, struct iommufd_ctx *ictx,
 {
 	__u64 key = stats_key(ctx_id(ictx), obj->id);
 
+	/* Past the key's range nothing was counted, and the key is another's */
+	if (!stats_key_holds(ctx_id(ictx)))
+		return 0;
 	if (obj->type == bpf_core_enum_value(enum iommufd_object_type,
 					     IOMMUFD_OBJ_IOAS))
 		RETIRE(ioas_stats, ioas_retired, &key, struct stats_ioas);
@@ -547,6 +550,8 @@ int BPF_PROG(stats_ctx_release, struct iommufd_ctx *ictx)
 	__u64 key = stats_key(ctx_id(ictx), 0);
 	__u32 kind;
 
+	if (!stats_key_holds(ctx_id(ictx)))
+		return 0;
 	RETIRE(dev_stats, dev_retired, &key, struct stats_dev);
 	if (!collect_latency)
 		return 0;

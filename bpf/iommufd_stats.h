@@ -25,6 +25,12 @@
 #define STATS_KEY_ID_BITS	31
 #define STATS_KEY_CTX_MAX	((1ull << (64 - STATS_KEY_ID_BITS)) - 1)
 
+/* Whether context @ctx has rows: past the key's range it is not counted */
+static inline bool stats_key_holds(__u64 ctx)
+{
+	return ctx <= STATS_KEY_CTX_MAX;
+}
+
 static inline __u64 stats_key(__u64 ctx, __u32 id)
 {
 	return ctx << STATS_KEY_ID_BITS | id;

@@ -151,7 +151,7 @@ int BPF_PROG(fallback_stats_destroy, struct iommufd_ucmd *ucmd, int ret)
 	if (ret)
 		return 0;
 	c = bpf_map_lookup_elem(&fallback_ctx_numbers, &addr);
-	if (!c)
+	if (!c || !stats_key_holds(c->number))
 		return 0;
 	key = stats_key(c->number, cmd->id);
 	RETIRE(ioas_stats, ioas_retired, &key, struct stats_ioas);
@@ -195,6 +195,8 @@ int BPF_PROG(fallback_stats_release, struct inode *inode, struct file *filp)
 	if (!c)
 		return 0;
 	cid = c->number;
+	if (!stats_key_holds(cid))
+		goto forget;
 	bpf_for_each_map_elem(&ioas_stats, retire_ctx_ioas, &cid, 0);
 	bpf_for_each_map_elem(&dev_stats, retire_ctx_dev, &cid, 0);
 	if (collect_latency) {
@@ -204,6 +206,7 @@ int BPF_PROG(fallback_stats_release, struct inode *inode, struct file *filp)
 			       struct stats_hist);
 		}
 	}
+forget:
 	bpf_map_delete_elem(&fallback_ctx_numbers, &addr);
 	return 0;
 }
@@ -217,7 +220,7 @@ int BPF_PROG(fallback_stats_unbind, struct iommufd_device *idev)
 	__u64 key;
 
 	c = bpf_map_lookup_elem(&fallback_ctx_numbers, &addr);
-	if (!c)
+	if (!c || !stats_key_holds(c->number))
 		return 0;
 	key = stats_key(c->number, idev->obj.id);
 	RETIRE(dev_stats, dev_retired, &key, struct stats_dev);
