@@ -73,18 +73,6 @@ struct unmap_rec {
 };
 
 /*
- * IOAS ids are per context (every VMM's first IOAS is 1), so an IOAS is
- * named by its kernel object and its id together: an IOAS freed and another
- * allocated at the same address would also need the same id to be taken
- * for it.
- */
-struct unmap_ring_key {
-	__u64 ioas;		/* struct iommufd_ioas * */
-	__u32 ioas_id;
-	__u32 pad;
-};
-
-/*
  * Unmaps from several CPUs at once each take their own slot (an atomic
  * head) and publish it seqlock-style through its gen: a reader that sees
  * gen change, or 0, while it copies a slot skips it. (LRU maps cannot hold
@@ -95,10 +83,15 @@ struct unmap_ring {
 	struct unmap_rec rec[UNMAP_RING];
 };
 
+/*
+ * An IOAS is named by its kernel object: unique while it lives, and its
+ * ring goes when it is destroyed (forget_unmaps), so an IOAS that later
+ * gets the same memory, or the same id in its context, starts with none.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
-	__type(key, struct unmap_ring_key);
+	__type(key, __u64);		/* struct iommufd_ioas * */
 	__type(value, struct unmap_ring);
 } recent_unmaps SEC(".maps");
 
@@ -349,13 +342,9 @@ static __always_inline void remember_unmap(struct iommufd_ioas *ioas,
 					   __u64 iova, __u64 length,
 					   const struct iommufd_event *e)
 {
-	struct unmap_ring_key key = {
-		.ioas = (__u64)ioas,
-		.ioas_id = ioas->obj.id,
-	};
+	__u64 key = (__u64)ioas, slot;
 	struct unmap_ring *ring;
 	struct unmap_rec *r;
-	__u64 slot;
 
 	ring = bpf_map_lookup_elem(&recent_unmaps, &key);
 	if (!ring) {
@@ -386,10 +375,7 @@ static __always_inline void remember_unmap(struct iommufd_ioas *ioas,
 static __always_inline void diagnose_after_unmap(struct pending_dma_fault *p,
 						 __u64 now)
 {
-	struct unmap_ring_key key = {
-		.ioas = p->ioas,
-		.ioas_id = p->rec.ev.ioas_id,
-	};
+	__u64 key = p->ioas;
 	struct iommufd_dma_fault_event *d = &p->rec;
 	struct unmap_rec found;
 	struct unmap_ring *ring;
@@ -768,6 +754,26 @@ int BPF_PROG(on_device_bind, struct iommufd_ctx *ictx,
 	bpf_probe_read_kernel_str(b->device, sizeof(b->device),
 				  idev->dev->kobj.name);
 	event_submit(b);
+	return 0;
+}
+
+/*
+ * A destroyed IOAS takes its remembered unmaps with it: the next IOAS of
+ * its context gets the same id, and often its memory. Loaded with the
+ * DMA-after-unmap diagnosis, whether object_destroy records are asked for
+ * or not.
+ */
+SEC("tp_btf/iommufd_object_destroy")
+int BPF_PROG(forget_unmaps, struct iommufd_ctx *ictx,
+	     struct iommufd_object *obj)
+{
+	__u64 key;
+
+	if (obj->type != bpf_core_enum_value(enum iommufd_object_type,
+					     IOMMUFD_OBJ_IOAS))
+		return 0;
+	key = (__u64)kernel_container_of(obj, struct iommufd_ioas, obj);
+	bpf_map_delete_elem(&recent_unmaps, &key);
 	return 0;
 }
 

@@ -1068,6 +1068,38 @@ TEST_F(trace, dma_fault_unhandled_and_without_device)
 	expect_trace_line(_metadata, want);
 }
 
+/*
+ * A destroyed IOAS takes its unmaps with it. The next IOAS of the context
+ * gets the same id, and often the same kernel memory: a fault in it at an
+ * IOVA the old one unmapped is not "DMA after unmap".
+ */
+TEST_F(trace, dma_fault_after_unmap_forgets_a_destroyed_ioas)
+{
+	uint32_t ioas, reused, stdev_id, hwpt_id, device_id;
+
+	test_ioctl_ioas_alloc(&ioas);
+	test_cmd_mock_domain(ioas, &stdev_id, &hwpt_id, &device_id);
+	self->ioas_id = ioas;
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, MOCK_APERTURE_START);
+	test_ioctl_ioas_unmap(MOCK_APERTURE_START, BUFFER_SIZE);
+	/* Remembered: the diagnosis is made while the IOAS lives */
+	capture_reset(&self->cap);
+	test_cmd_dma_fault(device_id, MOCK_APERTURE_START, 0);
+	expect_dma_fault(_metadata, &self->cap, device_id, hwpt_id, ioas,
+			 MOCK_APERTURE_START, IOMMUFD_DMA_FAULT_ATTRIBUTED |
+			 IOMMUFD_DMA_FAULT_AFTER_UNMAP);
+
+	test_ioctl_destroy(stdev_id);
+	test_ioctl_destroy(ioas);
+	test_ioctl_ioas_alloc(&reused);
+	ASSERT_EQ(ioas, reused);
+	test_cmd_mock_domain(reused, &stdev_id, &hwpt_id, &device_id);
+	capture_reset(&self->cap);
+	test_cmd_dma_fault(device_id, MOCK_APERTURE_START, 0);
+	expect_dma_fault(_metadata, &self->cap, device_id, hwpt_id, reused,
+			 MOCK_APERTURE_START, IOMMUFD_DMA_FAULT_ATTRIBUTED);
+}
+
 /* The memory is bounded: 32 unmaps later, the first one is forgotten */
 TEST_F(trace, dma_fault_after_unmap_is_bounded)
 {
