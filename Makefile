@@ -66,7 +66,7 @@ TOOL      := $(BUILD)/bin/iommufd-bpf
 TEST_PROGS  := trace_events trace_fallback pasid_attach vtd_edu vtd_unplug iommufd_workload run_unprivileged \
 	       edu_workload \
 	       dirty_harvest dirty_vmm fault_ledger fault_policy iopf_vmm \
-	       context_churn stats_key_range
+	       context_churn stats_key_range stats_owner_slots
 BENCH_PROGS := trace_overhead dirty_harvest fault_latency iotlb_overhead
 TEST_BINS   := $(TEST_PROGS:%=$(BUILD)/tests/%) $(BENCH_PROGS:%=$(BUILD)/tests/bench_%)
 # Objects several test programs link (tests/NAME.c)
@@ -192,6 +192,8 @@ $(BUILD)/tests/trace_events $(BUILD)/tests/trace_fallback $(BUILD)/tests/pasid_a
 $(BUILD)/tests/bench_trace_overhead $(BUILD)/tests/stats_key_range: \
 		$(OBJ)/userspace/stats_sources.o
 $(BUILD)/tests/stats_key_range: $(OBJ)/userspace/kernel_features.o
+$(BUILD)/tests/stats_owner_slots: $(OBJ)/userspace/stats.o $(OBJ)/userspace/common.o \
+		$(OBJ)/userspace/kernel_features.o $(OBJ)/userspace/stats_sources.o
 $(BUILD)/tests/dirty_harvest $(BUILD)/tests/bench_dirty_harvest: $(OBJ)/tests/mock_device.o
 $(BUILD)/tests/dirty_vmm: $(OBJ)/tests/mock_device.o $(OBJ)/tests/dirty_model.o \
 		$(OBJ)/userspace/common.o $(OBJ)/userspace/json_writer.o

@@ -53,6 +53,16 @@ STATS_TABLE(ioas_retired, __u64, struct stats_ioas, STATS_RETIRED_ROWS);
 STATS_TABLE(dev_retired, __u64, struct stats_dev, STATS_RETIRED_ROWS);
 STATS_TABLE(hist_retired, __u64, struct stats_hist, STATS_RETIRED_ROWS);
 
+/* Pinned pages per process: stats_owner_slot() words (iommufd_stats.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STATS_OWNER_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} owner_slots SEC(".maps");
+/* A tgid's slot is its low bits: the loader sets this with the table size */
+const volatile __u32 owner_slot_mask = STATS_OWNER_SLOTS - 1;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, STATS_LOST_MAX);
@@ -380,6 +390,37 @@ int BPF_PROG(stats_device_detach, struct iommufd_device *idev,
 	return count_pasid(idev, pasid, ret, false);
 }
 
+/*
+ * Add @delta pages to @owner's slot if it holds it, or takes it (the slot
+ * holds 0 pages and @owner has no row in the hash, so a process never
+ * counts in both but for a race of its own). False when another process
+ * holds the slot. A few tries: the holder may update it meanwhile.
+ */
+static __always_inline bool owner_slot_add(__s32 owner, __s64 delta,
+					   const struct stats_owner_key *key)
+{
+	__u32 i = owner & owner_slot_mask, try;
+	__u64 *slot = bpf_map_lookup_elem(&owner_slots, &i);
+	__u64 old, new;
+
+	if (!slot)
+		return false;
+	for (try = 0; try < 4; try++) {
+		old = *(volatile __u64 *)slot;
+		if (stats_owner_slot_tgid(old) == owner)
+			new = stats_owner_slot(owner,
+					       stats_owner_slot_pages(old) + delta);
+		else if (!stats_owner_slot_pages(old) &&
+			 !bpf_map_lookup_elem(&owner_stats, key))
+			new = stats_owner_slot(owner, delta);
+		else
+			return false;
+		if (__sync_val_compare_and_swap(slot, old, new) == old)
+			return true;
+	}
+	return false;
+}
+
 SEC("tp_btf/iommufd_pinned_update")
 int BPF_PROG(stats_pinned_update, struct iopt_pages *pages,
 	     unsigned long npages, bool inc, int ret)
@@ -389,6 +430,8 @@ int BPF_PROG(stats_pinned_update, struct iopt_pages *pages,
 	struct stats_owner *s;
 
 	if (ret || skip_owner(owner))
+		return 0;
+	if (owner_slot_add(owner, inc ? (__s64)npages : -(__s64)npages, &key))
 		return 0;
 	s = entry(&owner_stats, &key, &zero_owner, STATS_LOST_OWNER);
 	if (!s)

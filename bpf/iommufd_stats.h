@@ -85,6 +85,36 @@ struct stats_owner {
 	__s64 pinned_bytes;
 };
 
+/*
+ * Most processes count their pinned pages in a slot of an array instead
+ * (owner_slots, the slot of tgid % STATS_OWNER_SLOTS): an index where the
+ * hash costs a lookup. A slot is one word, the tgid above the pages, so it
+ * changes hands only while it holds 0 pages, in the compare-and-exchange
+ * of its new holder's first update: no count is lost or moves to another
+ * process. A process whose slot another holds counts in the hash, and
+ * stays there while it has a row; a reader adds the two. Tgids are below
+ * 2^22 (PID_MAX_LIMIT); the pages, signed, take the other 42 bits.
+ */
+#define STATS_OWNER_SLOT_TGID_BITS	22
+#define STATS_OWNER_SLOT_PAGE_BITS	(64 - STATS_OWNER_SLOT_TGID_BITS)
+
+static inline __u64 stats_owner_slot(__s32 tgid, __s64 pages)
+{
+	return (__u64)tgid << STATS_OWNER_SLOT_PAGE_BITS |
+	       ((__u64)pages & ((1ull << STATS_OWNER_SLOT_PAGE_BITS) - 1));
+}
+
+static inline __s32 stats_owner_slot_tgid(__u64 slot)
+{
+	return slot >> STATS_OWNER_SLOT_PAGE_BITS;
+}
+
+static inline __s64 stats_owner_slot_pages(__u64 slot)
+{
+	return (__s64)(slot << STATS_OWNER_SLOT_TGID_BITS) >>
+	       STATS_OWNER_SLOT_TGID_BITS;
+}
+
 /* Log2 latency histograms: slot k counts durations in [2^k, 2^(k+1)) ns */
 enum stats_hist_kind {
 	STATS_HIST_MAP,		/* IOAS map, pinning and filling the domains */
@@ -117,6 +147,7 @@ struct stats_hist {
 #define STATS_IOAS_ROWS		16384
 #define STATS_DEV_ROWS		8192
 #define STATS_OWNER_ROWS	4096
+#define STATS_OWNER_SLOTS	4096	/* a power of 2 */
 #define STATS_HIST_ROWS		8192
 #define STATS_RETIRED_ROWS	4096
 

@@ -236,6 +236,13 @@ static struct {
 	size_t n, cap;
 } pending[NR_RETIRED];
 
+/*
+ * Per owner slot, the word of an exited process at 0 pages that was
+ * published: the slot stays as it is until another process takes it, and
+ * is published once, as the hash's rows of exited processes are.
+ */
+static __u64 *slot_published_gone;
+
 static void pending_free(void)
 {
 	int t;
@@ -244,6 +251,8 @@ static void pending_free(void)
 		free(pending[t].rows);
 		memset(&pending[t], 0, sizeof(pending[t]));
 	}
+	free(slot_published_gone);
+	slot_published_gone = NULL;
 }
 
 bool stats_fallback(const struct iommufd_stats_bpf *skel)
@@ -349,6 +358,65 @@ static void collect_exited_owners(int fd, struct stats_snapshot *snap)
 	}
 }
 
+/*
+ * Add the processes' slots (owner_slots: pages, the tgid in the same word)
+ * to the owner rows read from the hash. A process counts in one of the
+ * two, or in both after a race of its own pins: their sum is its count.
+ */
+static int merge_owner_slots(struct iommufd_stats_bpf *skel,
+			     struct stats_snapshot *snap, size_t *cap)
+{
+	__u32 n = bpf_map__max_entries(skel->maps.owner_slots), count = n;
+	const __s64 page = 1ll << skel->rodata->page_shift;
+	__u32 *keys = calloc(n, sizeof(*keys)), batch, i;
+	__u64 *words = calloc(n, sizeof(*words));
+	int err = 0;
+	size_t o;
+
+	if (!slot_published_gone)
+		slot_published_gone = calloc(n, sizeof(*slot_published_gone));
+	if (!keys || !words || !slot_published_gone) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* All of an array in one call; ENOENT: it ended before count */
+	if (bpf_map_lookup_batch(bpf_map__fd(skel->maps.owner_slots), NULL,
+				 &batch, keys, words, &count, NULL) &&
+	    errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	for (i = 0; i < count && !err; i++) {
+		struct stats_owner_row row = {
+			.owner_tgid = stats_owner_slot_tgid(words[i]),
+			.v.pinned_bytes = stats_owner_slot_pages(words[i]) * page,
+		};
+
+		if (!row.owner_tgid || keys[i] >= n)
+			continue;
+		if (!row.v.pinned_bytes) {
+			if (slot_published_gone[keys[i]] == words[i])
+				continue;
+			if (process_gone(row.owner_tgid))
+				slot_published_gone[keys[i]] = words[i];
+		}
+		for (o = 0; o < snap->nr_owner; o++)
+			if (snap->owner[o].owner_tgid == row.owner_tgid)
+				break;
+		if (o < snap->nr_owner)
+			snap->owner[o].v.pinned_bytes += row.v.pinned_bytes;
+		else
+			err = append_row((char **)&snap->owner, &snap->nr_owner,
+					 cap, sizeof(row), &row,
+					 sizeof(struct stats_owner_key),
+					 &row.v);
+	}
+out:
+	free(keys);
+	free(words);
+	return err;
+}
+
 void stats_snapshot_free(struct stats_snapshot *snap)
 {
 	free(snap->ioas);
@@ -417,6 +485,9 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 		snap->table_capacity[STATS_TABLE_OWNER] =
 			bpf_map__max_entries(skel->maps.owner_stats);
 		collect_exited_owners(bpf_map__fd(skel->maps.owner_stats), snap);
+		err = merge_owner_slots(skel, snap, &cap);
+	}
+	if (!err) {
 		err = percpu_counters_read(bpf_map__fd(skel->maps.lost),
 					   snap->lost, STATS_LOST_MAX);
 	}

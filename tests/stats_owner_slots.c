@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pinned bytes per process in iommufd_stats' owner slots (a word per slot:
+ * the tgid and its pages) and in the hash for a process whose slot another
+ * holds. The table is shrunk to one slot, so every process collides: the
+ * rules that keep each count exact are then all on the path. Checked
+ * word by word in the kernel's tables and through stats_read(), the
+ * reader of top and metrics. Needs the series' pinned-page event.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/iommufd.h>
+
+#include "iommufd_test.h"
+#include "kselftest_harness.h"
+#include "iommufd_stats.h"
+#include "iommufd_stats.skel.h"
+#include "kernel_features.h"
+#include "stats.h"
+#include "stats_sources.h"
+
+#define PAGE 4096ul
+#define IOVA(n) ((1ul << 24) + (n) * 0x100000ul)
+
+/* A process with a context, an IOAS and a mock device, told what to do */
+struct vmm {
+	pid_t pid;
+	int cmd, done;		/* pipe ends: commands in, one byte back */
+};
+
+static int vmm_setup(int *fd, __u32 *ioas)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+
+	*fd = open("/dev/iommu", O_RDWR);
+	if (*fd < 0 || ioctl(*fd, IOMMU_IOAS_ALLOC, &alloc))
+		return -1;
+	*ioas = mock.id = alloc.out_ioas_id;
+	return ioctl(*fd, IOMMU_TEST_CMD, &mock);
+}
+
+/* 'N' maps N pages (1-9) at the next IOVA, 'u' unmaps everything, 'q' ends */
+static void vmm_run(int cmd, int done)
+{
+	void *buf = mmap(NULL, 9 * PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	unsigned int areas = 0;
+	__u32 ioas = 0;
+	int fd = -1;
+	char c, ok;
+
+	ok = buf != MAP_FAILED && !vmm_setup(&fd, &ioas);
+	while (write(done, &ok, 1) == 1 && read(cmd, &c, 1) == 1 && c != 'q') {
+		if (c == 'u') {
+			struct iommu_ioas_unmap unmap = {
+				.size = sizeof(unmap), .ioas_id = ioas,
+				.iova = 0, .length = UINT64_MAX,
+			};
+
+			ok = !ioctl(fd, IOMMU_IOAS_UNMAP, &unmap);
+		} else {
+			struct iommu_ioas_map map = {
+				.size = sizeof(map), .ioas_id = ioas,
+				.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+					 IOMMU_IOAS_MAP_READABLE |
+					 IOMMU_IOAS_MAP_WRITEABLE,
+				.user_va = (uintptr_t)buf,
+				.length = (c - '0') * PAGE,
+				.iova = IOVA(areas++),
+			};
+
+			ok = !ioctl(fd, IOMMU_IOAS_MAP, &map);
+		}
+	}
+	_exit(0);
+}
+
+static void vmm_start(struct __test_metadata *_metadata, struct vmm *v)
+{
+	int cmd[2], done[2];
+	char ok = 0;
+
+	ASSERT_EQ(0, pipe(cmd));
+	ASSERT_EQ(0, pipe(done));
+	v->pid = fork();
+	ASSERT_NE(-1, v->pid);
+	if (!v->pid) {
+		close(cmd[1]);
+		close(done[0]);
+		vmm_run(cmd[0], done[1]);
+	}
+	close(cmd[0]);
+	close(done[1]);
+	v->cmd = cmd[1];
+	v->done = done[0];
+	ASSERT_EQ(1, read(v->done, &ok, 1));
+	ASSERT_EQ(1, ok);
+}
+
+static void vmm_do(struct __test_metadata *_metadata, struct vmm *v, char c)
+{
+	char ok = 0;
+
+	ASSERT_EQ(1, write(v->cmd, &c, 1));
+	ASSERT_EQ(1, read(v->done, &ok, 1));
+	ASSERT_EQ(1, ok);
+}
+
+static void vmm_end(struct __test_metadata *_metadata, struct vmm *v)
+{
+	int status;
+
+	ASSERT_EQ(1, write(v->cmd, "q", 1));
+	ASSERT_EQ(v->pid, waitpid(v->pid, &status, 0));
+	ASSERT_EQ(0, status);
+	close(v->cmd);
+	close(v->done);
+}
+
+FIXTURE(slots) {
+	struct iommufd_stats_bpf *skel;
+	struct stats_snapshot snap;
+};
+
+FIXTURE_SETUP(slots)
+{
+	struct kernel_features kf;
+
+	memset(&self->snap, 0, sizeof(self->snap));
+	ASSERT_EQ(0, kernel_features_probe(&kf));
+	if (!kf.series)
+		SKIP(return, "the kernel lacks the series' pinned-page event");
+	self->skel = iommufd_stats_bpf__open();
+	ASSERT_NE(NULL, self->skel);
+	self->skel->rodata->page_shift = __builtin_ctzl(PAGE);
+	/* One slot: every process has the same */
+	ASSERT_EQ(0, bpf_map__set_max_entries(self->skel->maps.owner_slots, 1));
+	self->skel->rodata->owner_slot_mask = 0;
+	bpf_program__set_autoload(self->skel->progs.stats_qi_wait, false);
+	stats_select_programs(self->skel, &kf, false);
+	ASSERT_EQ(0, iommufd_stats_bpf__load(self->skel));
+	ASSERT_EQ(0, iommufd_stats_bpf__attach(self->skel));
+}
+
+FIXTURE_TEARDOWN(slots)
+{
+	stats_snapshot_free(&self->snap);
+	stats_stop(self->skel);
+}
+
+static __u64 slot_word(struct iommufd_stats_bpf *skel)
+{
+	__u32 zero = 0;
+	__u64 w = ~0ull;
+
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.owner_slots), &zero, &w);
+	return w;
+}
+
+/* @tgid's bytes in the hash, or -1 without a row */
+static __s64 hash_bytes(struct iommufd_stats_bpf *skel, pid_t tgid)
+{
+	struct stats_owner_key key = { .owner_tgid = tgid };
+	struct stats_owner v;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.owner_stats), &key, &v))
+		return -1;
+	return v.pinned_bytes;
+}
+
+/* What stats_read() says @tgid pinned, or -1 without a row */
+static __s64 read_bytes(const struct stats_snapshot *snap, pid_t tgid)
+{
+	size_t i;
+
+	for (i = 0; i < snap->nr_owner; i++)
+		if (snap->owner[i].owner_tgid == tgid)
+			return snap->owner[i].v.pinned_bytes;
+	return -1;
+}
+
+TEST_F(slots, every_count_exact_through_collisions)
+{
+	struct vmm a, b, c;
+
+	/* A takes the free slot; B, whose slot A holds, counts in the hash */
+	vmm_start(_metadata, &a);
+	vmm_do(_metadata, &a, '1');
+	ASSERT_EQ(stats_owner_slot(a.pid, 1), slot_word(self->skel));
+	vmm_start(_metadata, &b);
+	vmm_do(_metadata, &b, '2');
+	ASSERT_EQ(stats_owner_slot(a.pid, 1), slot_word(self->skel));
+	ASSERT_EQ(2 * PAGE, hash_bytes(self->skel, b.pid));
+
+	/* A at 0 keeps the slot; B, which has a row, stays in the hash */
+	vmm_do(_metadata, &a, 'u');
+	ASSERT_EQ(stats_owner_slot(a.pid, 0), slot_word(self->skel));
+	vmm_do(_metadata, &b, '1');
+	ASSERT_EQ(stats_owner_slot(a.pid, 0), slot_word(self->skel));
+	ASSERT_EQ(3 * PAGE, hash_bytes(self->skel, b.pid));
+
+	/* C, with no row, takes the slot A left at 0; A now counts in the hash */
+	vmm_start(_metadata, &c);
+	vmm_do(_metadata, &c, '1');
+	ASSERT_EQ(stats_owner_slot(c.pid, 1), slot_word(self->skel));
+	vmm_do(_metadata, &a, '4');
+	ASSERT_EQ(4 * PAGE, hash_bytes(self->skel, a.pid));
+	ASSERT_EQ(-1, hash_bytes(self->skel, c.pid));
+
+	/* The reader adds the two: one row each, exact */
+	ASSERT_EQ(0, stats_read(self->skel, &self->snap));
+	ASSERT_EQ(3, self->snap.nr_owner);
+	ASSERT_EQ(4 * PAGE, read_bytes(&self->snap, a.pid));
+	ASSERT_EQ(3 * PAGE, read_bytes(&self->snap, b.pid));
+	ASSERT_EQ(1 * PAGE, read_bytes(&self->snap, c.pid));
+
+	/* Unpins come back to 0 wherever they were counted */
+	vmm_do(_metadata, &a, 'u');
+	vmm_do(_metadata, &b, 'u');
+	vmm_do(_metadata, &c, 'u');
+	ASSERT_EQ(0, stats_read(self->skel, &self->snap));
+	ASSERT_EQ(0, read_bytes(&self->snap, a.pid));
+	ASSERT_EQ(0, read_bytes(&self->snap, b.pid));
+	ASSERT_EQ(0, read_bytes(&self->snap, c.pid));
+
+	/* An exited process's 0 is published once, then it is gone */
+	vmm_end(_metadata, &c);
+	vmm_end(_metadata, &b);
+	ASSERT_EQ(0, stats_read(self->skel, &self->snap));
+	ASSERT_EQ(0, read_bytes(&self->snap, c.pid));
+	ASSERT_EQ(0, read_bytes(&self->snap, b.pid));
+	ASSERT_EQ(0, stats_read(self->skel, &self->snap));
+	ASSERT_EQ(-1, read_bytes(&self->snap, c.pid));
+	ASSERT_EQ(-1, read_bytes(&self->snap, b.pid));
+	ASSERT_EQ(0, read_bytes(&self->snap, a.pid));
+	vmm_end(_metadata, &a);
+}
+
+TEST_HARNESS_MAIN
