@@ -17,7 +17,7 @@
  *
  * A row's key is one word, the context's id above the object's: a table
  * lookup hashes and compares it in less time than two words (top's cost
- * per 4 KiB map+unmap, make bench: 1.100 with a 16-byte key, 1.090 with
+ * per 4 KiB map+unmap, make bench: 1.100 with a 16-byte key, 1.091 with
  * this). Object ids are below 2^31 (iommufd allocates them so), which
  * leaves 33 bits for the context: the 8,589,934,591 first contexts of a
  * boot. A context past that is not counted, and counted as lost.

@@ -53,8 +53,8 @@ void trace_select_programs(struct iommufd_trace_bpf *skel,
 
 /*
  * The tracer's accounting, summed over CPUs, in @cnt[IOMMUFD_CNT_MAX]; 0 or
- * -errno. The programs count what they filter and what they drop; every
- * other event took a sequence number, so produced is next_seq + filtered.
+ * -errno. The programs count what they filter; every other event takes a
+ * sequence number, dropped or not, so produced is next_seq + filtered.
  */
 int trace_counters_read(const struct iommufd_trace_bpf *skel, __u64 *cnt);
 
