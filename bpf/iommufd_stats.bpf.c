@@ -100,6 +100,22 @@ static __always_inline void *entry(void *map, const void *key,
 	return v;
 }
 
+/*
+ * The row of object @id (or histogram kind) of context @ctx, as entry();
+ * NULL, counted as lost, for a context past the key's range
+ */
+static __always_inline void *object_entry(void *map, __u64 ctx, __u32 id,
+					  const void *zero, __u32 lost_which)
+{
+	__u64 key = stats_key(ctx, id);
+
+	if (!stats_key_holds(ctx)) {
+		count_lost(lost_which);
+		return NULL;
+	}
+	return entry(map, &key, zero, lost_which);
+}
+
 static __always_inline bool skip_owner(__s32 owner)
 {
 	return filter_owner_tgid && owner != filter_owner_tgid;
@@ -108,14 +124,10 @@ static __always_inline bool skip_owner(__s32 owner)
 static __always_inline struct stats_ioas *ioas_entry(__u64 ctx, __s32 owner,
 						     __u32 ioas)
 {
-	__u64 key = stats_key(ctx, ioas);
 	struct stats_ioas *s;
 
-	if (!stats_key_holds(ctx)) {
-		count_lost(STATS_LOST_IOAS);
-		return NULL;
-	}
-	s = entry(&ioas_stats, &key, &zero_ioas, STATS_LOST_IOAS);
+	s = object_entry(&ioas_stats, ctx, ioas, &zero_ioas,
+			 STATS_LOST_IOAS);
 	if (s)
 		s->owner_tgid = owner;
 	return s;
@@ -124,14 +136,10 @@ static __always_inline struct stats_ioas *ioas_entry(__u64 ctx, __s32 owner,
 static __always_inline struct stats_dev *dev_entry(__u64 ctx, __s32 owner,
 						   __u32 dev)
 {
-	__u64 key = stats_key(ctx, dev);
 	struct stats_dev *s;
 
-	if (!stats_key_holds(ctx)) {
-		count_lost(STATS_LOST_DEV);
-		return NULL;
-	}
-	s = entry(&dev_stats, &key, &zero_dev, STATS_LOST_DEV);
+	s = object_entry(&dev_stats, ctx, dev, &zero_dev,
+			 STATS_LOST_DEV);
 	if (s)
 		s->owner_tgid = owner;
 	return s;
@@ -186,17 +194,12 @@ static __always_inline __u32 log2_slot(__u64 v)
 static __always_inline void hist_add(__u64 ctx, __s32 owner, __u32 kind,
 				     __u64 ns)
 {
-	__u64 key = stats_key(ctx, kind);
 	struct stats_hist *h;
 
 	/* 0: the event was enabled while the operation ran, not timed */
 	if (!collect_latency || !ns)
 		return;
-	if (!stats_key_holds(ctx)) {
-		count_lost(STATS_LOST_HIST);
-		return;
-	}
-	h = entry(&hist_stats, &key, &zero_hist, STATS_LOST_HIST);
+	h = object_entry(&hist_stats, ctx, kind, &zero_hist, STATS_LOST_HIST);
 	if (!h)
 		return;
 	h->owner_tgid = owner;
