@@ -212,11 +212,12 @@ enum ioas_op { IOAS_MAP, IOAS_UNMAP, IOAS_COPY };
 
 /*
  * A map, unmap or copy of @done bytes in IOAS @ioas_id of context @ctx,
- * issued by @owner, ended with @ret after @duration_ns (0: not timed)
+ * issued by @owner, ended with @ret after @duration_ns (0: not timed).
+ * Returns the IOAS's row, if it is counted, for what else the call did.
  */
-static __always_inline int count_ioas(__u64 ctx, __s32 owner, __u32 ioas_id,
-				      u64 done, int ret, u64 duration_ns,
-				      enum ioas_op op)
+static __always_inline struct stats_ioas *
+count_ioas(__u64 ctx, __s32 owner, __u32 ioas_id, u64 done, int ret,
+	   u64 duration_ns, enum ioas_op op)
 {
 	static const __u32 hist_kind[] = {
 		[IOAS_MAP] = STATS_HIST_MAP,
@@ -226,13 +227,13 @@ static __always_inline int count_ioas(__u64 ctx, __s32 owner, __u32 ioas_id,
 	struct stats_ioas *s;
 
 	if (skip_owner(owner))
-		return 0;
+		return NULL;
 	s = ioas_entry(ctx, owner, ioas_id);
 	if (!s)
-		return 0;
+		return NULL;
 	if (ret) {
 		count_add(s->errors, 1);
-		return 0;
+		return s;
 	}
 	switch (op) {
 	case IOAS_MAP:
@@ -249,33 +250,54 @@ static __always_inline int count_ioas(__u64 ctx, __s32 owner, __u32 ioas_id,
 		break;
 	}
 	hist_add(ctx, owner, hist_kind[op], duration_ns);
-	return 0;
+	return s;
 }
 
+static __always_inline void count_pinned(__s32 owner, __s64 npages);
+
+/*
+ * A map or unmap counts what it pinned or released and unmapped from the
+ * domains (the kernel's struct iopt_op_tally) itself, failed or not:
+ * iommufd_pinned_update and iommufd_domain_unmap do not report it again.
+ */
 static __always_inline int count_ioas_op(struct iommufd_ctx *ictx,
-					 __u32 ioas_id, u64 done, int ret,
-					 u64 duration_ns, enum ioas_op op)
+					 struct iommufd_ioas *ioas, u64 done,
+					 int ret, u64 duration_ns,
+					 enum ioas_op op,
+					 const struct iopt_op_tally *tally)
 {
-	return count_ioas(ctx_id(ictx), ctx_owner(ictx), ioas_id, done, ret,
-			  duration_ns, op);
+	struct stats_ioas *s;
+
+	s = count_ioas(ctx_id(ictx), ctx_owner(ictx), ioas->obj.id, done, ret,
+		       duration_ns, op);
+	if (s && tally->domain_unmaps) {
+		count_add(s->domain_unmaps, tally->domain_unmaps);
+		count_add(s->domain_unmap_bytes, tally->domain_unmap_bytes);
+	}
+	/* The caller's own pages: the tally's task is its group leader */
+	if (tally->pinned)
+		count_pinned(tally->task->tgid, tally->pinned);
+	return 0;
 }
 
 SEC("tp_btf/iommufd_ioas_map")
 int BPF_PROG(stats_ioas_map, struct iommufd_ctx *ictx,
 	     struct iommufd_ioas *ioas, u64 iova, u64 length, u64 done,
-	     u32 flags, int ret, u64 duration_ns)
+	     u32 flags, int ret, u64 duration_ns,
+	     const struct iopt_op_tally *tally)
 {
-	return count_ioas_op(ictx, ioas->obj.id, done, ret, duration_ns,
-			     IOAS_MAP);
+	return count_ioas_op(ictx, ioas, done, ret, duration_ns, IOAS_MAP,
+			     tally);
 }
 
 SEC("tp_btf/iommufd_ioas_unmap")
 int BPF_PROG(stats_ioas_unmap, struct iommufd_ctx *ictx,
 	     struct iommufd_ioas *ioas, u64 iova, u64 length, u64 done,
-	     u32 flags, int ret, u64 duration_ns)
+	     u32 flags, int ret, u64 duration_ns,
+	     const struct iopt_op_tally *tally)
 {
-	return count_ioas_op(ictx, ioas->obj.id, done, ret, duration_ns,
-			     IOAS_UNMAP);
+	return count_ioas_op(ictx, ioas, done, ret, duration_ns, IOAS_UNMAP,
+			     tally);
 }
 
 /* Counted in the destination IOAS, whose mappings it adds to */
@@ -284,10 +306,12 @@ int BPF_PROG(stats_ioas_copy, struct iommufd_ctx *ictx, u32 src_ioas_id,
 	     u32 dst_ioas_id, u64 src_iova, u64 dst_iova, u64 length,
 	     u32 flags, int ret, u64 duration_ns)
 {
-	return count_ioas_op(ictx, dst_ioas_id, length, ret, duration_ns,
-			     IOAS_COPY);
+	count_ioas(ctx_id(ictx), ctx_owner(ictx), dst_ioas_id, length, ret,
+		   duration_ns, IOAS_COPY);
+	return 0;
 }
 
+/* Domain unmaps outside a map or unmap: destroy, detach, undone attach */
 SEC("tp_btf/iommufd_domain_unmap")
 int BPF_PROG(stats_domain_unmap, struct iopt_area *area,
 	     struct iommu_domain *domain, unsigned int reason)
@@ -424,23 +448,31 @@ static __always_inline bool owner_slot_add(__s32 owner, __s64 delta,
 	return false;
 }
 
+/* @npages charged (> 0) to or released (< 0) from process @owner */
+static __always_inline void count_pinned(__s32 owner, __s64 npages)
+{
+	struct stats_owner_key key = { .owner_tgid = owner };
+	struct stats_owner *s;
+
+	if (skip_owner(owner))
+		return;
+	if (owner_slot_add(owner, npages, &key))
+		return;
+	s = entry(&owner_stats, &key, &zero_owner, STATS_LOST_OWNER);
+	if (!s)
+		return;
+	count_add(s->pinned_bytes, npages < 0 ? -(-npages << page_shift) :
+						npages << page_shift);
+}
+
+/* Pinning outside a map or unmap: accesses, other processes' pages */
 SEC("tp_btf/iommufd_pinned_update")
 int BPF_PROG(stats_pinned_update, struct iopt_pages *pages,
 	     unsigned long npages, bool inc, int ret)
 {
-	__s32 owner = pages->source_task->tgid;
-	struct stats_owner_key key = { .owner_tgid = owner };
-	struct stats_owner *s;
-
-	if (ret || skip_owner(owner))
-		return 0;
-	if (owner_slot_add(owner, inc ? (__s64)npages : -(__s64)npages, &key))
-		return 0;
-	s = entry(&owner_stats, &key, &zero_owner, STATS_LOST_OWNER);
-	if (!s)
-		return 0;
-	count_add(s->pinned_bytes, inc ? (__s64)npages << page_shift :
-				   -((__s64)npages << page_shift));
+	if (!ret)
+		count_pinned(pages->source_task->tgid,
+			     inc ? (__s64)npages : -(__s64)npages);
 	return 0;
 }
 

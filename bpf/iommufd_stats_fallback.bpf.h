@@ -82,7 +82,8 @@ static __always_inline int fallback_count(struct iommufd_ucmd *ucmd,
 	if (!c)
 		return 0;
 	c->owner_tgid = owner;
-	return count_ioas(c->number, owner, ioas_id, done, ret, ns, op);
+	count_ioas(c->number, owner, ioas_id, done, ret, ns, op);
+	return 0;
 }
 
 SEC("?fentry/iommufd_ioas_map")

@@ -56,10 +56,10 @@ struct {
 } counters SEC(".maps");
 
 /*
- * Per IOAS, the last UNMAP_RING ranges unmapped from its domains, newest at
- * head - 1. Bounded twice: the ring per IOAS and the LRU over IOASes. Unmaps
- * of one IOAS are serialised by its iova_rwsem, so a ring has one writer; a
- * fault may read a slot being written and then miss the diagnosis.
+ * Per IOAS, the spans its last UNMAP_RING unmap ioctls unmapped from its
+ * domains (first to last area), newest at head - 1. Bounded twice: the ring
+ * per IOAS and the LRU over IOASes. A fault may read a slot being written
+ * and then miss the diagnosis.
  */
 #define UNMAP_RING 32
 
@@ -231,40 +231,39 @@ static __always_inline void event_submit(void *e)
 						     BPF_RB_FORCE_WAKEUP);
 }
 
-static __always_inline int ioas_range(__u32 type, struct iommufd_ctx *ictx,
-				      struct iommufd_ioas *ioas, __u64 iova,
-				      __u64 length, __u64 done, __u32 flags,
-				      int ret, __u64 duration_ns)
+static __always_inline struct iommufd_event *
+ioas_range(__u32 type, struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+	   __u64 iova, __u64 length, __u64 done, __u32 flags, int ret,
+	   __u64 duration_ns, const struct iopt_op_tally *tally)
 {
 	struct iommufd_event *e;
 
 	e = ctx_event_begin(type, ictx, ioas->obj.id, 0);
 	if (!e)
-		return 0;
+		return NULL;
 	e->iova = iova;
 	e->length = length;
 	e->done = done;
 	e->flags = flags;
 	e->ret = ret;
 	e->duration_ns = duration_ns;
-	event_submit(e);
-	return 0;
+	e->pinned = tally->pinned;
+	e->domain_unmaps = tally->domain_unmaps;
+	return e;
 }
 
 SEC("tp_btf/iommufd_ioas_map")
 int BPF_PROG(on_ioas_map, struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-	     u64 iova, u64 length, u64 done, u32 flags, int ret, u64 duration_ns)
+	     u64 iova, u64 length, u64 done, u32 flags, int ret, u64 duration_ns,
+	     const struct iopt_op_tally *tally)
 {
-	return ioas_range(IOMMUFD_EV_IOAS_MAP, ictx, ioas, iova, length, done,
-			  flags, ret, duration_ns);
-}
+	struct iommufd_event *e;
 
-SEC("tp_btf/iommufd_ioas_unmap")
-int BPF_PROG(on_ioas_unmap, struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-	     u64 iova, u64 length, u64 done, u32 flags, int ret, u64 duration_ns)
-{
-	return ioas_range(IOMMUFD_EV_IOAS_UNMAP, ictx, ioas, iova, length, done,
-			  flags, ret, duration_ns);
+	e = ioas_range(IOMMUFD_EV_IOAS_MAP, ictx, ioas, iova, length, done,
+		       flags, ret, duration_ns, tally);
+	if (e)
+		event_submit(e);
+	return 0;
 }
 
 SEC("tp_btf/iommufd_ioas_copy")
@@ -412,32 +411,49 @@ static __always_inline void diagnose_after_unmap(struct pending_dma_fault *p,
 	__builtin_memcpy(d->f.unmap_comm, found.comm, sizeof(found.comm));
 }
 
+/*
+ * An unmap ioctl unmaps its areas from the domains and counts them in its
+ * event (the kernel's struct iopt_op_tally), so the span it unmapped is
+ * remembered here; other domain unmaps (destroying the IOAS, a domain
+ * leaving it) leave nothing a later fault of the IOAS could hit.
+ */
+SEC("tp_btf/iommufd_ioas_unmap")
+int BPF_PROG(on_ioas_unmap, struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+	     u64 iova, u64 length, u64 done, u32 flags, int ret, u64 duration_ns,
+	     const struct iopt_op_tally *tally)
+{
+	struct iommufd_event *e;
+
+	e = ioas_range(IOMMUFD_EV_IOAS_UNMAP, ictx, ioas, iova, length, done,
+		       flags, ret, duration_ns, tally);
+	/*
+	 * Faults the owner and IOAS filters leave out need no diagnosis, so
+	 * nor do their unmaps (an unmap has no device to filter on)
+	 */
+	if (track_unmaps && tally->domain_unmaps &&
+	    owner_ioas_wanted(ctx_owner(ictx), ioas->obj.id))
+		remember_unmap(ioas, tally->first_iova,
+			       tally->last_iova - tally->first_iova + 1, e);
+	if (e)
+		event_submit(e);
+	return 0;
+}
+
 SEC("tp_btf/iommufd_domain_unmap")
 int BPF_PROG(on_domain_unmap, struct iopt_area *area,
 	     struct iommu_domain *domain, unsigned int reason)
 {
 	struct iommufd_ioas *ioas = area_ioas(area);
-	/* The area's IOVA range, as iopt_area_iova() / iopt_area_length() */
-	__u64 iova = area->node.start;
-	__u64 length = area->node.last - area->node.start + 1;
-	__s32 owner = ctx_owner(ioas->ictx);
 	struct iommufd_event *e;
 
-	/*
-	 * Faults the owner and IOAS filters leave out need no diagnosis, so
-	 * nor do their unmaps (an unmap has no device to filter on)
-	 */
-	e = event_begin(IOMMUFD_EV_DOMAIN_UNMAP, owner, ioas->obj.id, 0);
-	if (track_unmaps &&
-	    reason == bpf_core_enum_value(enum iommufd_domain_unmap_reason,
-					  IOMMUFD_DOMAIN_UNMAP_AREA) &&
-	    owner_ioas_wanted(owner, ioas->obj.id))
-		remember_unmap(ioas, iova, length, e);
+	e = event_begin(IOMMUFD_EV_DOMAIN_UNMAP, ctx_owner(ioas->ictx),
+			ioas->obj.id, 0);
 	if (!e)
 		return 0;
 	e->ctx = ctx_id(ioas->ictx);
-	e->iova = iova;
-	e->length = length;
+	/* The area's IOVA range, as iopt_area_iova() / iopt_area_length() */
+	e->iova = area->node.start;
+	e->length = area->node.last - area->node.start + 1;
 	e->code = reason;
 	event_submit(e);
 	return 0;

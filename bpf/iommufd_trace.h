@@ -134,7 +134,11 @@ struct iommufd_event {
 	__u32 absent;		/* enum iommufd_absent: fields the source
 				 * could not know (a kernel without the
 				 * series); they read as null, not 0 */
-	__u32 pad;
+	/* What a map or unmap did besides its areas (struct iopt_op_tally) */
+	__u32 domain_unmaps;	/* areas unmapped from a domain, each with its
+				 * IOTLB flush: not DOMAIN_UNMAP records */
+	__s64 pinned;		/* the calling process's pages charged (+) or
+				 * released (-): not PINNED_UPDATE records */
 };
 
 /*
@@ -152,6 +156,7 @@ enum iommufd_absent {
 	IOMMUFD_ABSENT_OWNER = 1 << 6,	/* owner_tgid: a fault's report */
 	IOMMUFD_ABSENT_FAULT_STEPS = 1 << 7, /* queued_ns, handled_ns: the
 					      * read from the fault fd */
+	IOMMUFD_ABSENT_TALLY = 1 << 8,	/* map, unmap: pinned, domain_unmaps */
 };
 
 /* An IOMMUFD_EV_DEVICE_BIND record: the device's name follows */

@@ -16,8 +16,10 @@
  * - the owner is the calling thread group: the series' owner is the last
  *   group to issue an ioctl on the context, which is the caller here;
  * - the duration spans the whole handler;
- * - there is no boot-unique context id (IOMMUFD_ABSENT_CTX), and a failed
- *   unmap cannot say what it unmapped before failing (IOMMUFD_ABSENT_DONE).
+ * - there is no boot-unique context id (IOMMUFD_ABSENT_CTX), a failed
+ *   unmap cannot say what it unmapped before failing (IOMMUFD_ABSENT_DONE),
+ *   and a map or unmap cannot say what it pinned, released or unmapped from
+ *   the domains (IOMMUFD_ABSENT_TALLY).
  */
 #ifndef IOMMUFD_BPF_TRACE_FALLBACK_BPF_H
 #define IOMMUFD_BPF_TRACE_FALLBACK_BPF_H
@@ -78,6 +80,7 @@ int BPF_PROG(fallback_ioas_map, struct iommufd_ucmd *ucmd, int ret)
 	__u64 ns;
 
 	ns = handler_duration(&absent, NULL);
+	absent |= IOMMUFD_ABSENT_TALLY;
 	e = handler_event_begin(IOMMUFD_EV_IOAS_MAP, cmd->ioas_id);
 	if (!e)
 		return 0;
@@ -108,6 +111,7 @@ int BPF_PROG(fallback_ioas_unmap, struct iommufd_ucmd *ucmd, int ret)
 	__u64 length = 0, ns;
 
 	ns = handler_duration(&absent, &length);
+	absent |= IOMMUFD_ABSENT_TALLY;
 	e = handler_event_begin(IOMMUFD_EV_IOAS_UNMAP, cmd->ioas_id);
 	if (!e)
 		return 0;

@@ -56,10 +56,14 @@ expect_line() { # NAME PATTERN
 	if grep -q -- "$2" /tmp/ftrace.txt; then ok "$1"; else not_ok "$1" "no line matches: $2"; fi
 }
 expect_line "attach record" "iommufd_device_attach: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas pasid=0x0 ret=0"
-expect_line "map record" "iommufd_ioas_map: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x7 ret=0"
-expect_line "pinned record" "iommufd_pinned_update: tgid=$pid +1 pages npinned=1 account_mode=0 ret=0"
-expect_line "domain unmap record names its reason" "iommufd_domain_unmap: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 reason=unmap"
-expect_line "unmap record" "iommufd_ioas_unmap: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x0 ret=0"
+# A map and an unmap carry the page they pinned and the domain unmap
+expect_line "map record" "iommufd_ioas_map: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x7 ret=0 duration_ns=[0-9]* pinned=1 domain_unmaps=0$"
+expect_line "unmap record" "iommufd_ioas_unmap: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x0 ret=0 duration_ns=[0-9]* pinned=-1 domain_unmaps=1$"
+if grep -q "iommufd_pinned_update: tgid=$pid \|iommufd_domain_unmap: tgid=$pid " /tmp/ftrace.txt; then
+	not_ok "no pinned or domain unmap record besides the map's and unmap's" "$(grep "iommufd_pinned_update\|iommufd_domain_unmap" /tmp/ftrace.txt | head -3)"
+else
+	ok "no pinned or domain unmap record besides the map's and unmap's"
+fi
 expect_line "DMA fault after unmap, attributed" "iommufd_dma_fault: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas iova=0x1000000 write$"
 expect_line "DMA fault never mapped, attributed" "iommufd_dma_fault: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas iova=0x41001000 read$"
 expect_line "detach at close" "iommufd_device_detach: tgid=$pid dev=$dev (iommufd_mock[0-9]*) hwpt=$hwpt ioas=$ioas pasid=0x0 ret=0"

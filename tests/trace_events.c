@@ -204,7 +204,11 @@ TEST_F(trace, map_auto_iova)
 		  e->flags);
 }
 
-/* With a domain, map pins (and charges) and unmap flushes then unpins */
+/*
+ * With a domain, map pins and unmap flushes then unpins: one record each,
+ * carrying the pages and the domain unmaps, with no pinned update or domain
+ * unmap record of their own
+ */
 TEST_F(trace, map_unmap_with_domain)
 {
 	uint32_t stdev_id, hwpt_id, device_id;
@@ -214,26 +218,85 @@ TEST_F(trace, map_unmap_with_domain)
 	capture_reset(&self->cap);
 
 	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, MOCK_APERTURE_START);
-	e = expect_events(IOMMUFD_EV_PINNED_UPDATE, IOMMUFD_EV_IOAS_MAP);
-	ASSERT_EQ(NPAGES, e[0].length);
-	ASSERT_EQ(1, e[0].flags);	/* charged */
-	ASSERT_EQ(NPAGES, e[0].done);	/* npinned after */
-	/* root has CAP_IPC_LOCK: pinned pages are not charged to a limit */
-	ASSERT_EQ(ACCOUNT_NONE, e[0].code);
-	ASSERT_EQ(0, e[0].ret);
-	ASSERT_EQ(BUFFER_SIZE, e[1].done);
+	e = expect_events(IOMMUFD_EV_IOAS_MAP);
+	ASSERT_EQ(BUFFER_SIZE, e->done);
+	ASSERT_EQ(NPAGES, e->pinned);
+	ASSERT_EQ(0, e->domain_unmaps);
+	ASSERT_EQ(0, e->absent);
 
+	/* Two areas in one unmap: the domain unmaps add up */
 	test_ioctl_ioas_unmap(MOCK_APERTURE_START, BUFFER_SIZE);
-	e = expect_events(IOMMUFD_EV_DOMAIN_UNMAP, IOMMUFD_EV_PINNED_UPDATE,
-			  IOMMUFD_EV_IOAS_UNMAP);
-	ASSERT_EQ(self->ioas_id, e[0].ioas_id);
-	ASSERT_EQ(MOCK_APERTURE_START, e[0].iova);
-	ASSERT_EQ(BUFFER_SIZE, e[0].length);
-	ASSERT_EQ(DOMAIN_UNMAP_AREA, e[0].code);
-	ASSERT_EQ(NPAGES, e[1].length);
-	ASSERT_EQ(0, e[1].flags);	/* released */
-	ASSERT_EQ(0, e[1].done);
-	ASSERT_EQ(BUFFER_SIZE, e[2].done);
+	test_ioctl_ioas_map_fixed(buffer, PAGE_SIZE, MOCK_APERTURE_START);
+	test_ioctl_ioas_map_fixed(buffer + PAGE_SIZE, PAGE_SIZE,
+				  MOCK_APERTURE_START + PAGE_SIZE);
+	test_ioctl_ioas_unmap(MOCK_APERTURE_START, 2 * PAGE_SIZE);
+	e = expect_events(IOMMUFD_EV_IOAS_UNMAP, IOMMUFD_EV_IOAS_MAP,
+			  IOMMUFD_EV_IOAS_MAP, IOMMUFD_EV_IOAS_UNMAP);
+	ASSERT_EQ(BUFFER_SIZE, e[0].done);
+	ASSERT_EQ(-NPAGES, e[0].pinned);
+	ASSERT_EQ(1, e[0].domain_unmaps);
+	ASSERT_EQ(1, e[1].pinned);
+	ASSERT_EQ(1, e[2].pinned);
+	ASSERT_EQ(2 * PAGE_SIZE, e[3].done);
+	ASSERT_EQ(-2, e[3].pinned);
+	ASSERT_EQ(2, e[3].domain_unmaps);
+}
+
+/*
+ * A map or an unmap counts only the caller's own pages. A child unmapping
+ * its parent's mapping releases the parent's pages: a pinned update record
+ * of the parent's pages, and the child's unmap counts none.
+ */
+TEST_F(trace, unmap_of_another_process_pages)
+{
+	uint32_t stdev_id, hwpt_id, device_id;
+	unsigned int i, pinned = 0, unmaps = 0;
+	pid_t parent = getpid(), child;
+	int status;
+
+	test_cmd_mock_domain(self->ioas_id, &stdev_id, &hwpt_id, &device_id);
+	test_ioctl_ioas_map_fixed(buffer, BUFFER_SIZE, MOCK_APERTURE_START);
+	/* Everyone's records: the child becomes the context's owner */
+	capture_stop(&self->cap);
+	ASSERT_EQ(0, _capture_start(&self->cap, 0, 0, 0, ACTIVITY_MASK));
+
+	child = fork();
+	ASSERT_NE(-1, child);
+	if (!child)
+		_exit(_test_ioctl_ioas_unmap(self->fd, self->ioas_id,
+					     MOCK_APERTURE_START, BUFFER_SIZE,
+					     NULL) ? 1 : 0);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+
+	capture_collect(&self->cap);
+	for (i = 0; i < self->cap.n; i++) {
+		const struct iommufd_event *e = &self->cap.ev[i];
+
+		ASSERT_EQ(child, e->tgid);
+		switch (e->type) {
+		case IOMMUFD_EV_PINNED_UPDATE:
+			ASSERT_EQ(parent, e->owner_tgid);	/* the pages' */
+			ASSERT_EQ(NPAGES, e->length);
+			ASSERT_EQ(0, e->flags);	/* released */
+			ASSERT_EQ(0, e->done);	/* none left pinned */
+			pinned++;
+			break;
+		case IOMMUFD_EV_IOAS_UNMAP:
+			ASSERT_EQ(child, e->owner_tgid);
+			ASSERT_EQ(BUFFER_SIZE, e->done);
+			ASSERT_EQ(0, e->pinned);
+			ASSERT_EQ(1, e->domain_unmaps);
+			unmaps++;
+			break;
+		default:
+			ASSERT_TRUE(0) TH_LOG("unexpected %s record",
+					      event_type_name(e->type));
+		}
+	}
+	ASSERT_EQ(1, pinned);
+	ASSERT_EQ(1, unmaps);
+	self->cap.n = 0;
 }
 
 TEST_F(trace, copy)

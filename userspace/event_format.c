@@ -272,6 +272,11 @@ void print_event_text(FILE *out, const struct iommufd_event *e, size_t size)
 		else
 			fprintf(out, " done=0x%llx", (unsigned long long)e->done);
 		fprintf(out, " flags=0x%x", e->flags);
+		if (e->absent & IOMMUFD_ABSENT_TALLY)
+			fputs(" pinned=? domain_unmaps=?", out);
+		else
+			fprintf(out, " pinned=%+lld domain_unmaps=%u",
+				(long long)e->pinned, e->domain_unmaps);
 		break;
 	case IOMMUFD_EV_IOAS_COPY:
 		fprintf(out, " src_ioas=%u src_iova=0x%llx dst_ioas=%u dst_iova=0x%llx length=0x%llx flags=0x%x",
@@ -443,6 +448,13 @@ void print_event_json(FILE *out, const struct iommufd_event *e, size_t size)
 		json_u64(&w, "flags", e->flags);
 		json_u64_known(&w, "duration_ns", e->duration_ns,
 			       !(e->absent & IOMMUFD_ABSENT_DURATION));
+		if (e->absent & IOMMUFD_ABSENT_TALLY) {
+			json_null(&w, "pinned");
+			json_null(&w, "domain_unmaps");
+		} else {
+			json_s64(&w, "pinned", e->pinned);
+			json_u64(&w, "domain_unmaps", e->domain_unmaps);
+		}
 		break;
 	case IOMMUFD_EV_IOAS_COPY:
 		json_u64(&w, "src_ioas_id", e->src_ioas_id);

@@ -19,7 +19,7 @@ COMMON = {
 # Records without a context: pinned pages are a process's
 NO_CTX = {"pinned_update"}
 RANGE = {"ioas_id": int, "iova": int, "length": int, "done": int,
-         "flags": int, "duration_ns": int}
+         "flags": int, "duration_ns": int, "pinned": int, "domain_unmaps": int}
 DEVICE = {"dev_id": int, "hwpt_id": int, "ioas_id": int, "pasid": int}
 # Each event's own fields, named for what they hold (README, "JSON")
 EVENT_FIELDS = {
@@ -130,9 +130,13 @@ def main():
         return sum(1 for r in mine if r["event"] == ev and
                    all(r.get(k) == v for k, v in kw.items()))
     want = {
-        "ioas_map": (3, dict(ioas_id=ioas, length=8192, done=8192, ret=0)),
-        "ioas_unmap": (3, dict(ioas_id=ioas, length=8192, done=8192, ret=0)),
-        "domain_unmap": (3, dict(ioas_id=ioas, length=8192, reason="unmap")),
+        # A map and an unmap count their pages and domain unmaps themselves
+        "ioas_map": (3, dict(ioas_id=ioas, length=8192, done=8192, ret=0,
+                             pinned=2, domain_unmaps=0)),
+        "ioas_unmap": (3, dict(ioas_id=ioas, length=8192, done=8192, ret=0,
+                               pinned=-2, domain_unmaps=1)),
+        "domain_unmap": (0, dict()),
+        "pinned_update": (0, dict()),
         "fault_report": (2, dict(dev_id=dev, pasid=1, perm=1, count=1)),
         "fault_read": (2, dict(dev_id=dev, pasid=1, count=1)),
         "fault_respond": (2, dict(dev_id=dev, code="success")),
@@ -190,6 +194,8 @@ def main():
                           % (r["seq"], read))
     pinned = sum(r["pages"] if r["direction"] == "pin" else -r["pages"]
                  for r in mine if r["event"] == "pinned_update")
+    pinned += sum(r["pinned"] for r in mine
+                  if r["event"] in ("ioas_map", "ioas_unmap"))
     names = {r["comm"] for r in mine if r["event"] != "dma_fault"}
     if names != {WORKLOAD_COMM}:
         errors.append("workload's name came through as %r, want %r" %
