@@ -39,8 +39,8 @@ extern const void intel_iommu_ops __ksym __weak;
 #define QI_TYPE_PASID_IOTLB	0x6
 
 /*
- * 4 MiB, about 22,000 records: a burst of 1,500 4 KiB map+unmap pairs
- * (7,500 records) fits five times over, even if the consumer were not
+ * 4 MiB, about 18,000 records: a burst of 1,500 4 KiB map+unmap pairs
+ * (3,000 records) fits six times over, even if the consumer were not
  * woken before its next tick. 'trace --ringbuf-kib' changes it.
  */
 struct {

@@ -18,10 +18,11 @@ rc=$?
 perf script -i /tmp/perf.data > /tmp/perf.txt 2>/tmp/perf.err
 pid=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\1/p' /tmp/wl.out)
 ioas=$(sed -n 's/^pid=\([0-9]*\) ioas=\([0-9]*\).*/\2/p' /tmp/wl.out)
-maps=$(grep -c "iommufd:iommufd_ioas_map: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x7 ret=0" /tmp/perf.txt)
-[ "$maps" = 2 ] && ok "perf script shows both maps with their ids" ||
-	not_ok "perf script shows both maps with their ids" "found $maps" "$(head -5 /tmp/perf.txt)"
-flushes=$(grep -c "iommufd:iommufd_domain_unmap: tgid=$pid ioas=$ioas .*reason=unmap" /tmp/perf.txt)
-[ "$flushes" = 2 ] && ok "perf script shows both domain unmaps" ||
-	not_ok "perf script shows both domain unmaps" "found $flushes"
+maps=$(grep -c "iommufd:iommufd_ioas_map: tgid=$pid ioas=$ioas iova=0x1000000 length=0x1000 done=0x1000 flags=0x7 ret=0 duration_ns=[0-9]* pinned=1 domain_unmaps=0" /tmp/perf.txt)
+[ "$maps" = 2 ] && ok "perf script shows both maps with their ids and pinned page" ||
+	not_ok "perf script shows both maps with their ids and pinned page" "found $maps" "$(head -5 /tmp/perf.txt)"
+# Each unmap carries its domain unmap (IOTLB flush) and released page
+unmaps=$(grep -c "iommufd:iommufd_ioas_unmap: tgid=$pid ioas=$ioas .* pinned=-1 domain_unmaps=1" /tmp/perf.txt)
+[ "$unmaps" = 2 ] && ok "perf script shows both unmaps with their domain unmap" ||
+	not_ok "perf script shows both unmaps with their domain unmap" "found $unmaps"
 tap_end

@@ -196,7 +196,8 @@ TEST_F(fallback, map_fixed_and_allocated)
 	ASSERT_EQ(4 * PAGE, e[0].length);
 	ASSERT_EQ(4 * PAGE, e[0].done);
 	ASSERT_EQ(MAP_FIXED_RW, e[0].flags);
-	ASSERT_EQ(IOMMUFD_ABSENT_CTX, e[0].absent);
+	/* What the map pinned is the series' alone to know: absent, not 0 */
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_TALLY, e[0].absent);
 	/* The IOVA the kernel chose, as the caller got it */
 	ASSERT_EQ(0, e[1].ret);
 	ASSERT_EQ(chosen, e[1].iova);
@@ -265,12 +266,13 @@ TEST_F(fallback, unmap_exact_failed_and_all)
 	ASSERT_EQ(IOVA_A, e[0].iova);
 	ASSERT_EQ(4 * PAGE, e[0].length);
 	ASSERT_EQ(4 * PAGE, e[0].done);
-	ASSERT_EQ(IOMMUFD_ABSENT_CTX, e[0].absent);
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_TALLY, e[0].absent);
 	/* What a failed unmap removed first is unknown: absent, not 0 */
 	ASSERT_EQ(-ENOENT, e[1].ret);
 	ASSERT_EQ(IOVA_UNMAPPED, e[1].iova);
 	ASSERT_EQ(PAGE, e[1].length);
-	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_DONE, e[1].absent);
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_DONE |
+		  IOMMUFD_ABSENT_TALLY, e[1].absent);
 	/* The length asked for, although the reply overwrote it */
 	ASSERT_EQ(0, e[2].ret);
 	ASSERT_EQ(0, e[2].iova);
@@ -1022,8 +1024,12 @@ TEST_F(fallback, agrees_with_the_series_or_replaces_it)
 		/* The handler's span holds the series' timed part */
 		ASSERT_NE(0, s->duration_ns);
 		ASSERT_NE(0, f->duration_ns);
+		/* Only the series' map and unmap know their tally */
+		if (f->type != IOMMUFD_EV_IOAS_COPY)
+			ASSERT_TRUE(f->absent & IOMMUFD_ABSENT_TALLY);
 	}
-	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_DONE, self->cap.ev[3].absent);
+	ASSERT_EQ(IOMMUFD_ABSENT_CTX | IOMMUFD_ABSENT_DONE |
+		  IOMMUFD_ABSENT_TALLY, self->cap.ev[3].absent);
 	capture_stop(&series);
 }
 

@@ -174,7 +174,7 @@ static const struct family
 	copies = { "iommufd_ioas_copies", "counter", "IOAS copies into the IOAS that succeeded (IOMMU_IOAS_COPY)." },
 	copied = { "iommufd_ioas_copied_bytes", "counter", "Bytes copied into the IOAS." },
 	errors = { "iommufd_ioas_errors", "counter", "IOAS maps, unmaps, copies into it and invalidations of HWPTs over it that failed." },
-	dunmaps = { "iommufd_ioas_domain_unmaps", "counter", "IOVA areas unmapped from an iommu domain (iommufd_domain_unmap), each with its IOTLB flush." },
+	dunmaps = { "iommufd_ioas_domain_unmaps", "counter", "IOVA areas unmapped from an iommu domain of the IOAS, each with its IOTLB flush." },
 	dunmapped = { "iommufd_ioas_domain_unmapped_bytes", "counter", "Bytes of IOVA those domain unmaps covered." },
 	invals = { "iommufd_ioas_invalidations", "counter", "User IOTLB invalidations (IOMMU_HWPT_INVALIDATE) of nested HWPTs over the IOAS." },
 	hwinv = { "iommufd_ioas_iotlb_waits", "counter", "Invalidations the IOMMU did for the domains of HWPTs over the IOAS, each waited for (VT-d queued invalidation); their waits are op=\"iotlb\" of iommufd_operation_duration_seconds." },

@@ -53,7 +53,7 @@
 #include "blocks.h"
 
 #define IOVA (1UL << 24)
-/* The burst of the default tracer: 1,500 pairs, about 7,500 records */
+/* The burst of the default tracer: 1,500 pairs, 3,000 records */
 #define BURST_OPS 1500
 /* A ring for the lossless tracer that no block of the bench can fill */
 #define LOSSLESS_RING (64u << 20)

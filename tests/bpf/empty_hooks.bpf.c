@@ -3,9 +3,10 @@
  * The floor of the overhead benchmarks: programs that do nothing, so the
  * cost of dispatching to BPF at all shows beside what the tracer and the
  * aggregation do in their programs. bench_trace_overhead attaches the
- * five on the events a map + unmap pair fires on the mock (map, unmap,
- * IOTLB flush, two pinned-page updates), bench_iotlb_overhead the one on
- * VT-d's invalidation waits.
+ * ones on the events a map + unmap pair can fire on the mock: map and
+ * unmap, which count the pair's pinned pages and IOTLB flushes on the
+ * series' kernel, and the pinned-page and IOTLB-flush events, which fire
+ * outside them; bench_iotlb_overhead the one on VT-d's invalidation waits.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
