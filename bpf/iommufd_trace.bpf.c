@@ -39,7 +39,7 @@ extern const void intel_iommu_ops __ksym __weak;
 #define QI_TYPE_PASID_IOTLB	0x6
 
 /*
- * 4 MiB, about 18,000 records: a burst of 1,500 4 KiB map+unmap pairs
+ * 4 MiB, about 19,000 records: a burst of 1,500 4 KiB map+unmap pairs
  * (3,000 records) fits six times over, even if the consumer were not
  * woken before its next tick. 'trace --ringbuf-kib' changes it.
  */
