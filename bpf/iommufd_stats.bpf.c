@@ -421,24 +421,22 @@ int BPF_PROG(stats_device_detach, struct iommufd_device *idev,
  * Add @delta pages to @owner's slot if it holds it, or takes it (the slot
  * holds 0 pages and @owner has no row in the hash, so a process never
  * counts in both but for a race of its own). False when another process
- * holds the slot. A few tries: the holder may update it meanwhile.
+ * holds the slot. A few tries: the holder may update it meanwhile. A
+ * subprogram: the caller inlines only the common case, below.
  */
-static __always_inline bool owner_slot_add(__s32 owner, __s64 delta,
-					   const struct stats_owner_key *key)
+static __noinline bool owner_slot_add_slow(__u64 *slot, __s32 owner,
+					   __s64 delta)
 {
-	__u32 i = owner & owner_slot_mask, try;
-	__u64 *slot = bpf_map_lookup_elem(&owner_slots, &i);
+	struct stats_owner_key key = { .owner_tgid = owner };
 	__u64 old, new;
+	__u32 try;
 
-	if (!slot)
-		return false;
 	for (try = 0; try < 4; try++) {
 		old = *(volatile __u64 *)slot;
 		if (stats_owner_slot_tgid(old) == owner)
-			new = stats_owner_slot(owner,
-					       stats_owner_slot_pages(old) + delta);
+			new = stats_owner_slot_add(old, delta);
 		else if (!stats_owner_slot_pages(old) &&
-			 !bpf_map_lookup_elem(&owner_stats, key))
+			 !bpf_map_lookup_elem(&owner_stats, &key))
 			new = stats_owner_slot(owner, delta);
 		else
 			return false;
@@ -448,16 +446,38 @@ static __always_inline bool owner_slot_add(__s32 owner, __s64 delta,
 	return false;
 }
 
+/*
+ * Every map and unmap comes here with its pages: the common case is the
+ * owner's own slot, which no other CPU changes meanwhile, in one try (make
+ * bench: a map's program took 340 ns with the slow path inline, 323 so).
+ */
+static __always_inline bool owner_slot_add(__s32 owner, __s64 delta)
+{
+	__u32 i = owner & owner_slot_mask;
+	__u64 *slot = bpf_map_lookup_elem(&owner_slots, &i);
+	__u64 old;
+
+	if (!slot)
+		return false;
+	old = *(volatile __u64 *)slot;
+	if (stats_owner_slot_tgid(old) == owner &&
+	    __sync_val_compare_and_swap(slot, old,
+					stats_owner_slot_add(old, delta)) == old)
+		return true;
+	return owner_slot_add_slow(slot, owner, delta);
+}
+
 /* @npages charged (> 0) to or released (< 0) from process @owner */
 static __always_inline void count_pinned(__s32 owner, __s64 npages)
 {
-	struct stats_owner_key key = { .owner_tgid = owner };
+	struct stats_owner_key key;
 	struct stats_owner *s;
 
 	if (skip_owner(owner))
 		return;
-	if (owner_slot_add(owner, npages, &key))
+	if (owner_slot_add(owner, npages))
 		return;
+	key = (struct stats_owner_key){ .owner_tgid = owner };
 	s = entry(&owner_stats, &key, &zero_owner, STATS_LOST_OWNER);
 	if (!s)
 		return;

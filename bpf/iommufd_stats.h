@@ -104,6 +104,14 @@ static inline __u64 stats_owner_slot(__s32 tgid, __s64 pages)
 	       ((__u64)pages & ((1ull << STATS_OWNER_SLOT_PAGE_BITS) - 1));
 }
 
+/* @slot with @delta more pages, its tgid unchanged */
+static inline __u64 stats_owner_slot_add(__u64 slot, __s64 delta)
+{
+	const __u64 pages = (1ull << STATS_OWNER_SLOT_PAGE_BITS) - 1;
+
+	return (slot & ~pages) | ((slot + (__u64)delta) & pages);
+}
+
 static inline __s32 stats_owner_slot_tgid(__u64 slot)
 {
 	return slot >> STATS_OWNER_SLOT_PAGE_BITS;
