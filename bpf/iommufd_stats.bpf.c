@@ -253,7 +253,73 @@ count_ioas(__u64 ctx, __s32 owner, __u32 ioas_id, u64 done, int ret,
 	return s;
 }
 
-static __always_inline void count_pinned(__s32 owner, __s64 npages);
+/*
+ * Add @delta pages to @owner's slot if it holds it, or takes it (the slot
+ * holds 0 pages and @owner has no row in the hash, so a process never
+ * counts in both but for a race of its own). False when another process
+ * holds the slot. A few tries: the holder may update it meanwhile. A
+ * subprogram: the caller inlines only the common case, below.
+ */
+static __noinline bool owner_slot_add_slow(__u64 *slot, __s32 owner,
+					   __s64 delta)
+{
+	struct stats_owner_key key = { .owner_tgid = owner };
+	__u64 old, new;
+	__u32 try;
+
+	for (try = 0; try < 4; try++) {
+		old = *(volatile __u64 *)slot;
+		if (stats_owner_slot_tgid(old) == owner)
+			new = stats_owner_slot_add(old, delta);
+		else if (!stats_owner_slot_pages(old) &&
+			 !bpf_map_lookup_elem(&owner_stats, &key))
+			new = stats_owner_slot(owner, delta);
+		else
+			return false;
+		if (__sync_val_compare_and_swap(slot, old, new) == old)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Every map and unmap comes here with its pages: the common case is the
+ * owner's own slot, which no other CPU changes meanwhile, in one try (make
+ * bench: a map's program took 340 ns with the slow path inline, 323 so).
+ */
+static __always_inline bool owner_slot_add(__s32 owner, __s64 delta)
+{
+	__u32 i = owner & owner_slot_mask;
+	__u64 *slot = bpf_map_lookup_elem(&owner_slots, &i);
+	__u64 old;
+
+	if (!slot)
+		return false;
+	old = *(volatile __u64 *)slot;
+	if (stats_owner_slot_tgid(old) == owner &&
+	    __sync_val_compare_and_swap(slot, old,
+					stats_owner_slot_add(old, delta)) == old)
+		return true;
+	return owner_slot_add_slow(slot, owner, delta);
+}
+
+/* @npages charged (> 0) to or released (< 0) from process @owner */
+static __always_inline void count_pinned(__s32 owner, __s64 npages)
+{
+	struct stats_owner_key key;
+	struct stats_owner *s;
+
+	if (skip_owner(owner))
+		return;
+	if (owner_slot_add(owner, npages))
+		return;
+	key = (struct stats_owner_key){ .owner_tgid = owner };
+	s = entry(&owner_stats, &key, &zero_owner, STATS_LOST_OWNER);
+	if (!s)
+		return;
+	count_add(s->pinned_bytes, npages < 0 ? -(-npages << page_shift) :
+						npages << page_shift);
+}
 
 /*
  * A map or unmap counts what it pinned or released and unmapped from the
@@ -423,74 +489,6 @@ int BPF_PROG(stats_device_detach, struct iommufd_device *idev,
 	     struct iommufd_hw_pagetable *hwpt, ioasid_t pasid, int ret)
 {
 	return count_pasid(idev, pasid, ret, false);
-}
-
-/*
- * Add @delta pages to @owner's slot if it holds it, or takes it (the slot
- * holds 0 pages and @owner has no row in the hash, so a process never
- * counts in both but for a race of its own). False when another process
- * holds the slot. A few tries: the holder may update it meanwhile. A
- * subprogram: the caller inlines only the common case, below.
- */
-static __noinline bool owner_slot_add_slow(__u64 *slot, __s32 owner,
-					   __s64 delta)
-{
-	struct stats_owner_key key = { .owner_tgid = owner };
-	__u64 old, new;
-	__u32 try;
-
-	for (try = 0; try < 4; try++) {
-		old = *(volatile __u64 *)slot;
-		if (stats_owner_slot_tgid(old) == owner)
-			new = stats_owner_slot_add(old, delta);
-		else if (!stats_owner_slot_pages(old) &&
-			 !bpf_map_lookup_elem(&owner_stats, &key))
-			new = stats_owner_slot(owner, delta);
-		else
-			return false;
-		if (__sync_val_compare_and_swap(slot, old, new) == old)
-			return true;
-	}
-	return false;
-}
-
-/*
- * Every map and unmap comes here with its pages: the common case is the
- * owner's own slot, which no other CPU changes meanwhile, in one try (make
- * bench: a map's program took 340 ns with the slow path inline, 323 so).
- */
-static __always_inline bool owner_slot_add(__s32 owner, __s64 delta)
-{
-	__u32 i = owner & owner_slot_mask;
-	__u64 *slot = bpf_map_lookup_elem(&owner_slots, &i);
-	__u64 old;
-
-	if (!slot)
-		return false;
-	old = *(volatile __u64 *)slot;
-	if (stats_owner_slot_tgid(old) == owner &&
-	    __sync_val_compare_and_swap(slot, old,
-					stats_owner_slot_add(old, delta)) == old)
-		return true;
-	return owner_slot_add_slow(slot, owner, delta);
-}
-
-/* @npages charged (> 0) to or released (< 0) from process @owner */
-static __always_inline void count_pinned(__s32 owner, __s64 npages)
-{
-	struct stats_owner_key key;
-	struct stats_owner *s;
-
-	if (skip_owner(owner))
-		return;
-	if (owner_slot_add(owner, npages))
-		return;
-	key = (struct stats_owner_key){ .owner_tgid = owner };
-	s = entry(&owner_stats, &key, &zero_owner, STATS_LOST_OWNER);
-	if (!s)
-		return;
-	count_add(s->pinned_bytes, npages < 0 ? -(-npages << page_shift) :
-						npages << page_shift);
 }
 
 /* Pinning outside a map or unmap: accesses, other processes' pages */

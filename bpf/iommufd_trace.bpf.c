@@ -231,16 +231,19 @@ static __always_inline void event_submit(void *e)
 						     BPF_RB_FORCE_WAKEUP);
 }
 
+/* A map's or unmap's record, not yet submitted; @owner is ictx's */
 static __always_inline struct iommufd_event *
-ioas_range(__u32 type, struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-	   __u64 iova, __u64 length, __u64 done, __u32 flags, int ret,
-	   __u64 duration_ns, const struct iopt_op_tally *tally)
+ioas_range(__u32 type, struct iommufd_ctx *ictx, __s32 owner,
+	   struct iommufd_ioas *ioas, __u64 iova, __u64 length, __u64 done,
+	   __u32 flags, int ret, __u64 duration_ns,
+	   const struct iopt_op_tally *tally)
 {
 	struct iommufd_event *e;
 
-	e = ctx_event_begin(type, ictx, ioas->obj.id, 0);
+	e = event_begin(type, owner, ioas->obj.id, 0);
 	if (!e)
 		return NULL;
+	e->ctx = ctx_id(ictx);
 	e->iova = iova;
 	e->length = length;
 	e->done = done;
@@ -259,8 +262,8 @@ int BPF_PROG(on_ioas_map, struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 {
 	struct iommufd_event *e;
 
-	e = ioas_range(IOMMUFD_EV_IOAS_MAP, ictx, ioas, iova, length, done,
-		       flags, ret, duration_ns, tally);
+	e = ioas_range(IOMMUFD_EV_IOAS_MAP, ictx, ctx_owner(ictx), ioas, iova,
+		       length, done, flags, ret, duration_ns, tally);
 	if (e)
 		event_submit(e);
 	return 0;
@@ -422,16 +425,17 @@ int BPF_PROG(on_ioas_unmap, struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	     u64 iova, u64 length, u64 done, u32 flags, int ret, u64 duration_ns,
 	     const struct iopt_op_tally *tally)
 {
+	__s32 owner = ctx_owner(ictx);
 	struct iommufd_event *e;
 
-	e = ioas_range(IOMMUFD_EV_IOAS_UNMAP, ictx, ioas, iova, length, done,
-		       flags, ret, duration_ns, tally);
+	e = ioas_range(IOMMUFD_EV_IOAS_UNMAP, ictx, owner, ioas, iova, length,
+		       done, flags, ret, duration_ns, tally);
 	/*
 	 * Faults the owner and IOAS filters leave out need no diagnosis, so
 	 * nor do their unmaps (an unmap has no device to filter on)
 	 */
 	if (track_unmaps && tally->domain_unmaps &&
-	    owner_ioas_wanted(ctx_owner(ictx), ioas->obj.id))
+	    owner_ioas_wanted(owner, ioas->obj.id))
 		remember_unmap(ioas, tally->first_iova,
 			       tally->last_iova - tally->first_iova + 1, e);
 	if (e)
