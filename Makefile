@@ -52,7 +52,8 @@ TOOL_SRCS := userspace/iommufd-bpf.c userspace/trace.c userspace/common.c \
 	     userspace/event_format.c userspace/dirty.c \
 	     userspace/dirty_forecast.c userspace/forecast.c \
 	     userspace/fault.c userspace/fault_policies.c \
-	     userspace/stats.c userspace/top.c userspace/hist.c \
+	     userspace/stats.c userspace/stats_rows.c userspace/top.c \
+	     userspace/hist.c \
 	     userspace/metrics.c userspace/exposition.c \
 	     userspace/scrape_server.c userspace/json_writer.c \
 	     userspace/kernel_features.c userspace/trace_sources.c \
@@ -66,7 +67,7 @@ TOOL      := $(BUILD)/bin/iommufd-bpf
 TEST_PROGS  := trace_events trace_fallback pasid_attach vtd_edu vtd_unplug iommufd_workload run_unprivileged \
 	       edu_workload \
 	       dirty_harvest dirty_vmm fault_ledger fault_policy iopf_vmm \
-	       context_churn stats_key_range stats_owner_slots
+	       context_churn stats_key_range stats_slots
 BENCH_PROGS := trace_overhead dirty_harvest fault_latency iotlb_overhead
 TEST_BINS   := $(TEST_PROGS:%=$(BUILD)/tests/%) $(BENCH_PROGS:%=$(BUILD)/tests/bench_%)
 # Objects several test programs link (tests/NAME.c)
@@ -192,7 +193,8 @@ $(BUILD)/tests/trace_events $(BUILD)/tests/trace_fallback $(BUILD)/tests/pasid_a
 $(BUILD)/tests/bench_trace_overhead $(BUILD)/tests/stats_key_range: \
 		$(OBJ)/userspace/stats_sources.o
 $(BUILD)/tests/stats_key_range: $(OBJ)/userspace/kernel_features.o
-$(BUILD)/tests/stats_owner_slots: $(OBJ)/userspace/stats.o $(OBJ)/userspace/common.o \
+$(BUILD)/tests/stats_slots: $(OBJ)/userspace/stats.o \
+		$(OBJ)/userspace/stats_rows.o $(OBJ)/userspace/common.o \
 		$(OBJ)/userspace/kernel_features.o $(OBJ)/userspace/stats_sources.o
 $(BUILD)/tests/dirty_harvest $(BUILD)/tests/bench_dirty_harvest: $(OBJ)/tests/mock_device.o
 $(BUILD)/tests/dirty_vmm: $(OBJ)/tests/mock_device.o $(OBJ)/tests/dirty_model.o \

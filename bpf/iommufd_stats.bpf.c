@@ -53,6 +53,17 @@ STATS_TABLE(ioas_retired, __u64, struct stats_ioas, STATS_RETIRED_ROWS);
 STATS_TABLE(dev_retired, __u64, struct stats_dev, STATS_RETIRED_ROWS);
 STATS_TABLE(hist_retired, __u64, struct stats_hist, STATS_RETIRED_ROWS);
 
+/* IOAS rows in front of the hash (iommufd_stats.h); the reader maps it */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, STATS_IOAS_SLOTS);
+	__type(key, __u32);
+	__type(value, struct stats_ioas_slot);
+} ioas_slots SEC(".maps");
+/* Their number less 1: the loader sets this with the table size */
+const volatile __u32 ioas_slot_mask = STATS_IOAS_SLOTS - 1;
+
 /* Pinned pages per process: stats_owner_slot() words (iommufd_stats.h) */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -121,13 +132,68 @@ static __always_inline bool skip_owner(__s32 owner)
 	return filter_owner_tgid && owner != filter_owner_tgid;
 }
 
-static __always_inline struct stats_ioas *ioas_entry(__u64 ctx, __s32 owner,
-						     __u32 ioas)
+static __always_inline struct stats_ioas_slot *ioas_slot(__u64 key)
 {
-	struct stats_ioas *s;
+	__u32 i = stats_ioas_slot_index(key, ioas_slot_mask);
 
-	s = object_entry(&ioas_stats, ctx, ioas, &zero_ioas,
-			 STATS_LOST_IOAS);
+	return bpf_map_lookup_elem(&ioas_slots, &i);
+}
+
+/*
+ * The row of IOAS @key when its slot holds another key: its hash row, or
+ * the slot taken now (free, and no hash row), or a new hash row; NULL,
+ * counted as lost, when the hash is full. A subprogram: the caller inlines
+ * only the common case.
+ */
+static __noinline struct stats_ioas *
+ioas_entry_slow(struct stats_ioas_slot *slot, __u64 key)
+{
+	struct stats_ioas *s = bpf_map_lookup_elem(&ioas_stats, &key);
+	__u64 held;
+
+	if (s)
+		return s;
+	held = __sync_val_compare_and_swap(&slot->key, STATS_IOAS_SLOT_FREE,
+					   key);
+	/* Taken now, or by another CPU counting the same IOAS */
+	if (held == STATS_IOAS_SLOT_FREE || held == key)
+		return &slot->v;
+	return entry(&ioas_stats, &key, &zero_ioas, STATS_LOST_IOAS);
+}
+
+/*
+ * The row of IOAS @id of context @ctx, as object_entry(): its slot when it
+ * holds it (iommufd_stats.h), else as ioas_entry_slow() finds it. The
+ * fallback, which retires a context's rows by walking the hash, asks for
+ * the hash only (@in_slot false).
+ */
+static __always_inline struct stats_ioas *ioas_row(__u64 ctx, __u32 id,
+						   bool in_slot)
+{
+	struct stats_ioas_slot *slot;
+	__u64 key = stats_key(ctx, id);
+
+	if (!in_slot)
+		return object_entry(&ioas_stats, ctx, id, &zero_ioas,
+				    STATS_LOST_IOAS);
+	if (!stats_key_holds(ctx)) {
+		count_lost(STATS_LOST_IOAS);
+		return NULL;
+	}
+	slot = ioas_slot(key);
+	if (!slot)
+		return NULL;
+	if (slot->key == key)
+		return &slot->v;
+	return ioas_entry_slow(slot, key);
+}
+
+/* The row, which names @owner as the one who counted last */
+static __always_inline struct stats_ioas *ioas_entry(__u64 ctx, __s32 owner,
+						     __u32 ioas, bool in_slot)
+{
+	struct stats_ioas *s = ioas_row(ctx, ioas, in_slot);
+
 	if (s)
 		s->owner_tgid = owner;
 	return s;
@@ -146,32 +212,41 @@ static __always_inline struct stats_dev *dev_entry(__u64 ctx, __s32 owner,
 }
 
 /*
+ * Add the final row @v of a destroyed object to the retired table. The
+ * same ids may be reused by a new object before the reader collects the
+ * old one: then the two add up, as one series would.
+ */
+#define RETIRE_ROW(retired, key, v, value_t)				\
+	({								\
+		value_t *r = bpf_map_lookup_elem(&retired, key);	\
+		__u32 w;						\
+									\
+		if (!r) {						\
+			if (bpf_map_update_elem(&retired, key, v,	\
+						BPF_NOEXIST))		\
+				count_lost(STATS_LOST_RETIRED);		\
+		} else {						\
+			__u64 *to = (__u64 *)r;				\
+			const __u64 *from = (const __u64 *)(v);		\
+									\
+			/* word 0 is the owner, the rest counts */	\
+			for (w = 1; w < sizeof(value_t) / 8; w++)	\
+				count_add(to[w], from[w]);		\
+			r->owner_tgid = (v)->owner_tgid;		\
+		}							\
+	})
+
+/*
  * Move an object's row to the retired table when the object is destroyed.
  * No operation of the object can still be counting (the kernel destroys it
- * once it has no users), so the row is final. The same ids may be reused
- * by a new object before the reader collects the old one: then the two
- * add up, as one series would.
+ * once it has no users), so the row is final.
  */
 #define RETIRE(live, retired, key, value_t)				\
 	({								\
-		value_t *v = bpf_map_lookup_elem(&live, key), *r;	\
-		__u32 w;						\
+		value_t *v = bpf_map_lookup_elem(&live, key);		\
 									\
 		if (v) {						\
-			r = bpf_map_lookup_elem(&retired, key);		\
-			if (!r) {					\
-				if (bpf_map_update_elem(&retired, key, v, \
-							BPF_NOEXIST))	\
-					count_lost(STATS_LOST_RETIRED);	\
-			} else {					\
-				__u64 *to = (__u64 *)r;			\
-				const __u64 *from = (const __u64 *)v;	\
-									\
-				/* word 0 is the owner, the rest counts */ \
-				for (w = 1; w < sizeof(value_t) / 8; w++) \
-					count_add(to[w], from[w]);		\
-				r->owner_tgid = v->owner_tgid;		\
-			}						\
+			RETIRE_ROW(retired, key, v, value_t);		\
 			bpf_map_delete_elem(&live, key);		\
 		}							\
 	})
@@ -217,7 +292,7 @@ enum ioas_op { IOAS_MAP, IOAS_UNMAP, IOAS_COPY };
  */
 static __always_inline struct stats_ioas *
 count_ioas(__u64 ctx, __s32 owner, __u32 ioas_id, u64 done, int ret,
-	   u64 duration_ns, enum ioas_op op)
+	   u64 duration_ns, enum ioas_op op, bool in_slot)
 {
 	static const __u32 hist_kind[] = {
 		[IOAS_MAP] = STATS_HIST_MAP,
@@ -228,7 +303,7 @@ count_ioas(__u64 ctx, __s32 owner, __u32 ioas_id, u64 done, int ret,
 
 	if (skip_owner(owner))
 		return NULL;
-	s = ioas_entry(ctx, owner, ioas_id);
+	s = ioas_entry(ctx, owner, ioas_id, in_slot);
 	if (!s)
 		return NULL;
 	if (ret) {
@@ -344,7 +419,7 @@ static __always_inline int count_ioas_op(struct iommufd_ctx *ictx,
 	struct stats_ioas *s;
 
 	s = count_ioas(ctx_id(ictx), owner, ioas->obj.id, done, ret,
-		       duration_ns, op);
+		       duration_ns, op, true);
 	if (s && tally->domain_unmaps) {
 		count_add(s->domain_unmaps, tally->domain_unmaps);
 		count_add(s->domain_unmap_bytes, tally->domain_unmap_bytes);
@@ -381,7 +456,7 @@ int BPF_PROG(stats_ioas_copy, struct iommufd_ctx *ictx, u32 src_ioas_id,
 	     u32 flags, int ret, u64 duration_ns)
 {
 	count_ioas(ctx_id(ictx), ctx_owner(ictx), dst_ioas_id, length, ret,
-		   duration_ns, IOAS_COPY);
+		   duration_ns, IOAS_COPY, true);
 	return 0;
 }
 
@@ -396,7 +471,7 @@ int BPF_PROG(stats_domain_unmap, struct iopt_area *area,
 
 	if (skip_owner(owner))
 		return 0;
-	s = ioas_entry(ctx_id(ioas->ictx), owner, ioas->obj.id);
+	s = ioas_entry(ctx_id(ioas->ictx), owner, ioas->obj.id, true);
 	if (!s)
 		return 0;
 	count_add(s->domain_unmaps, 1);
@@ -414,7 +489,7 @@ int BPF_PROG(stats_hwpt_invalidate, struct iommufd_ctx *ictx,
 
 	if (skip_owner(owner))
 		return 0;
-	s = ioas_entry(ctx_id(ictx), owner, hwpt_ioas_id(hwpt));
+	s = ioas_entry(ctx_id(ictx), owner, hwpt_ioas_id(hwpt), true);
 	if (!s)
 		return 0;
 	if (ret) {
@@ -426,7 +501,12 @@ int BPF_PROG(stats_hwpt_invalidate, struct iommufd_ctx *ictx,
 	return 0;
 }
 
-/* A VT-d invalidation of a domain iommufd owns, and its wait */
+/*
+ * A VT-d invalidation of a domain iommufd owns, and its wait. Its cost is
+ * the edu device's map and unmap (make bench, iotlb.overhead_ratio): the
+ * owner is read only to filter or for a new row, as the wait, which a map,
+ * an unmap or an invalidation caused, leaves the row's owner as it was.
+ */
 SEC("tp_btf/qi_wait")
 int BPF_PROG(stats_qi_wait, struct intel_iommu *iommu,
 	     struct iommu_domain *domain, const struct qi_desc *desc,
@@ -436,21 +516,22 @@ int BPF_PROG(stats_qi_wait, struct intel_iommu *iommu,
 	struct iommufd_hw_pagetable *hwpt = domain_hwpt(domain);
 	struct iommufd_ioas *ioas = hwpt_ioas(hwpt);
 	struct stats_ioas *s;
-	__s32 owner;
 	__u64 cid;
 
 	if (!ioas)
 		return 0;
-	owner = ctx_owner(ioas->ictx);
-	if (skip_owner(owner))
+	if (filter_owner_tgid && skip_owner(ctx_owner(ioas->ictx)))
 		return 0;
 	cid = ctx_id(ioas->ictx);
-	s = ioas_entry(cid, owner, ioas->obj.id);
+	s = ioas_row(cid, ioas->obj.id, true);
 	if (!s)
 		return 0;
+	/* A new row (or one whose owner exited, which reads 0 again) */
+	if (!s->owner_tgid)
+		s->owner_tgid = ctx_owner(ioas->ictx);
 	count_add(s->iotlb_waits, 1);
 	count_add(s->iotlb_wait_ns, wait_ns);
-	hist_add(cid, owner, STATS_HIST_IOTLB, wait_ns);
+	hist_add(cid, s->owner_tgid, STATS_HIST_IOTLB, wait_ns);
 	return 0;
 }
 
@@ -625,6 +706,29 @@ int BPF_PROG(stats_dma_fault, struct iommufd_hw_pagetable *hwpt,
 	return 0;
 }
 
+/*
+ * A destroyed IOAS's slot, if it held it: its counts join the retired
+ * table and the slot is free. Marked retiring first, so that no reader
+ * takes the zeroed counts for the IOAS's; nothing else counts in the slot
+ * meanwhile: the IOAS has no users, and other keys need it free.
+ */
+static __always_inline void retire_ioas_slot(__u64 key)
+{
+	struct stats_ioas_slot *slot = ioas_slot(key);
+	__u64 *words;
+	__u32 w;
+
+	if (!slot || __sync_val_compare_and_swap(&slot->key, key,
+					STATS_IOAS_SLOT_RETIRING) != key)
+		return;
+	RETIRE_ROW(ioas_retired, &key, &slot->v, struct stats_ioas);
+	words = (__u64 *)&slot->v;
+	for (w = 0; w < sizeof(slot->v) / 8; w++)
+		words[w] = 0;
+	__sync_val_compare_and_swap(&slot->key, STATS_IOAS_SLOT_RETIRING,
+				    STATS_IOAS_SLOT_FREE);
+}
+
 /* A destroyed IOAS or device takes its row with it */
 SEC("tp_btf/iommufd_object_destroy")
 int BPF_PROG(stats_object_destroy, struct iommufd_ctx *ictx,
@@ -637,10 +741,13 @@ int BPF_PROG(stats_object_destroy, struct iommufd_ctx *ictx,
 		return 0;
 	if (obj->type == bpf_core_enum_value(enum iommufd_object_type,
 					     IOMMUFD_OBJ_IOAS))
+	{
 		RETIRE(ioas_stats, ioas_retired, &key, struct stats_ioas);
-	else if (obj->type == bpf_core_enum_value(enum iommufd_object_type,
-						  IOMMUFD_OBJ_DEVICE))
+		retire_ioas_slot(key);
+	} else if (obj->type == bpf_core_enum_value(enum iommufd_object_type,
+						    IOMMUFD_OBJ_DEVICE)) {
 		RETIRE(dev_stats, dev_retired, &key, struct stats_dev);
+	}
 	return 0;
 }
 

@@ -62,6 +62,42 @@ struct stats_ioas {
 	__u64 iotlb_wait_ns;	/* and how long the CPU waited for them */
 };
 
+/*
+ * Most IOAS count in a slot of an array (ioas_slots) instead of a row of
+ * the hash (ioas_stats): an index where the hash costs a lookup (make
+ * bench: the qi_wait program took 290 ns a wait with the hash, 104 with
+ * the slot). A key has one slot, stats_ioas_slot_index(); an IOAS takes
+ * it on its first count if it is free and the IOAS has no hash row, and
+ * holds it until it is destroyed: the destroy moves the counts to the
+ * retired table and frees the slot. An IOAS whose slot another holds
+ * counts in the hash. Two CPUs counting a new IOAS at once may leave it in
+ * both: a reader adds the two.
+ *
+ * The reader maps the array and reads a slot's key, its counts, then its
+ * key again: a retire marks the slot retiring before it zeroes the counts,
+ * so a read that saw the same key twice saw the IOAS's counts.
+ */
+struct stats_ioas_slot {
+	__u64 key;		/* stats_key(), or free, or retiring */
+	struct stats_ioas v;
+};
+
+#define STATS_IOAS_SLOT_FREE		0
+/* Context 0 is no context (their ids count from 1): no key of an IOAS */
+#define STATS_IOAS_SLOT_RETIRING	1
+#define STATS_IOAS_SLOT_BITS		12
+#define STATS_IOAS_SLOTS		(1 << STATS_IOAS_SLOT_BITS)
+
+/*
+ * The slot of @key: a multiplicative (Fibonacci) hash's top bits, masked
+ * by @mask (the number of slots less 1, a power of 2 up to 2^12 less 1)
+ */
+static inline __u32 stats_ioas_slot_index(__u64 key, __u32 mask)
+{
+	return (key * 0x9e3779b97f4a7c15ull) >> (64 - STATS_IOAS_SLOT_BITS) &
+	       mask;
+}
+
 struct stats_dev {
 	__s64 owner_tgid;
 	__u64 iopf_groups;	/* I/O page fault groups queued to userspace */

@@ -82,7 +82,7 @@ static __always_inline int fallback_count(struct iommufd_ucmd *ucmd,
 	if (!c)
 		return 0;
 	c->owner_tgid = owner;
-	count_ioas(c->number, owner, ioas_id, done, ret, ns, op);
+	count_ioas(c->number, owner, ioas_id, done, ret, ns, op, false);
 	return 0;
 }
 

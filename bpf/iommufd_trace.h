@@ -214,7 +214,7 @@ struct iommufd_dma_fault_event {
  * ret; tgid and comm are the flushing task's.
  */
 struct iommufd_iotlb_wait_detail {
-	__u64 total_ns;		/* the whole call: room in the queue, its lock */
+	__u64 total_ns;		/* from the call: room in the queue, its lock */
 	__u32 kinds;		/* enum iommufd_qi_kind bits */
 	__u32 did;		/* the IOMMU's domain id of the first IOTLB one */
 	char iommu[16];		/* e.g. dmar0 */

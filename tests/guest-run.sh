@@ -17,7 +17,7 @@ shift
 cd /opt/iommufd-bpf || exit 1
 
 case $profile in
-mock) default="trace_events trace_fallback probe_cli stats_fallback stats_key_range stats_owner_slots dirty_fallback pasid_attach tool_cli stats_cli stats_churn dirty_harvest dirty_cli fault_ledger fault_policy fault_cli ftrace_events perf_events upstream/iommufd upstream/iommufd_fail_nth" ;;
+mock) default="trace_events trace_fallback probe_cli stats_fallback stats_key_range stats_slots dirty_fallback pasid_attach tool_cli stats_cli stats_churn dirty_harvest dirty_cli fault_ledger fault_policy fault_cli ftrace_events perf_events upstream/iommufd upstream/iommufd_fail_nth" ;;
 vtd) default="vtd_edu vtd_cli vtd_unplug" ;;
 stock) default="trace_fallback probe_cli stats_fallback stats_key_range dirty_fallback" ;;
 stock-vtd) default="vtd_fallback" ;;

@@ -11,7 +11,11 @@
 #include <stdatomic.h>
 #include <sys/mman.h>
 
+/* Its PAGE_SIZE is for tests that map buffers: this one maps none */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-variable"
 #include "iommufd_utils.h"
+#pragma GCC diagnostic pop
 #include "trace_capture.h"
 #include "fault_injection.h"
 #include "iopf_mock.h"

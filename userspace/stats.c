@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -15,6 +16,7 @@
 #include "iommufd_stats.skel.h"
 #include "percpu_counters.h"
 #include "stats.h"
+#include "stats_rows.h"
 #include "stats_sources.h"
 
 const char *stats_hist_name(uint32_t kind)
@@ -55,8 +57,12 @@ static struct iommufd_stats_bpf *stats_open(const struct stats_opts *opts,
 		bpf_program__set_autoload(skel->progs.stats_fault_read, false);
 	}
 	stats_select_programs(skel, kf, fallback);
-	if (fallback)
+	if (fallback) {
+		/* Its rows are all in the hash, which its release walks */
+		bpf_map__set_max_entries(skel->maps.ioas_slots, 1);
+		skel->rodata->ioas_slot_mask = 0;
 		return skel;
+	}
 	/* The VT-d driver's event: absent on a kernel without VT-d */
 	if (!kf->qi_wait)
 		bpf_program__set_autoload(skel->progs.stats_qi_wait, false);
@@ -145,25 +151,6 @@ long long stats_memory(const struct stats_opts *opts, int ncpu)
 	return bytes;
 }
 
-/* Append one row (key then value) to *rows, growing it as needed */
-static int append_row(char **rows, size_t *n, size_t *cap, size_t row_size,
-		      const void *key, size_t key_size, const void *value)
-{
-	if (*n == *cap) {
-		size_t want = *cap ? *cap * 2 : 64;
-		char *grown = realloc(*rows, want * row_size);
-
-		if (!grown)
-			return -ENOMEM;
-		*rows = grown;
-		*cap = want;
-	}
-	memcpy(*rows + *n * row_size, key, key_size);
-	memcpy(*rows + *n * row_size + key_size, value, row_size - key_size);
-	(*n)++;
-	return 0;
-}
-
 /* Read a hash table into rows of key then value; *cap gets their room */
 static int read_hash(int fd, size_t key_size, size_t value_size,
 		     void **rows, size_t *n, size_t *cap)
@@ -185,7 +172,8 @@ static int read_hash(int fd, size_t key_size, size_t value_size,
 			err = -errno;
 			break;
 		}
-		err = append_row(&out, n, cap, row_size, key, key_size, value);
+		err = rows_append((void **)&out, n, cap, row_size, key, key_size,
+				  value);
 		if (err)
 			break;
 	}
@@ -195,29 +183,6 @@ static int read_hash(int fd, size_t key_size, size_t value_size,
 		return err;
 	}
 	*rows = out;
-	return 0;
-}
-
-/*
- * Add a row (key, value) to rows: to the row of the same key if there is
- * one (a new object that reused the ids: one series), else appended.
- */
-static int merge_row(void **rows, size_t *n, size_t *cap, size_t value_size,
-		     const __u64 *key, const void *value)
-{
-	size_t row_size = sizeof(*key) + value_size, i, w;
-	char *r = *rows;
-
-	for (i = 0; i < *n; i++)
-		if (!memcmp(r + i * row_size, key, sizeof(*key)))
-			break;
-	if (i == *n)
-		return append_row((char **)rows, n, cap, row_size, key,
-				  sizeof(*key), value);
-	/* Word 0 is the owner: the live row's is the latest */
-	for (w = 1; w < value_size / 8; w++)
-		((__u64 *)(r + i * row_size + sizeof(*key)))[w] +=
-			((const __u64 *)value)[w];
 	return 0;
 }
 
@@ -303,8 +268,9 @@ int stats_collect(struct iommufd_stats_bpf *skel)
 					continue;
 				return -errno;
 			}
-			err = merge_row(&pending[t].rows, &pending[t].n,
-					&pending[t].cap, vsize, &key, value);
+			err = rows_append(&pending[t].rows, &pending[t].n,
+					  &pending[t].cap, sizeof(key) + vsize,
+					  &key, sizeof(key), value);
 			if (err)
 				return err;
 		}
@@ -312,7 +278,10 @@ int stats_collect(struct iommufd_stats_bpf *skel)
 	return 0;
 }
 
-/* Publish the pending rows in @rows, once */
+/*
+ * Publish the pending rows in @rows, once: appended after the live rows,
+ * whose owner a row of the same key keeps (rows_coalesce())
+ */
 static int take_pending(int t, size_t value_size, void **rows, size_t *n,
 			size_t *cap)
 {
@@ -321,9 +290,8 @@ static int take_pending(int t, size_t value_size, void **rows, size_t *n,
 	int err = 0;
 
 	for (i = 0; i < pending[t].n && !err; i++)
-		err = merge_row(rows, n, cap, value_size,
-				(const void *)(p + i * row_size),
-				p + i * row_size + sizeof(__u64));
+		err = rows_append(rows, n, cap, row_size, p + i * row_size,
+				  sizeof(__u64), p + i * row_size + sizeof(__u64));
 	if (!err)
 		pending[t].n = 0;
 	return err;
@@ -359,9 +327,10 @@ static void collect_exited_owners(int fd, struct stats_snapshot *snap)
 }
 
 /*
- * Add the processes' slots (owner_slots: pages, the tgid in the same word)
- * to the owner rows read from the hash. A process counts in one of the
- * two, or in both after a race of its own pins: their sum is its count.
+ * Append the processes' slots (owner_slots: pages, the tgid in the same
+ * word) to the owner rows read from the hash. A process counts in one of
+ * the two, or in both after a race of its own pins: rows_coalesce() adds
+ * them up.
  */
 static int merge_owner_slots(struct iommufd_stats_bpf *skel,
 			     struct stats_snapshot *snap, size_t *cap)
@@ -371,7 +340,6 @@ static int merge_owner_slots(struct iommufd_stats_bpf *skel,
 	__u32 *keys = calloc(n, sizeof(*keys)), batch, i;
 	__u64 *words = calloc(n, sizeof(*words));
 	int err = 0;
-	size_t o;
 
 	if (!slot_published_gone)
 		slot_published_gone = calloc(n, sizeof(*slot_published_gone));
@@ -400,20 +368,62 @@ static int merge_owner_slots(struct iommufd_stats_bpf *skel,
 			if (process_gone(row.owner_tgid))
 				slot_published_gone[keys[i]] = words[i];
 		}
-		for (o = 0; o < snap->nr_owner; o++)
-			if (snap->owner[o].owner_tgid == row.owner_tgid)
-				break;
-		if (o < snap->nr_owner)
-			snap->owner[o].v.pinned_bytes += row.v.pinned_bytes;
-		else
-			err = append_row((char **)&snap->owner, &snap->nr_owner,
-					 cap, sizeof(row), &row,
-					 sizeof(struct stats_owner_key),
-					 &row.v);
+		err = rows_append((void **)&snap->owner, &snap->nr_owner, cap,
+				  sizeof(row), &row,
+				  sizeof(struct stats_owner_key), &row.v);
 	}
 out:
 	free(keys);
 	free(words);
+	return err;
+}
+
+/*
+ * Append the IOAS rows held in slots (ioas_slots, iommufd_stats.h) to
+ * @snap's, reading the mapped array: a slot's key, its counts, its key
+ * again. A slot retired in between is left out: its final counts are in
+ * the retired table, for the next read. *used gets the slots that hold one.
+ */
+static int read_ioas_slots(struct iommufd_stats_bpf *skel,
+			   struct stats_snapshot *snap, size_t *cap,
+			   size_t *used)
+{
+	const size_t nslots = bpf_map__max_entries(skel->maps.ioas_slots);
+	const long page = sysconf(_SC_PAGESIZE);
+	const size_t len = (nslots * sizeof(struct stats_ioas_slot) + page - 1) /
+			   page * page;
+	const struct stats_ioas_slot *slots;
+	size_t i, w;
+	int err = 0;
+
+	_Static_assert(sizeof(struct stats_ioas_slot) % 8 == 0,
+		       "the array's elements are the slots, unpadded");
+	*used = 0;
+	slots = mmap(NULL, len, PROT_READ, MAP_SHARED,
+		     bpf_map__fd(skel->maps.ioas_slots), 0);
+	if (slots == MAP_FAILED)
+		return -errno;
+	for (i = 0; i < nslots && !err; i++) {
+		const __u64 *from = (const __u64 *)&slots[i].v;
+		__u64 key = __atomic_load_n(&slots[i].key, __ATOMIC_ACQUIRE);
+		struct stats_ioas v;
+
+		if (key == STATS_IOAS_SLOT_FREE ||
+		    key == STATS_IOAS_SLOT_RETIRING)
+			continue;
+		for (w = 0; w < sizeof(v) / 8; w++)
+			((__u64 *)&v)[w] = __atomic_load_n(&from[w],
+							   __ATOMIC_RELAXED);
+		/* The counts before the key: a retire marks it first */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&slots[i].key, __ATOMIC_RELAXED) != key)
+			continue;
+		(*used)++;
+		err = rows_append((void **)&snap->ioas, &snap->nr_ioas, cap,
+				  sizeof(struct stats_ioas_row), &key,
+				  sizeof(key), &v);
+	}
+	munmap((void *)slots, len);
 	return err;
 }
 
@@ -466,14 +476,28 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 	 */
 	err = stats_collect(skel);
 	for (t = 0; t < NR_RETIRED && !err; t++) {
+		size_t in_slots = 0;
+
 		err = read_hash(bpf_map__fd(tables[t].live),
 				sizeof(__u64), tables[t].value_size,
 				tables[t].rows, tables[t].n, &cap);
 		snap->table_rows[t] = *tables[t].n;
 		snap->table_capacity[t] = bpf_map__max_entries(tables[t].live);
+		/* The IOAS table is the hash and the slots in front of it */
+		if (!err && t == STATS_TABLE_IOAS) {
+			err = read_ioas_slots(skel, snap, &cap, &in_slots);
+			snap->table_rows[t] += in_slots;
+			snap->table_capacity[t] +=
+				bpf_map__max_entries(skel->maps.ioas_slots);
+		}
 		if (!err)
 			err = take_pending(t, tables[t].value_size,
 					   tables[t].rows, tables[t].n, &cap);
+		/* Word 0 of every value is its owner */
+		if (!err)
+			err = rows_coalesce(*tables[t].rows, tables[t].n,
+					    sizeof(__u64) + tables[t].value_size,
+					    1);
 	}
 	if (!err)
 		err = read_hash(bpf_map__fd(skel->maps.owner_stats),
@@ -487,6 +511,9 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 		collect_exited_owners(bpf_map__fd(skel->maps.owner_stats), snap);
 		err = merge_owner_slots(skel, snap, &cap);
 	}
+	if (!err)
+		err = rows_coalesce(snap->owner, &snap->nr_owner,
+				    sizeof(struct stats_owner_row), 0);
 	if (!err) {
 		err = percpu_counters_read(bpf_map__fd(skel->maps.lost),
 					   snap->lost, STATS_LOST_MAX);
@@ -499,23 +526,19 @@ int stats_read(struct iommufd_stats_bpf *skel, struct stats_snapshot *snap)
 const struct stats_ioas *stats_find_ioas(const struct stats_snapshot *snap,
 					 __u64 key)
 {
-	size_t i;
+	const struct stats_ioas_row *r = rows_find(snap->ioas, snap->nr_ioas,
+						   sizeof(*r), key);
 
-	for (i = 0; i < snap->nr_ioas; i++)
-		if (snap->ioas[i].key == key)
-			return &snap->ioas[i].v;
-	return NULL;
+	return r ? &r->v : NULL;
 }
 
 const struct stats_dev *stats_find_dev(const struct stats_snapshot *snap,
 				       __u64 key)
 {
-	size_t i;
+	const struct stats_dev_row *r = rows_find(snap->dev, snap->nr_dev,
+						  sizeof(*r), key);
 
-	for (i = 0; i < snap->nr_dev; i++)
-		if (snap->dev[i].key == key)
-			return &snap->dev[i].v;
-	return NULL;
+	return r ? &r->v : NULL;
 }
 
 /* The size of @name's struct in the kernel's BTF, or of what @member points to */

@@ -62,7 +62,8 @@ enum stats_table { STATS_TABLE_IOAS, STATS_TABLE_DEV, STATS_TABLE_HIST,
 
 /*
  * Every table at one moment: the rows of live objects, and those of
- * objects destroyed since the last read, in their final state
+ * objects destroyed since the last read, in their final state; a row per
+ * key, sorted by key (the owner rows by tgid)
  */
 struct stats_snapshot {
 	uint64_t when_ns;	/* CLOCK_MONOTONIC */

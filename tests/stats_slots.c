@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Pinned bytes per process in iommufd_stats' owner slots (a word per slot:
- * the tgid and its pages) and in the hash for a process whose slot another
- * holds. The table is shrunk to one slot, so every process collides: the
- * rules that keep each count exact are then all on the path. Checked
- * word by word in the kernel's tables and through stats_read(), the
- * reader of top and metrics. Needs the series' pinned-page event.
+ * The slots in front of iommufd_stats' hashes: pinned bytes per process
+ * (owner slots: a word per slot, the tgid and its pages) and the rows of
+ * IOAS (ioas_slots: the key, then the row), each with the hash for what
+ * finds its slot held by another. The tables are shrunk to one slot, so
+ * everything collides: the rules that keep each count exact are then all
+ * on the path. Checked in the kernel's tables and through stats_read(),
+ * the reader of top and metrics. Needs the series' events.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -128,19 +129,19 @@ static void vmm_end(struct __test_metadata *_metadata, struct vmm *v)
 	close(v->done);
 }
 
-FIXTURE(slots) {
+FIXTURE(owner_slots) {
 	struct iommufd_stats_bpf *skel;
 	struct stats_snapshot snap;
 };
 
-FIXTURE_SETUP(slots)
+FIXTURE_SETUP(owner_slots)
 {
 	struct kernel_features kf;
 
 	memset(&self->snap, 0, sizeof(self->snap));
 	ASSERT_EQ(0, kernel_features_probe(&kf));
 	if (!kf.series)
-		SKIP(return, "the kernel lacks the series' pinned-page event");
+		SKIP(return, "the kernel lacks the series' events");
 	self->skel = iommufd_stats_bpf__open();
 	ASSERT_NE(NULL, self->skel);
 	self->skel->rodata->page_shift = __builtin_ctzl(PAGE);
@@ -153,7 +154,7 @@ FIXTURE_SETUP(slots)
 	ASSERT_EQ(0, iommufd_stats_bpf__attach(self->skel));
 }
 
-FIXTURE_TEARDOWN(slots)
+FIXTURE_TEARDOWN(owner_slots)
 {
 	stats_snapshot_free(&self->snap);
 	stats_stop(self->skel);
@@ -190,7 +191,7 @@ static __s64 read_bytes(const struct stats_snapshot *snap, pid_t tgid)
 	return -1;
 }
 
-TEST_F(slots, every_count_exact_through_collisions)
+TEST_F(owner_slots, every_count_exact_through_collisions)
 {
 	struct vmm a, b, c;
 
@@ -245,6 +246,189 @@ TEST_F(slots, every_count_exact_through_collisions)
 	ASSERT_EQ(-1, read_bytes(&self->snap, b.pid));
 	ASSERT_EQ(0, read_bytes(&self->snap, a.pid));
 	vmm_end(_metadata, &a);
+}
+
+FIXTURE(ioas_slots) {
+	struct iommufd_stats_bpf *skel;
+	struct stats_snapshot snap;
+};
+
+FIXTURE_SETUP(ioas_slots)
+{
+	struct kernel_features kf;
+
+	memset(&self->snap, 0, sizeof(self->snap));
+	ASSERT_EQ(0, kernel_features_probe(&kf));
+	if (!kf.series)
+		SKIP(return, "the kernel lacks the series' events");
+	self->skel = iommufd_stats_bpf__open();
+	ASSERT_NE(NULL, self->skel);
+	self->skel->rodata->page_shift = __builtin_ctzl(PAGE);
+	/* One slot: every IOAS has the same */
+	ASSERT_EQ(0, bpf_map__set_max_entries(self->skel->maps.ioas_slots, 1));
+	self->skel->rodata->ioas_slot_mask = 0;
+	bpf_program__set_autoload(self->skel->progs.stats_qi_wait, false);
+	stats_select_programs(self->skel, &kf, false);
+	ASSERT_EQ(0, iommufd_stats_bpf__load(self->skel));
+	ASSERT_EQ(0, iommufd_stats_bpf__attach(self->skel));
+}
+
+FIXTURE_TEARDOWN(ioas_slots)
+{
+	stats_snapshot_free(&self->snap);
+	stats_stop(self->skel);
+}
+
+static struct stats_ioas_slot ioas_slot(struct iommufd_stats_bpf *skel)
+{
+	struct stats_ioas_slot slot;
+	__u32 zero = 0;
+
+	memset(&slot, 0xff, sizeof(slot));
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.ioas_slots), &zero, &slot);
+	return slot;
+}
+
+/* The hash's row of IOAS @key: false without one */
+static bool ioas_hash_row(struct iommufd_stats_bpf *skel, __u64 key,
+			  struct stats_ioas *v)
+{
+	return !bpf_map_lookup_elem(bpf_map__fd(skel->maps.ioas_stats), &key, v);
+}
+
+/* The key of the hash's one row */
+static __u64 ioas_hash_key(struct iommufd_stats_bpf *skel)
+{
+	__u64 key = 0;
+
+	bpf_map_get_next_key(bpf_map__fd(skel->maps.ioas_stats), NULL, &key);
+	return key;
+}
+
+TEST_F(ioas_slots, every_count_exact_through_collisions)
+{
+	struct stats_ioas_slot slot;
+	struct stats_ioas hrow;
+	const struct stats_ioas *r;
+	__u64 ka, kb, kc;
+	struct vmm a, b, c;
+	__u32 zero = 0;
+
+	/* A's IOAS takes the free slot */
+	vmm_start(_metadata, &a);
+	vmm_do(_metadata, &a, '1');
+	slot = ioas_slot(self->skel);
+	ka = slot.key;
+	ASSERT_NE(STATS_IOAS_SLOT_FREE, ka);
+	ASSERT_NE(STATS_IOAS_SLOT_RETIRING, ka);
+	ASSERT_EQ(1, slot.v.maps);
+	ASSERT_EQ(PAGE, slot.v.map_bytes);
+	ASSERT_EQ(a.pid, slot.v.owner_tgid);
+	ASSERT_FALSE(ioas_hash_row(self->skel, ka, &hrow));
+
+	/* B's, whose slot A's holds, counts in the hash */
+	vmm_start(_metadata, &b);
+	vmm_do(_metadata, &b, '2');
+	ASSERT_EQ(ka, ioas_slot(self->skel).key);
+	ASSERT_EQ(1, ioas_slot(self->skel).v.maps);
+	kb = ioas_hash_key(self->skel);
+	ASSERT_NE(ka, kb);
+	ASSERT_TRUE(ioas_hash_row(self->skel, kb, &hrow));
+	ASSERT_EQ(1, hrow.maps);
+	ASSERT_EQ(2 * PAGE, hrow.map_bytes);
+	ASSERT_EQ(b.pid, hrow.owner_tgid);
+
+	/* The reader has both, one row each, in the table's count */
+	ASSERT_EQ(0, stats_read(self->skel, &self->snap));
+	ASSERT_EQ(2, self->snap.nr_ioas);
+	ASSERT_EQ(2, self->snap.table_rows[STATS_TABLE_IOAS]);
+	r = stats_find_ioas(&self->snap, ka);
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(1, r->maps);
+	ASSERT_EQ(PAGE, r->map_bytes);
+	ASSERT_EQ(a.pid, r->owner_tgid);
+	r = stats_find_ioas(&self->snap, kb);
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(2 * PAGE, r->map_bytes);
+
+	/*
+	 * A unmaps and exits: its IOAS is destroyed, the slot's counts move
+	 * to the retired table and the slot is free, its counts zero
+	 */
+	vmm_do(_metadata, &a, 'u');
+	ASSERT_EQ(1, ioas_slot(self->skel).v.unmaps);
+	vmm_end(_metadata, &a);
+	slot = ioas_slot(self->skel);
+	ASSERT_EQ(STATS_IOAS_SLOT_FREE, slot.key);
+	ASSERT_EQ(0, slot.v.maps);
+	ASSERT_EQ(0, slot.v.unmaps);
+	ASSERT_EQ(0, slot.v.owner_tgid);
+
+	/* B, which has a hash row, stays there: the slot stays free */
+	vmm_do(_metadata, &b, '1');
+	ASSERT_EQ(STATS_IOAS_SLOT_FREE, ioas_slot(self->skel).key);
+	ASSERT_TRUE(ioas_hash_row(self->skel, kb, &hrow));
+	ASSERT_EQ(2, hrow.maps);
+
+	/* A's final row is published once, then it is gone */
+	ASSERT_EQ(0, stats_read(self->skel, &self->snap));
+	r = stats_find_ioas(&self->snap, ka);
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(1, r->maps);
+	ASSERT_EQ(1, r->unmaps);
+	ASSERT_EQ(PAGE, r->unmap_bytes);
+	ASSERT_EQ(0, stats_read(self->skel, &self->snap));
+	ASSERT_EQ(NULL, stats_find_ioas(&self->snap, ka));
+	ASSERT_EQ(1, self->snap.nr_ioas);
+
+	/* C, with no row, takes the free slot, from 0 */
+	vmm_start(_metadata, &c);
+	vmm_do(_metadata, &c, '3');
+	slot = ioas_slot(self->skel);
+	kc = slot.key;
+	ASSERT_NE(STATS_IOAS_SLOT_FREE, kc);
+	ASSERT_NE(ka, kc);
+	ASSERT_NE(kb, kc);
+	ASSERT_EQ(1, slot.v.maps);
+	ASSERT_EQ(0, slot.v.unmaps);
+	ASSERT_EQ(3 * PAGE, slot.v.map_bytes);
+	ASSERT_EQ(c.pid, slot.v.owner_tgid);
+
+	/* An IOAS in both (two CPUs' race): the reader adds them up */
+	hrow = (struct stats_ioas){ .owner_tgid = c.pid, .maps = 5,
+				    .map_bytes = 5 * PAGE };
+	ASSERT_EQ(0, bpf_map_update_elem(bpf_map__fd(self->skel->maps.ioas_stats),
+					 &kc, &hrow, BPF_NOEXIST));
+	ASSERT_EQ(0, stats_read(self->skel, &self->snap));
+	ASSERT_EQ(2, self->snap.nr_ioas);
+	r = stats_find_ioas(&self->snap, kc);
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(6, r->maps);
+	ASSERT_EQ(8 * PAGE, r->map_bytes);
+	ASSERT_EQ(2, stats_find_ioas(&self->snap, kb)->maps);
+
+	/* ... and its destroy retires both halves: one final row */
+	vmm_end(_metadata, &c);
+	ASSERT_EQ(STATS_IOAS_SLOT_FREE, ioas_slot(self->skel).key);
+	ASSERT_FALSE(ioas_hash_row(self->skel, kc, &hrow));
+	ASSERT_EQ(0, stats_read(self->skel, &self->snap));
+	r = stats_find_ioas(&self->snap, kc);
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(6, r->maps);
+	ASSERT_EQ(8 * PAGE, r->map_bytes);
+
+	/* A slot being retired is not read: its counts are on their way */
+	slot = (struct stats_ioas_slot){ .key = STATS_IOAS_SLOT_RETIRING,
+					 .v.maps = 7 };
+	ASSERT_EQ(0, bpf_map_update_elem(bpf_map__fd(self->skel->maps.ioas_slots),
+					 &zero, &slot, BPF_ANY));
+	ASSERT_EQ(0, stats_read(self->skel, &self->snap));
+	ASSERT_EQ(1, self->snap.nr_ioas);
+	ASSERT_EQ(kb, self->snap.ioas[0].key);
+	slot = (struct stats_ioas_slot){ .key = STATS_IOAS_SLOT_FREE };
+	ASSERT_EQ(0, bpf_map_update_elem(bpf_map__fd(self->skel->maps.ioas_slots),
+					 &zero, &slot, BPF_ANY));
+	vmm_end(_metadata, &b);
 }
 
 TEST_HARNESS_MAIN
