@@ -129,12 +129,12 @@ static void vmm_end(struct __test_metadata *_metadata, struct vmm *v)
 	close(v->done);
 }
 
-FIXTURE(owner_slots) {
+FIXTURE(slots) {
 	struct iommufd_stats_bpf *skel;
 	struct stats_snapshot snap;
 };
 
-FIXTURE_SETUP(owner_slots)
+FIXTURE_SETUP(slots)
 {
 	struct kernel_features kf;
 
@@ -145,16 +145,18 @@ FIXTURE_SETUP(owner_slots)
 	self->skel = iommufd_stats_bpf__open();
 	ASSERT_NE(NULL, self->skel);
 	self->skel->rodata->page_shift = __builtin_ctzl(PAGE);
-	/* One slot: every process has the same */
+	/* One slot each: every process, every IOAS has the same */
 	ASSERT_EQ(0, bpf_map__set_max_entries(self->skel->maps.owner_slots, 1));
 	self->skel->rodata->owner_slot_mask = 0;
+	ASSERT_EQ(0, bpf_map__set_max_entries(self->skel->maps.ioas_slots, 1));
+	self->skel->rodata->ioas_slot_mask = 0;
 	bpf_program__set_autoload(self->skel->progs.stats_qi_wait, false);
 	stats_select_programs(self->skel, &kf, false);
 	ASSERT_EQ(0, iommufd_stats_bpf__load(self->skel));
 	ASSERT_EQ(0, iommufd_stats_bpf__attach(self->skel));
 }
 
-FIXTURE_TEARDOWN(owner_slots)
+FIXTURE_TEARDOWN(slots)
 {
 	stats_snapshot_free(&self->snap);
 	stats_stop(self->skel);
@@ -191,7 +193,7 @@ static __s64 read_bytes(const struct stats_snapshot *snap, pid_t tgid)
 	return -1;
 }
 
-TEST_F(owner_slots, every_count_exact_through_collisions)
+TEST_F(slots, owner_counts_exact_through_collisions)
 {
 	struct vmm a, b, c;
 
@@ -248,37 +250,6 @@ TEST_F(owner_slots, every_count_exact_through_collisions)
 	vmm_end(_metadata, &a);
 }
 
-FIXTURE(ioas_slots) {
-	struct iommufd_stats_bpf *skel;
-	struct stats_snapshot snap;
-};
-
-FIXTURE_SETUP(ioas_slots)
-{
-	struct kernel_features kf;
-
-	memset(&self->snap, 0, sizeof(self->snap));
-	ASSERT_EQ(0, kernel_features_probe(&kf));
-	if (!kf.series)
-		SKIP(return, "the kernel lacks the series' events");
-	self->skel = iommufd_stats_bpf__open();
-	ASSERT_NE(NULL, self->skel);
-	self->skel->rodata->page_shift = __builtin_ctzl(PAGE);
-	/* One slot: every IOAS has the same */
-	ASSERT_EQ(0, bpf_map__set_max_entries(self->skel->maps.ioas_slots, 1));
-	self->skel->rodata->ioas_slot_mask = 0;
-	bpf_program__set_autoload(self->skel->progs.stats_qi_wait, false);
-	stats_select_programs(self->skel, &kf, false);
-	ASSERT_EQ(0, iommufd_stats_bpf__load(self->skel));
-	ASSERT_EQ(0, iommufd_stats_bpf__attach(self->skel));
-}
-
-FIXTURE_TEARDOWN(ioas_slots)
-{
-	stats_snapshot_free(&self->snap);
-	stats_stop(self->skel);
-}
-
 static struct stats_ioas_slot ioas_slot(struct iommufd_stats_bpf *skel)
 {
 	struct stats_ioas_slot slot;
@@ -305,7 +276,7 @@ static __u64 ioas_hash_key(struct iommufd_stats_bpf *skel)
 	return key;
 }
 
-TEST_F(ioas_slots, every_count_exact_through_collisions)
+TEST_F(slots, ioas_counts_exact_through_collisions)
 {
 	struct stats_ioas_slot slot;
 	struct stats_ioas hrow;
@@ -429,6 +400,95 @@ TEST_F(ioas_slots, every_count_exact_through_collisions)
 	ASSERT_EQ(0, bpf_map_update_elem(bpf_map__fd(self->skel->maps.ioas_slots),
 					 &zero, &slot, BPF_ANY));
 	vmm_end(_metadata, &b);
+}
+
+/*
+ * Several processes on every CPU at once, each opening contexts one after
+ * another and mapping and unmapping a page in its IOAS: the one IOAS slot
+ * and the one owner slot change hands while the others count, through
+ * the claims' and retires' compare-and-exchanges. After all have ended
+ * every IOAS has exactly its maps and unmaps, and every process is back
+ * to 0 pinned bytes.
+ */
+#define CHURN_PROCS	4
+#define CHURN_ROUNDS	8
+#define CHURN_PAIRS	200
+
+static int churn(void)
+{
+	void *buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	unsigned int round, i;
+
+	if (buf == MAP_FAILED)
+		return 1;
+	for (round = 0; round < CHURN_ROUNDS; round++) {
+		struct iommu_ioas_map map = {
+			.size = sizeof(map),
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+				 IOMMU_IOAS_MAP_READABLE,
+			.user_va = (uintptr_t)buf, .length = PAGE,
+			.iova = IOVA(0),
+		};
+		struct iommu_ioas_unmap unmap = {
+			.size = sizeof(unmap), .iova = IOVA(0), .length = PAGE,
+		};
+		__u32 ioas;
+		int fd;
+
+		if (vmm_setup(&fd, &ioas))
+			return 1;
+		map.ioas_id = unmap.ioas_id = ioas;
+		for (i = 0; i < CHURN_PAIRS; i++)
+			if (ioctl(fd, IOMMU_IOAS_MAP, &map) ||
+			    ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
+				return 1;
+		close(fd);
+	}
+	return 0;
+}
+
+TEST_F(slots, counts_exact_when_every_cpu_churns)
+{
+	pid_t pid[CHURN_PROCS];
+	unsigned int p, rows = 0;
+	int status;
+	size_t i;
+
+	for (p = 0; p < CHURN_PROCS; p++) {
+		pid[p] = fork();
+		ASSERT_NE(-1, pid[p]);
+		if (!pid[p])
+			_exit(churn());
+	}
+	for (p = 0; p < CHURN_PROCS; p++) {
+		ASSERT_EQ(pid[p], waitpid(pid[p], &status, 0));
+		ASSERT_EQ(0, status);
+	}
+	/* Every IOAS has gone: each is one final row, published now */
+	ASSERT_EQ(0, stats_read(self->skel, &self->snap));
+	for (i = 0; i < self->snap.nr_ioas; i++) {
+		const struct stats_ioas_row *r = &self->snap.ioas[i];
+
+		for (p = 0; p < CHURN_PROCS; p++)
+			if (r->v.owner_tgid == pid[p])
+				break;
+		if (p == CHURN_PROCS)
+			continue;	/* another test's */
+		rows++;
+		EXPECT_EQ(CHURN_PAIRS, r->v.maps);
+		EXPECT_EQ(CHURN_PAIRS, r->v.unmaps);
+		EXPECT_EQ(CHURN_PAIRS * PAGE, r->v.map_bytes);
+		EXPECT_EQ(CHURN_PAIRS * PAGE, r->v.unmap_bytes);
+		EXPECT_EQ(0, r->v.errors);
+	}
+	ASSERT_EQ(CHURN_PROCS * CHURN_ROUNDS, rows);
+	for (p = 0; p < CHURN_PROCS; p++)
+		EXPECT_EQ(0, read_bytes(&self->snap, pid[p]));
+	for (i = 0; i < STATS_LOST_MAX; i++)
+		EXPECT_EQ(0, self->snap.lost[i]);
+	/* The slot was freed by the last destroy */
+	EXPECT_EQ(STATS_IOAS_SLOT_FREE, ioas_slot(self->skel).key);
 }
 
 TEST_HARNESS_MAIN
