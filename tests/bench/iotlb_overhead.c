@@ -41,11 +41,7 @@ static void die(const char *what)
 	exit(1);
 }
 
-/*
- * @ops map+unmap pairs of one page; ns per pair of this thread's CPU
- * time, which counts its instructions under -icount and nothing of the
- * kernel's threads (trace_overhead.c's block())
- */
+/* @ops map+unmap pairs of one page; ns per pair */
 static double block(void *buf, unsigned int ops)
 {
 	struct iommu_ioas_map map = {
@@ -63,7 +59,7 @@ static double block(void *buf, unsigned int ops)
 		.iova = IOVA,
 		.length = 4096,
 	};
-	uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 	unsigned int i;
 
 	for (i = 0; i < ops; i++) {
@@ -72,7 +68,7 @@ static double block(void *buf, unsigned int ops)
 		if (ioctl(edu.iommufd, IOMMU_IOAS_UNMAP, &unmap))
 			die("IOMMU_IOAS_UNMAP");
 	}
-	return (double)(clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0) / ops;
+	return (double)(clock_ns(CLOCK_MONOTONIC) - t0) / ops;
 }
 
 /* The one program @keep of @obj loaded, the others left out */

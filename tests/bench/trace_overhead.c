@@ -148,29 +148,28 @@ static void drained(struct ring *ring)
 
 /*
  * ns per map+unmap pair over one block, of the traced process's own
- * instructions: its thread's CPU time, which under -icount counts them
- * exactly, the kernel's work in its ioctls and the programs' included.
- * The consumer runs beside it on hardware, not in its way: with @t its CPU
- * time, to the ring's end, is kept apart as a figure of its own. (Guest
- * time less the consumer's made the traced variants 7 % dearer in some
- * boots and not in others: the wake-ups of a consumer sharing the one
- * vCPU are charged to neither thread.)
+ * instructions. Under -icount guest time counts every CPU's instructions,
+ * so with @t the consumer's CPU time during the block is taken out (on
+ * hardware it runs beside the traced process, not in its way) and kept
+ * apart, with the rest of its work until the ring is empty: what the
+ * consumer costs per record is a figure of its own.
  */
 static double block(void *buf, size_t len, unsigned int ops, struct tracer *t)
 {
-	uint64_t t0, c0, self;
+	uint64_t t0, c0, wall;
 
 	settle();
-	t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	t0 = clock_ns(CLOCK_MONOTONIC);
 	c0 = t ? clock_ns(drain_clock) : 0;
 
 	pairs(buf, len, ops);
-	self = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+	wall = clock_ns(CLOCK_MONOTONIC) - t0;
 	if (t) {
+		wall -= clock_ns(drain_clock) - c0;
 		drained(t->ring);
 		t->consumer_ns += clock_ns(drain_clock) - c0;
 	}
-	return (double)self / ops;
+	return (double)wall / ops;
 }
 
 /* Spread: (p90 - p10) / median, in percent */
