@@ -1157,7 +1157,11 @@ static uint64_t mono_us(void)
 	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
 }
 
-TEST_F(policy, loader_killed_during_attach)
+/*
+ * 31 loaders, each loading the policy: about 20 s on a KASAN kernel, past
+ * the harness's default 30 s when the cores are shared
+ */
+TEST_F_TIMEOUT(policy, loader_killed_during_attach, 180)
 {
 	uint32_t reported = 0, success = 0;
 	uint64_t attach_us = 0, t0;
