@@ -745,8 +745,7 @@ int BPF_PROG(stats_object_destroy, struct iommufd_ctx *ictx,
 	if (!stats_key_holds(ctx_id(ictx)))
 		return 0;
 	if (obj->type == bpf_core_enum_value(enum iommufd_object_type,
-					     IOMMUFD_OBJ_IOAS))
-	{
+					     IOMMUFD_OBJ_IOAS)) {
 		RETIRE(ioas_stats, ioas_retired, &key, struct stats_ioas);
 		retire_ioas_slot(key);
 	} else if (obj->type == bpf_core_enum_value(enum iommufd_object_type,

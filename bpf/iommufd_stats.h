@@ -90,7 +90,7 @@ struct stats_ioas_slot {
 
 /*
  * The slot of @key: a multiplicative (Fibonacci) hash's top bits, masked
- * by @mask (the number of slots less 1, a power of 2 up to 2^12 less 1)
+ * by @mask, the number of slots (a power of 2, at most 2^12) less 1
  */
 static inline __u32 stats_ioas_slot_index(__u64 key, __u32 mask)
 {
