@@ -676,7 +676,8 @@ static void *answer_faults(void *arg)
 	return NULL;
 }
 
-TEST_F(policy, attach_detach_while_faults_stream)
+/* 20 policy loads: up to 2 s each on KASAN with the cores shared */
+TEST_F_TIMEOUT(policy, attach_detach_while_faults_stream, 180)
 {
 	struct stream st = {
 		.fd = self->fd, .fault_fd = self->fault_fd,
@@ -788,8 +789,9 @@ TEST_F(policy, teardown_everything_under_the_policy)
  * fail-nth at every allocation of attaching (the struct_ops map update, the
  * link, the policy): each attempt either attaches a working policy or fails
  * leaving nothing attached; the last attempt meets no injection point.
+ * About 25 attempts, each a policy load.
  */
-TEST_F(policy, fail_nth_over_attach)
+TEST_F_TIMEOUT(policy, fail_nth_over_attach, 180)
 {
 	uint32_t reported = 0, success = 0, invalid = 0;
 	int nthfd, nth, failed = 0, armed = 0;
@@ -1158,8 +1160,8 @@ static uint64_t mono_us(void)
 }
 
 /*
- * 31 loaders, each loading the policy: about 20 s on a KASAN kernel, past
- * the harness's default 30 s when the cores are shared
+ * 31 loaders, each loading the policy: about 20 s on a KASAN kernel, and
+ * past the harness's default 30 s when the cores are shared
  */
 TEST_F_TIMEOUT(policy, loader_killed_during_attach, 180)
 {
