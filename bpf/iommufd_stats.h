@@ -65,7 +65,7 @@ struct stats_ioas {
 /*
  * Most IOAS count in a slot of an array (ioas_slots) instead of a row of
  * the hash (ioas_stats): an index where the hash costs a lookup (make
- * bench: the qi_wait program took 290 ns a wait with the hash, 104 with
+ * bench: the qi_wait program took 290 ns a wait with the hash, 127 with
  * the slot). A key has one slot, stats_ioas_slot_index(); an IOAS takes
  * it on its first count if it is free and the IOAS has no hash row, and
  * holds it until it is destroyed: the destroy moves the counts to the
