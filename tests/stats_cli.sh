@@ -268,7 +268,9 @@ mkdir -p "$tmp/small"
 if mount -t tmpfs -o size=256k tmpfs "$tmp/small"; then
 	start_bg textfile2 "Writing" "$tool" metrics --textfile "$tmp/small/iommufd.prom" --interval 200ms
 	dd if=/dev/zero of="$tmp/small/fill" bs=4k 2>/dev/null
-	"$workload" -n 6 -p 1 --linger 3000 >"$tmp/wl.out" 2>&1 &
+	# Lingers until killed below: a KASAN kernel on shared cores took
+	# past 3 s to get there, and the context was gone
+	"$workload" -n 6 -p 1 --linger 60000 >"$tmp/wl.out" 2>&1 &
 	wl=$!
 	wait_for_line "$tmp/wl.out" "^done "
 	ids "$tmp/wl.out"
@@ -285,7 +287,7 @@ if mount -t tmpfs -o size=256k tmpfs "$tmp/small"; then
 		"$(echo "$whole" | sed 's/ [0-9]*$//')" iommufd_exporter_bpf_map_bytes
 	check_eq "textfile: current again once there is room" \
 		"$(grep "^iommufd_ioas_maps_total{ctx=\"[0-9]*\",owner=\"$pid\"" "$tmp/small/iommufd.prom" | sed 's/.* //')" 6
-	wait "$wl"
+	kill "$wl"; wait "$wl"
 	errs=$(sed -n 's/^iommufd_exporter_textfile_errors_total \([0-9]*\)$/\1/p' "$tmp/small/iommufd.prom")
 	[ -n "$errs" ] && [ "$errs" -gt 0 ] &&
 		ok "textfile: the failures are counted in it ($errs)" ||
